@@ -1,0 +1,66 @@
+"""The one Definitions of the chicago-risk code location."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from chicago_risk.config import Settings
+from chicago_risk.ingest.raw_311 import raw_311
+from chicago_risk.ingest.weather import weather_daily
+from chicago_risk.resources.city import CityGridResource
+from chicago_risk.resources.io_manager import WarehouseIOManager
+from chicago_risk.resources.sources import RequestSource, WeatherSource
+from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.schedules import nightly_ingest_job, nightly_ingest_schedule
+
+
+def _sources(settings: Settings) -> tuple[RequestSource, WeatherSource]:
+    if settings.source == "demo":
+        from chicago_risk.demo_city.source import DemoCitySource
+
+        city = DemoCitySource(seed=settings.demo_seed, h3_resolution=settings.h3_resolution)
+        return city, city
+    if settings.source == "socrata":
+        from chicago_risk.resources.open_meteo import OpenMeteoSource
+        from chicago_risk.resources.socrata import SocrataSource
+
+        return (
+            SocrataSource(base_url=settings.socrata_url, app_token=settings.socrata_app_token),
+            OpenMeteoSource(
+                forecast_url=settings.open_meteo_forecast_url,
+                archive_url=settings.open_meteo_archive_url,
+            ),
+        )
+    from chicago_risk.resources.files import FilesSource
+
+    files = FilesSource(folder=str(settings.files_dir))
+    return files, files
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    requests_source, weather_source = _sources(settings)
+    warehouse = WarehouseResource(
+        path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s
+    )
+    assets: list = [raw_311, weather_daily]
+    resources: dict = {
+        "requests_source": requests_source,
+        "weather_source": weather_source,
+        "city": CityGridResource(h3_resolution=settings.h3_resolution),
+        "warehouse": warehouse,
+        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+    }
+    if settings.source == "demo":
+        from chicago_risk.demo_city.assets import demo_truth
+
+        assets.append(demo_truth)
+        resources["demo_city"] = requests_source
+    return dg.Definitions(
+        assets=assets,
+        jobs=[nightly_ingest_job],
+        schedules=[nightly_ingest_schedule],
+        resources=resources,
+    )
+
+
+defs = build_definitions(Settings.from_env())
