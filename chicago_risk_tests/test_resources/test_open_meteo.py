@@ -1,0 +1,194 @@
+"""OpenMeteoSource against a local server answering in Open-Meteo's real shapes."""
+
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+
+from chicago_risk.resources.open_meteo import OpenMeteoSource
+from chicago_risk.resources.sources import WEATHER_SOURCE_SCHEMA, SourceUnavailableError
+
+from .conftest import Reply
+
+TODAY = date(2024, 3, 10)
+YESTERDAY = TODAY - timedelta(days=1)
+ARCHIVE, FORECAST = "/v1/archive", "/v1/forecast"
+DAILY = "temperature_2m_max,temperature_2m_min,precipitation_sum"
+
+
+def archive_day(day: date) -> tuple[float, float, float]:
+    """(tmin, tmax, precip) the fake archive gives; tmax below 30 tells it from the forecast."""
+    return -float(day.day), float(day.day), day.day / 10
+
+
+def forecast_day(day: date) -> tuple[float, float, float]:
+    """(tmin, tmax, precip) the fake forecast gives: freezing on even offsets from today."""
+    offset = (day - TODAY).days
+    return (-1.0 if offset % 2 == 0 else 3.0), 30.0, 0.5 * (offset + 10)
+
+
+def answer(days: list[date], values, holes: set[date]) -> Reply:
+    rows = [(None, None, None) if day in holes else values(day) for day in days]
+    return Reply(body={
+        "latitude": 41.87, "longitude": -87.63, "generationtime_ms": 0.08,
+        "utc_offset_seconds": -21600, "timezone": "America/Chicago",
+        "timezone_abbreviation": "CST", "elevation": 181.0,
+        "daily_units": {"time": "iso8601", "temperature_2m_max": "°C",
+                        "temperature_2m_min": "°C", "precipitation_sum": "mm"},
+        "daily": {
+            "time": [day.isoformat() for day in days],
+            "temperature_2m_max": [tmax for _, tmax, _ in rows],
+            "temperature_2m_min": [tmin for tmin, _, _ in rows],
+            "precipitation_sum": [precip for _, _, precip in rows],
+        },
+    })
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def serve_weather(server, archive_lag_days: int = 3, holes: frozenset[date] = frozenset()):
+    """The archive has nulls for its last `archive_lag_days` days before today; both APIs have
+    nulls on `holes`."""
+    def archive(params: dict[str, str]) -> Reply:
+        days = days_between(date.fromisoformat(params["start_date"]),
+                            date.fromisoformat(params["end_date"]))
+        lagging = {d for d in days if d >= TODAY - timedelta(days=archive_lag_days)}
+        return answer(days, archive_day, holes | lagging)
+
+    def forecast(params: dict[str, str]) -> Reply:
+        first = TODAY - timedelta(days=int(params["past_days"]))
+        last = TODAY + timedelta(days=int(params["forecast_days"]) - 1)
+        return answer(days_between(first, last), forecast_day, set(holes))
+
+    server.routes[ARCHIVE], server.routes[FORECAST] = archive, forecast
+
+
+def open_meteo(server, **fields) -> OpenMeteoSource:
+    defaults = {"forecast_url": server.url, "archive_url": server.url, "today": TODAY.isoformat(),
+                "max_retries": 3, "backoff_s": 0.001, "timeout_s": 2.0}
+    return OpenMeteoSource(**{**defaults, **fields})
+
+
+def test_a_past_window_is_read_from_the_archive_alone(server):
+    serve_weather(server)
+
+    weather = open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
+
+    assert weather.schema == pl.Schema(WEATHER_SOURCE_SCHEMA)
+    assert weather["day"].to_list() == days_between(date(2024, 1, 1), date(2024, 1, 5))
+    assert weather.row(2) == (date(2024, 1, 3), -3.0, 3.0, 0.3, None, None)
+    assert weather["fc_precip_7d_mm"].null_count() == weather.height
+    assert server.requests_to(FORECAST) == []
+    (request,) = server.requests_to(ARCHIVE)
+    assert request.params == {
+        "latitude": "41.8781", "longitude": "-87.6298", "start_date": "2024-01-01",
+        "end_date": "2024-01-05", "daily": DAILY, "timezone": "America/Chicago",
+    }
+
+
+def test_days_the_archive_lacks_come_from_the_forecast(server):
+    serve_weather(server, archive_lag_days=2)
+
+    weather = open_meteo(server).fetch_weather(date(2024, 3, 1), TODAY)
+
+    assert weather.height == 10
+    assert weather.filter(pl.col("day") < date(2024, 3, 8))["tmax_c"].to_list() == [
+        float(d) for d in range(1, 8)
+    ]
+    recent = weather.filter(pl.col("day") >= date(2024, 3, 8))
+    assert recent.select("tmin_c", "tmax_c", "precip_mm").rows() == [
+        (-1.0, 30.0, 4.0), (3.0, 30.0, 4.5), (-1.0, 30.0, 5.0)
+    ]
+    assert server.requests_to(ARCHIVE)[0].params["end_date"] == YESTERDAY.isoformat()
+    (request,) = server.requests_to(FORECAST)
+    assert (request.params["past_days"], request.params["forecast_days"]) == ("2", "8")
+    assert (request.params["daily"], request.params["timezone"]) == (DAILY, "America/Chicago")
+
+
+def test_forecast_columns_are_set_on_today_and_yesterday_only(server):
+    serve_weather(server)
+
+    weather = open_meteo(server).fetch_weather(date(2024, 3, 1), TODAY)
+
+    outlooks = weather.filter(pl.col("fc_precip_7d_mm").is_not_null())
+    # Yesterday's week is today..today+6, today's is today+1..today+7 (see `forecast_day`).
+    assert outlooks.select("day", "fc_precip_7d_mm", "fc_freeze_days_7d").rows() == [
+        (YESTERDAY, 45.5, 4.0), (TODAY, 49.0, 3.0)
+    ]
+    assert weather["fc_freeze_days_7d"].null_count() == weather.height - 2
+
+
+def test_a_complete_archive_still_leaves_yesterdays_outlook_to_the_forecast(server):
+    serve_weather(server, archive_lag_days=0)
+
+    weather = open_meteo(server).fetch_weather(YESTERDAY, YESTERDAY)
+
+    assert weather.rows() == [(YESTERDAY, *archive_day(YESTERDAY), 45.5, 4.0)]
+    assert server.requests_to(FORECAST)[0].params["past_days"] == "0"
+
+
+def test_errors_and_timeouts_are_retried(server):
+    serve_weather(server)
+    server.queue(ARCHIVE, Reply(500), Reply(429, {"reason": "Too many requests"}))
+    server.queue(FORECAST, Reply(body={}, delay_s=0.6))
+
+    weather = open_meteo(server, timeout_s=0.2).fetch_weather(date(2024, 3, 1), TODAY)
+
+    assert weather.height == 10
+    assert len(server.requests_to(ARCHIVE)) == 3 and len(server.requests_to(FORECAST)) == 2
+
+
+def test_persistent_failure_names_open_meteo_and_its_settings(server):
+    server.routes[ARCHIVE] = lambda params: Reply(502)
+
+    with pytest.raises(SourceUnavailableError) as raised:
+        open_meteo(server, max_retries=1).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
+
+    assert "Open-Meteo" in str(raised.value) and "HTTP 502" in str(raised.value)
+    assert "CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL" in str(raised.value)
+
+
+def test_a_day_neither_api_has_is_an_error_naming_it(server):
+    serve_weather(server, holes=frozenset({date(2024, 1, 3)}))
+
+    with pytest.raises(SourceUnavailableError, match=r"weather for 2024-01-03\. "):
+        open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
+
+    past_days = server.requests_to(FORECAST)[0].params["past_days"]
+    assert past_days == str((TODAY - date(2024, 1, 3)).days)
+
+
+def test_the_forecast_is_not_asked_further_back_than_it_reaches(server):
+    serve_weather(server, holes=frozenset({date(2023, 6, 1)}))
+
+    with pytest.raises(SourceUnavailableError, match="2023-06-01"):
+        open_meteo(server).fetch_weather(date(2023, 6, 1), date(2023, 6, 2))
+
+    assert server.requests_to(FORECAST)[0].params["past_days"] == "92"
+
+
+def test_days_after_today_are_an_error_not_a_forecast(server):
+    serve_weather(server)
+
+    with pytest.raises(SourceUnavailableError, match=r"weather for 2024-03-11, 2024-03-12\. "):
+        open_meteo(server).fetch_weather(TODAY, TODAY + timedelta(days=2))
+
+
+def test_an_answer_of_the_wrong_shape_is_an_error(server):
+    server.routes[ARCHIVE] = lambda params: Reply(body={"daily": {"time": ["2024-01-01"]}})
+
+    with pytest.raises(SourceUnavailableError, match="unexpected shape"):
+        open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 1))
+
+
+def test_a_400_reports_open_meteos_reason_without_retrying(server):
+    server.routes[ARCHIVE] = lambda params: Reply(
+        400, {"error": True, "reason": "Parameter 'start_date' is out of allowed range"}
+    )
+
+    with pytest.raises(SourceUnavailableError, match="HTTP 400.*out of allowed range"):
+        open_meteo(server).fetch_weather(date(1900, 1, 1), date(1900, 1, 1))
+
+    assert len(server.seen) == 1
