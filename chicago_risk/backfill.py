@@ -58,12 +58,13 @@ def materialize_window(
         node = defs.resolve_assets_def(key)
         if key.to_user_string() in wanted and node not in nodes:
             nodes.append(node)
+    windows = _windows_read_downstream(nodes, start, end)
 
     runs = []
     for index, node in enumerate(nodes, start=1):
         keys = sorted(k for k in node.keys if k.to_user_string() in wanted)
         names = tuple(k.to_user_string() for k in keys)
-        partition_keys = _partition_keys(node.partitions_def, start, end)
+        partition_keys = _partition_keys(node.partitions_def, *windows[node])
         label = f"[{index}/{len(nodes)}] {', '.join(names)}"
         if not partition_keys:
             echo(f"{label}: no partition in {start}..{end}, skipped")
@@ -87,6 +88,27 @@ def materialize_window(
         echo(f"{label}: done in {seconds:.1f} s, {rows:,} rows")
         runs.append(NodeRun(names, partition_keys[0], partition_keys[-1], len(partition_keys), rows, seconds))
     return runs
+
+
+def _windows_read_downstream(
+    nodes: list[dg.AssetsDefinition], start: date, end: date
+) -> dict[dg.AssetsDefinition, tuple[date, date]]:
+    """Each node's window: start..end, widened to every day a selected downstream node reads
+    through its time-window partition mapping (trailing history, the days after a label).
+    Offsets count days: the time-partitioned assets mapped this way are all daily."""
+    windows = {node: (start, end) for node in nodes}
+    for child in reversed(nodes):
+        child_start, child_end = windows[child]
+        for parent in nodes:
+            for key in parent.keys & set(child.dependency_keys):
+                mapping = child.get_partition_mapping(key)
+                if isinstance(mapping, dg.TimeWindowPartitionMapping):
+                    first, last = windows[parent]
+                    windows[parent] = (
+                        min(first, child_start + timedelta(days=mapping.start_offset)),
+                        max(last, child_end + timedelta(days=mapping.end_offset)),
+                    )
+    return windows
 
 
 def _partition_keys(partitions_def: dg.PartitionsDefinition | None, start: date, end: date) -> list[str]:

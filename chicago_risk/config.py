@@ -74,6 +74,15 @@ class WeatherRanges:
     precip_mm: tuple[float, float] = (0.0, 300.0)
 
 
+@dataclass(frozen=True)
+class FeatureChecks:
+    """Thresholds of the feature store's checks."""
+
+    # PSI above 0.25 is the usual "significant shift" rule of thumb in credit-risk monitoring.
+    drift_psi_warn: float = 0.25
+    drift_reference_days: int = 90  # the trailing training window the latest day is compared with
+
+
 HEAVY_RAIN_MM = 25.0  # CHICAGO_FACTS: about 8 days a year bring 25 mm or more
 
 SourceName = Literal["demo", "socrata", "files"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from chicago_risk.config import Settings
+from chicago_risk.features.assets import cell_day_features, cell_day_labels, feature_registry
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.resources.city import CityGridResource
@@ -42,7 +43,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     warehouse = WarehouseResource(
         path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s
     )
-    assets: list = [raw_311, weather_daily]
+    assets: list = [raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels]
     resources: dict = {
         "requests_source": requests_source,
         "weather_source": weather_source,

@@ -52,10 +52,15 @@ def cells_for_points(lat: pl.Series, lon: pl.Series, resolution: int) -> pl.Seri
     return pl.Series("h3_id", ids, dtype=pl.String)
 
 
-@lru_cache(maxsize=4)
-def ring1_pairs(resolution: int) -> pl.DataFrame:
-    """Every (h3_id, nbr_h3_id) pair of adjacent city cells (H3 ring 1, the cell itself excluded)."""
+@lru_cache(maxsize=8)
+def disk_pairs(resolution: int, k: int) -> pl.DataFrame:
+    """Every (h3_id, nbr_h3_id) pair of city cells 1 to k steps apart (the cell itself excluded)."""
     cells = city_cells(resolution)
     in_city = set(cells)
-    pairs = [(c, n) for c in cells for n in h3.grid_ring(c, 1) if n in in_city]
+    pairs = [(c, n) for c in cells for n in h3.grid_disk(c, k) if n in in_city and n != c]
     return pl.DataFrame(pairs, schema={"h3_id": pl.String, "nbr_h3_id": pl.String}, orient="row")
+
+
+def ring1_pairs(resolution: int) -> pl.DataFrame:
+    """Adjacent city cells (H3 ring 1)."""
+    return disk_pairs(resolution, 1)

@@ -1,7 +1,5 @@
 """`demo_truth`: what the demo city knows of itself, for evaluation only (no model input reads it)."""
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 

@@ -1,7 +1,5 @@
 """`raw_311_requests` and `raw_311_quarantine`: every leak-related 311 request, by created day."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from datetime import date, timedelta
 

@@ -1,7 +1,5 @@
 """`weather_daily`: city weather per day with the stressors that drive leak reports."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from datetime import timedelta
 

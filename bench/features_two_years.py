@@ -1,0 +1,93 @@
+"""Two years x all cells of `cell_day_features`: the Dagster asset against a bare polars script
+that computes the same columns from the same raw table in one process.
+
+    .venv/bin/python bench/features_two_years.py [--end 2026-10-31]
+
+It first materializes the raw assets it needs (four years: two of features plus two of history)
+into a temporary warehouse, then times each side in its own fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from _measure import measure
+
+YEARS_OF_FEATURES = 2
+
+
+def _window(end: str) -> tuple[date, date]:
+    last = date.fromisoformat(end)
+    return last - timedelta(days=365 * YEARS_OF_FEATURES - 1), last
+
+
+def prepare(end: str, folder: str) -> dict:
+    import dagster as dg
+
+    from chicago_risk.backfill import materialize_window
+    from chicago_risk.config import Settings
+    from chicago_risk.definitions import build_definitions
+
+    start, last = _window(end)
+    with dg.instance_for_test(temp_dir=f"{folder}/dagster_home") as instance:
+        materialize_window(
+            build_definitions(Settings(data_dir=Path(folder))), start, last, instance,
+            select=["raw_311_requests", "raw_311_quarantine", "weather_daily", "cell_day_features"],
+            echo=lambda _: None,
+        )
+    return {}
+
+
+def bare_polars(end: str, folder: str) -> dict:
+    """Read the raw table, resolve incidents, build the features: no Dagster, no writes."""
+    from chicago_risk.features.compute import build_cell_day_features
+    from chicago_risk.features.incidents import resolve_incidents
+    from chicago_risk.features.registry import HISTORY_DAYS, WEATHER_LOOKBACK_DAYS
+    from chicago_risk.resources.warehouse import WarehouseResource
+
+    start, last = _window(end)
+    warehouse = WarehouseResource(path=f"{folder}/warehouse.duckdb")
+    raw = warehouse.read_partitions("raw_311_requests", start - timedelta(days=HISTORY_DAYS - 1), last)
+    weather = warehouse.read_partitions("weather_daily", start - timedelta(days=WEATHER_LOOKBACK_DAYS), last)
+    features = build_cell_day_features(resolve_incidents(raw, raw.clear()), weather, 9, start, last)
+    return {"rows": features.height}
+
+
+def dagster_asset(end: str, folder: str) -> dict:
+    """The asset as one single-run backfill through Dagster (load, compute, checks, write)."""
+    import dagster as dg
+
+    from chicago_risk.backfill import materialize_window
+    from chicago_risk.config import Settings
+    from chicago_risk.definitions import build_definitions
+
+    start, last = _window(end)
+    # The same instance as `prepare`, so the history is known to be materialized.
+    with dg.instance_for_test(temp_dir=f"{folder}/dagster_home") as instance:
+        runs = materialize_window(
+            build_definitions(Settings(data_dir=Path(folder))), start, last, instance,
+            select=["cell_day_features"], echo=lambda _: None,
+        )
+    return {"rows": runs[0].rows, "runs": len(runs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--end", default="2026-10-31")
+    end = parser.parse_args().end
+    with tempfile.TemporaryDirectory() as folder:
+        measure("features_two_years", "prepare", end, folder)
+        bare = measure("features_two_years", "bare_polars", end, folder)
+        asset = measure("features_two_years", "dagster_asset", end, folder)
+    start, last = _window(end)
+    print(f"cell_day_features {start}..{last}: {bare['rows']:,} rows")
+    print(f"bare polars : {bare['seconds']:6.1f} s wall, peak {bare['peak_mib']:,.0f} MiB")
+    print(f"asset       : {asset['seconds']:6.1f} s wall, peak {asset['peak_mib']:,.0f} MiB ({asset['runs']} run)")
+    print(f"asset / bare: {asset['seconds'] / bare['seconds']:.2f}x wall time (target <= 2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""The feature store's assets: `feature_registry`, `cell_day_features`, `cell_day_labels`."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from chicago_risk.config import DATA_START, FeatureChecks
+from chicago_risk.features.compute import (
+    CELL_DAY_LABELS_SCHEMA,
+    build_cell_day_features,
+    build_cell_day_labels,
+)
+from chicago_risk.features.drift import drift_table
+from chicago_risk.features.incidents import orphan_parent_keys, resolve_incidents, ROW_COLUMNS
+from chicago_risk.features.registry import (
+    CELL_DAY_FEATURES_SCHEMA,
+    FEATURE_NAMES,
+    FEATURES,
+    HISTORY_DAYS,
+    REQUIRED_FEATURES,
+    WEATHER_LOOKBACK_DAYS,
+    registry_frame,
+    registry_hash,
+)
+from chicago_risk.ingest.raw_311 import RAW_311
+from chicago_risk.metadata import column_schema, frame_metadata
+from chicago_risk.partitions import LABEL_HORIZON_DAYS, daily_partitions, label_partitions, single_run
+from chicago_risk.resources.city import CityGridResource
+from chicago_risk.resources.io_manager import window_days
+from chicago_risk.resources.warehouse import WarehouseResource
+
+CHECKS = FeatureChecks()
+
+
+class MissingUpstreamError(RuntimeError):
+    """Upstream partitions a computation needs have not been materialized."""
+
+
+def require_materialized(
+    context: dg.AssetExecutionContext, asset: str, first: date, last: date
+) -> None:
+    """Fail clearly instead of computing from a partial history."""
+    first = max(first, DATA_START)
+    needed = {(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)}
+    missing = sorted(needed - context.instance.get_materialized_partitions(dg.AssetKey(asset)))
+    if missing:
+        raise MissingUpstreamError(
+            f"{asset} lacks {len(missing)} partition(s) between {missing[0]} and {missing[-1]} that "
+            f"{context.assets_def.key.to_user_string()} needs; run: chicago-risk materialize "
+            f"--start {missing[0]} --end {missing[-1]} --select {asset}"
+        )
+
+
+def load_incidents(raw_rows: pl.DataFrame, warehouse: WarehouseResource) -> pl.DataFrame:
+    """Incidents of the loaded rows; a duplicate whose first report is older than the loaded
+    window is looked up so the incident keeps its true date and cell."""
+    orphans = orphan_parent_keys(raw_rows)
+    parents = pl.DataFrame(schema={c: raw_rows.schema[c] for c in ROW_COLUMNS})
+    if orphans.len():
+        parents = warehouse.query(
+            f"SELECT {', '.join(ROW_COLUMNS)} FROM {RAW_311} WHERE sr_number IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [orphans.to_list()],
+        )
+    return resolve_incidents(raw_rows, parents)
+
+
+@dg.asset(
+    io_manager_key="warehouse_io_manager",
+    group_name="features",
+    kinds={"duckdb", "polars"},
+    code_version=registry_hash(),
+)
+def feature_registry() -> dg.Output:
+    """Every feature's name, dtype, source, window, version, description and definition hash."""
+    registry = registry_frame()
+    return dg.Output(
+        registry,
+        metadata={
+            "registry_hash": registry_hash(),
+            "features": dg.MetadataValue.md(
+                str(registry.select("name", "dtype", "window", "version", "description"))
+            ),
+        },
+    )
+
+
+feature_check_specs = [
+    dg.AssetCheckSpec(name, asset="cell_day_features", blocking=blocking, description=description)
+    for name, blocking, description in (
+        ("required_not_null", True, "no nulls in required features"),
+        ("one_row_per_cell_day", True, "rows per partition equal the number of grid cells"),
+        ("value_ranges", True, "counts non-negative, days_since_last in 0..365, calendar in range"),
+        ("drift_psi", False, "PSI of the latest day against the trailing training window"),
+    )
+]
+
+
+@dg.asset(
+    io_manager_key="warehouse_io_manager",
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    group_name="features",
+    kinds={"duckdb", "polars"},
+    code_version=registry_hash(),
+    check_specs=feature_check_specs,
+    deps=[feature_registry],
+    ins={
+        RAW_311: dg.AssetIn(
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-(HISTORY_DAYS - 1), allow_nonexistent_upstream_partitions=True
+            )
+        ),
+        "weather_daily": dg.AssetIn(
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-WEATHER_LOOKBACK_DAYS, allow_nonexistent_upstream_partitions=True
+            )
+        ),
+    },
+    metadata={"dagster/column_schema": column_schema(CELL_DAY_FEATURES_SCHEMA)},
+)
+def cell_day_features(
+    context: dg.AssetExecutionContext,
+    raw_311_requests: pl.DataFrame,
+    weather_daily: pl.DataFrame,
+    city: CityGridResource,
+    warehouse: WarehouseResource,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """One row per city cell and as-of date t, using only what was known at the end of t."""
+    start, end = window_days(context.partition_time_window)
+    require_materialized(context, RAW_311, start - timedelta(days=HISTORY_DAYS - 1), end)
+    require_materialized(context, "weather_daily", start, end)
+    incidents = load_incidents(raw_311_requests, warehouse)
+    features = build_cell_day_features(incidents, weather_daily, city.h3_resolution, start, end)
+    yield dg.Output(
+        features,
+        metadata={
+            **frame_metadata(features, start, end),
+            "registry_hash": registry_hash(),
+            "features": dg.MetadataValue.md(
+                "\n".join(f"- `{f.name}` ({f.window}): {f.description}" for f in FEATURES)
+            ),
+        },
+    )
+    yield from feature_checks(features, len(city.cells()), _drift_reference(features, warehouse, end))
+
+
+def feature_checks(
+    features: pl.DataFrame, cell_count: int, reference: pl.DataFrame
+) -> Iterator[dg.AssetCheckResult]:
+    nulls = {
+        name: count
+        for name, count in features.select(pl.col(REQUIRED_FEATURES).null_count()).row(0, named=True).items()
+        if count
+    }
+    yield dg.AssetCheckResult(
+        check_name="required_not_null", asset_key="cell_day_features", passed=not nulls,
+        metadata={"null_counts": dg.MetadataValue.json(nulls)},
+    )
+    per_day = features.group_by("day").len()
+    wrong = per_day.filter(pl.col("len") != cell_count)
+    yield dg.AssetCheckResult(
+        check_name="one_row_per_cell_day", asset_key="cell_day_features",
+        passed=wrong.is_empty() and features.select("h3_id", "day").is_unique().all(),
+        metadata={"cells": cell_count, "days_with_wrong_count": wrong.height},
+    )
+    counts = [f.name for f in FEATURES if f.source.startswith("raw_311")]
+    out_of_range = features.filter(
+        pl.any_horizontal(pl.col(counts) < 0)
+        | ~pl.col("days_since_last").is_between(0, 365)
+        | ~pl.col("doy_sin").is_between(-1, 1)
+        | ~pl.col("dow").is_between(0, 6)
+    )
+    yield dg.AssetCheckResult(
+        check_name="value_ranges", asset_key="cell_day_features", passed=out_of_range.is_empty(),
+        metadata={"rows_out_of_range": out_of_range.height},
+    )
+    latest = features.filter(pl.col("day") == features["day"].max())
+    drift = drift_table(reference, latest, FEATURE_NAMES) if reference.height else None
+    worst = drift.row(0, named=True) if drift is not None else {"feature": None, "psi": 0.0}
+    yield dg.AssetCheckResult(
+        check_name="drift_psi",
+        asset_key="cell_day_features",
+        passed=drift is None or not (drift["psi"] > CHECKS.drift_psi_warn).any(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "max_psi": float(worst["psi"] or 0.0),
+            "most_drifted": str(worst["feature"]),
+            "threshold": CHECKS.drift_psi_warn,
+            "psi_by_feature": dg.MetadataValue.md(str(drift)) if drift is not None else "no reference yet",
+        },
+    )
+
+
+def _drift_reference(features: pl.DataFrame, warehouse: WarehouseResource, end: date) -> pl.DataFrame:
+    """The trailing training window before the latest day: from this run, then the warehouse."""
+    first = end - timedelta(days=CHECKS.drift_reference_days)
+    in_run = features.filter(pl.col("day").is_between(first, end - timedelta(days=1)))
+    earliest_in_run = features["day"].min()
+    if earliest_in_run <= first or not warehouse.table_exists("cell_day_features"):
+        return in_run
+    stored = warehouse.read_partitions("cell_day_features", first, earliest_in_run - timedelta(days=1))
+    return pl.concat([stored.select(in_run.columns), in_run])
+
+
+@dg.asset(
+    io_manager_key="warehouse_io_manager",
+    partitions_def=label_partitions,
+    backfill_policy=single_run,
+    group_name="features",
+    kinds={"duckdb", "polars"},
+    code_version="1",
+    ins={
+        RAW_311: dg.AssetIn(
+            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=1, end_offset=LABEL_HORIZON_DAYS)
+        )
+    },
+    metadata={"dagster/column_schema": column_schema(CELL_DAY_LABELS_SCHEMA)},
+)
+def cell_day_labels(
+    context: dg.AssetExecutionContext,
+    raw_311_requests: pl.DataFrame,
+    city: CityGridResource,
+    warehouse: WarehouseResource,
+) -> dg.Output:
+    """`y_event_7d` and `n_events_7d`: incidents dated t+1..t+7 in the cell. Never a feature."""
+    start, end = window_days(context.partition_time_window)
+    require_materialized(context, RAW_311, start + timedelta(days=1), end + timedelta(days=LABEL_HORIZON_DAYS))
+    labels = build_cell_day_labels(load_incidents(raw_311_requests, warehouse), city.h3_resolution, start, end)
+    return dg.Output(
+        labels,
+        metadata={**frame_metadata(labels, start, end), "positive_share": float(labels["y_event_7d"].mean() or 0)},
+    )

@@ -1,0 +1,26 @@
+"""Shared fixtures: a temporary warehouse and data directory per test, an ephemeral instance."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from chicago_risk.config import Settings
+from chicago_risk.definitions import build_definitions
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The demo city at the default resolution, writing under a fresh directory."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def defs(settings: Settings) -> dg.Definitions:
+    return build_definitions(settings)
+
+
+@pytest.fixture
+def instance() -> dg.DagsterInstance:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance

@@ -1,0 +1,45 @@
+"""The `chicago-risk` command line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from chicago_risk.cli import main
+
+RAW = "raw_311_requests,raw_311_quarantine,weather_daily"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CHICAGO_RISK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    return tmp_path / "data"
+
+
+def test_materialize_runs_single_run_backfills_into_the_persistent_instance(data_dir, capsys):
+    assert main(["materialize", "--start", "2024-03-01", "--end", "2024-03-05", "--select", RAW]) == 0
+    out = capsys.readouterr().out
+    assert "2024-03-01..2024-03-05 (5 partitions) ..." in out and out.count("done in") == 2
+    assert (data_dir / "warehouse.duckdb").exists()
+    instance = dg.DagsterInstance.get()
+    assert len(instance.get_runs()) == 2
+    assert len(instance.get_materialized_partitions(dg.AssetKey("weather_daily"))) == 5
+
+
+def test_materialize_rejects_bad_input_with_a_clear_message(data_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["materialize", "--start", "2024-02-30"])
+    assert exit_info.value.code == 2
+    assert "'2024-02-30' is not a date; use YYYY-MM-DD" in capsys.readouterr().err
+    assert main(["materialize", "--start", "2024-03-05", "--end", "2024-03-01"]) == 2
+    assert main(["materialize", "--start", "2024-03-01", "--end", "2024-03-01", "--select", "nope"]) == 1
+    assert "unknown asset(s) nope" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("chicago-risk")
+    help_text = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "materialize" in help_text and "discover-types" in help_text
