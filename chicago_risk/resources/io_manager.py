@@ -20,15 +20,20 @@ def window_days(window: dg.TimeWindow) -> tuple[date, date]:
     return window.start.date(), window.end.date() - timedelta(days=1)
 
 
+def partition_column(definition_metadata: dict | None) -> str:
+    """The DATE column holding an asset's partition: `day` unless its metadata names another."""
+    return (definition_metadata or {}).get("partition_column", "day")
+
+
 class WarehouseIOManager(dg.ConfigurableIOManager):
     warehouse: dg.ResourceDependency[WarehouseResource]
-    partition_column: str = "day"
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         table = context.asset_key.path[-1]
         if context.has_asset_partitions:
             start, end = window_days(context.asset_partitions_time_window)
-            self.warehouse.replace_partitions(table, obj, start, end, self.partition_column)
+            column = partition_column(context.definition_metadata)
+            self.warehouse.replace_partitions(table, obj, start, end, column)
         else:
             self.warehouse.replace_table(table, obj)
         context.add_output_metadata({"dagster/row_count": obj.height, "table": table})
@@ -37,5 +42,6 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         table = context.asset_key.path[-1]
         if context.has_asset_partitions:
             start, end = window_days(context.asset_partitions_time_window)
-            return self.warehouse.read_partitions(table, start, end, self.partition_column)
+            column = partition_column(context.upstream_output.definition_metadata)
+            return self.warehouse.read_partitions(table, start, end, column)
         return self.warehouse.read_table(table)
