@@ -80,11 +80,13 @@ def materialize_window(
         )
         seconds = time.perf_counter() - began
         _raise_on_failure(result, label)
-        rows = sum(
-            int(event.materialization.metadata["dagster/row_count"].value)
+        # A range run records one materialization per partition, each with the run's row count.
+        row_counts = {
+            event.asset_key: int(event.materialization.metadata["dagster/row_count"].value)
             for event in result.get_asset_materialization_events()
             if "dagster/row_count" in event.materialization.metadata
-        )
+        }
+        rows = sum(row_counts.values())
         echo(f"{label}: done in {seconds:.1f} s, {rows:,} rows")
         runs.append(NodeRun(names, partition_keys[0], partition_keys[-1], len(partition_keys), rows, seconds))
     return runs

@@ -7,6 +7,7 @@ import pytest
 
 from chicago_risk.config import Settings
 from chicago_risk.definitions import build_definitions
+from chicago_risk_tests.instances import fast_test_instance
 
 
 @pytest.fixture
@@ -22,5 +23,5 @@ def defs(settings: Settings) -> dg.Definitions:
 
 @pytest.fixture
 def instance() -> dg.DagsterInstance:
-    with dg.instance_for_test() as test_instance:
+    with fast_test_instance() as test_instance:
         yield test_instance

@@ -5,8 +5,6 @@ column name (dagster-duckdb's own IO managers delete and insert in separate stat
 by position, and dagster-duckdb-polars 0.29 calls a method duckdb 2 removed).
 """
 
-from __future__ import annotations
-
 from datetime import date, timedelta
 
 import dagster as dg

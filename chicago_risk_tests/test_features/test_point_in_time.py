@@ -14,11 +14,15 @@ import pytest
 from chicago_risk.config import DATA_START, Settings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.demo_city.source import DemoCitySource
+from chicago_risk.features.assets import cell_day_features, cell_day_labels
 from chicago_risk.features.registry import FEATURE_NAMES, HISTORY_DAYS, SHRINKAGE_PRIOR_DAYS
 from chicago_risk.grid import city_cells
+from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.soda import soda_frame
+from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.resources.warehouse import WarehouseResource
 from chicago_risk.schedules import partition_range_tags
+from chicago_risk_tests.instances import fast_test_instance
 
 RESOLUTION = 8  # 809 cells keep three years of the city quick
 T0 = DATA_START + timedelta(days=800)
@@ -61,15 +65,24 @@ class CityWithCraftedRows(DemoCitySource):
 
     def fetch_requests(self, start, end, sr_types):
         crafted = soda_frame(self.extra).filter(
-            pl.col("created_date").str.slice(0, 10).is_between(start.isoformat(), end.isoformat())
+            pl.col("created_date").str.slice(0, 10).is_between(pl.lit(start.isoformat()), pl.lit(end.isoformat()))
         )
         return pl.concat([super().fetch_requests(start, end, sr_types), crafted])
 
 
+ASSETS = {
+    "raw_311_requests": raw_311,
+    "weather_daily": weather_daily,
+    "cell_day_features": cell_day_features,
+    "cell_day_labels": cell_day_labels,
+}
+
+
 def materialize(defs, resources, instance, names, start, end):
-    nodes = list(dict.fromkeys(defs.resolve_assets_def(name) for name in names))
     result = dg.materialize(
-        nodes, resources=resources, instance=instance,
+        list(dict.fromkeys(ASSETS.values())),
+        selection=dg.AssetSelection.assets(*names).required_multi_asset_neighbors(),
+        resources=resources, instance=instance,
         tags=partition_range_tags(start.isoformat(), end.isoformat()),
     )
     assert result.success
@@ -81,10 +94,11 @@ def warehouse(tmp_path_factory):
     defs = build_definitions(settings)
     resources = {**defs.resources, "requests_source": CityWithCraftedRows(h3_resolution=RESOLUTION, extra=CRAFTED)}
     raw = ["raw_311_requests", "weather_daily"]
-    with dg.instance_for_test() as instance:
+    with fast_test_instance() as instance:
         materialize(defs, resources, instance, raw, DATA_START, LATE[1] + timedelta(days=7))
         for start, end in (EARLY, LATE):
-            materialize(defs, resources, instance, ["cell_day_features", "cell_day_labels"], start, end)
+            for table in ("cell_day_features", "cell_day_labels"):  # two partitions definitions
+                materialize(defs, resources, instance, [table], start, end)
         yield WarehouseResource(path=str(settings.warehouse_path)), defs, resources, instance
 
 
@@ -213,12 +227,12 @@ def test_features_need_their_history_materialized_first(warehouse, tmp_path):
     _, defs, resources, _ = warehouse
     settings = Settings(data_dir=tmp_path, h3_resolution=RESOLUTION)
     fresh = build_definitions(settings)
-    with dg.instance_for_test() as instance:
+    with fast_test_instance() as instance:
         materialize(fresh, fresh.resources, instance, ["raw_311_requests", "weather_daily"], T0, T0)
         result = dg.materialize(
-            [fresh.resolve_assets_def("cell_day_features")], resources=fresh.resources,
+            list(dict.fromkeys(ASSETS.values())), selection=["cell_day_features"], resources=fresh.resources,
             instance=instance, partition_key=T0.isoformat(), raise_on_error=False,
         )
     assert not result.success
-    message = result.get_step_failure_events()[0].event_specific_data.error.message
+    message = result.get_step_failure_events()[0].event_specific_data.error.to_string()
     assert "raw_311_requests lacks 729 partition(s)" in message and "chicago-risk materialize" in message

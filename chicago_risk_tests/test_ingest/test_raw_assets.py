@@ -11,7 +11,8 @@ from chicago_risk.config import LEAK_TYPES
 from chicago_risk.definitions import build_definitions
 from chicago_risk.demo_city.source import DemoCitySource
 from chicago_risk.ingest.normalise import RAW_311_SCHEMA
-from chicago_risk.ingest.weather import WEATHER_SCHEMA
+from chicago_risk.ingest.raw_311 import raw_311
+from chicago_risk.ingest.weather import WEATHER_SCHEMA, weather_daily
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.warehouse import WarehouseResource
 from chicago_risk.schedules import partition_range_tags
@@ -36,9 +37,8 @@ def requests_per_day(raw_311_requests: pl.DataFrame, weather_daily: pl.DataFrame
 
 
 def materialize_january(defs, instance, extra_assets=()):
-    assets = [defs.resolve_assets_def(k) for k in ("raw_311_requests", "weather_daily")]
     return dg.materialize(
-        [*dict.fromkeys(assets), *extra_assets],
+        [raw_311, weather_daily, *extra_assets],
         resources=defs.resources,
         instance=instance,
         tags=partition_range_tags(JAN_START.isoformat(), JAN_END.isoformat()),
@@ -111,9 +111,8 @@ class DeadUpstreamDay(DemoCitySource):
 def test_an_empty_day_fails_the_blocking_volume_check_and_stops_downstream(settings, instance):
     defs = build_definitions(settings)
     resources = {**defs.resources, "requests_source": DeadUpstreamDay(seed=settings.demo_seed)}
-    assets = [defs.resolve_assets_def(k) for k in ("raw_311_requests", "weather_daily")]
     result = dg.materialize(
-        [*dict.fromkeys(assets), requests_per_day],
+        [raw_311, weather_daily, requests_per_day],
         resources=resources,
         instance=instance,
         tags=partition_range_tags(JAN_START.isoformat(), JAN_END.isoformat()),
