@@ -8,8 +8,11 @@ from chicago_risk.config import Settings
 from chicago_risk.features.assets import cell_day_features, cell_day_labels, feature_registry
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
+from chicago_risk.models.assets import MODEL_ASSETS
+from chicago_risk.models.automation import MODEL_JOBS, MODEL_SCHEDULES, MODEL_SENSORS
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import WarehouseIOManager
+from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.resources.sources import RequestSource, WeatherSource
 from chicago_risk.resources.warehouse import WarehouseResource
 from chicago_risk.schedules import nightly_ingest_job, nightly_ingest_schedule
@@ -43,13 +46,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     warehouse = WarehouseResource(
         path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s
     )
-    assets: list = [raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels]
+    assets: list = [
+        raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels, *MODEL_ASSETS
+    ]
     resources: dict = {
         "requests_source": requests_source,
         "weather_source": weather_source,
         "city": CityGridResource(h3_resolution=settings.h3_resolution),
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        "reports": ReportsResource(folder=str(settings.reports_dir)),
     }
     if settings.source == "demo":
         from chicago_risk.demo_city.assets import demo_truth
@@ -58,8 +64,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources["demo_city"] = requests_source
     return dg.Definitions(
         assets=assets,
-        jobs=[nightly_ingest_job],
-        schedules=[nightly_ingest_schedule],
+        jobs=[nightly_ingest_job, *MODEL_JOBS],
+        schedules=[nightly_ingest_schedule, *MODEL_SCHEDULES],
+        sensors=MODEL_SENSORS,
         resources=resources,
     )
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from chicago_risk.config import DATA_START, FeatureChecks
+from chicago_risk.config import DATA_START, LABEL_HORIZON_DAYS, FeatureChecks
 from chicago_risk.features.compute import (
     CELL_DAY_LABELS_SCHEMA,
     build_cell_day_features,
@@ -26,7 +26,7 @@ from chicago_risk.features.registry import (
 )
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata
-from chicago_risk.partitions import LABEL_HORIZON_DAYS, daily_partitions, label_partitions, single_run
+from chicago_risk.partitions import daily_partitions, label_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import window_days
 from chicago_risk.resources.warehouse import WarehouseResource

@@ -20,7 +20,7 @@ from chicago_risk.features.registry import (
     WEATHER_LOOKBACK_DAYS,
 )
 from chicago_risk.grid import city_cells, disk_pairs
-from chicago_risk.partitions import LABEL_HORIZON_DAYS
+from chicago_risk.config import LABEL_HORIZON_DAYS
 
 DECAY_HALF_LIFE_DAYS = 7
 DECAY_DAYS = 60

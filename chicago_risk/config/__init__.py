@@ -1,0 +1,42 @@
+"""The one typed place a user tunes chicago-risk.
+
+- `settings`: run-time settings read from the environment (`Settings.from_env`): data directory,
+  source, grid resolution, live URLs.
+- `domain`: the city's facts and the checks' thresholds: leak request types, partitions' origin,
+  label horizon, weather ranges.
+- `model`: the risk model: risk bands, calibration slice, LightGBM, backtest, drivers.
+
+Everything is importable from `chicago_risk.config` itself.
+"""
+
+from chicago_risk.config.domain import (
+    CHICAGO_TZ,
+    DATA_START,
+    SOCRATA_DATASET,
+    CITY_LAT,
+    CITY_LON,
+    RequestType,
+    LEAK_TYPES,
+    TYPE_GROUPS,
+    TYPE_GROUP_BY_SR_TYPE,
+    IngestChecks,
+    WeatherRanges,
+    FeatureChecks,
+    LABEL_HORIZON_DAYS,
+    HEAVY_RAIN_MM,
+)
+from chicago_risk.config.model import (
+    MODEL_KINDS,
+    RiskBands,
+    CalibrationSettings,
+    LightGBMSettings,
+    TrainingSettings,
+    BacktestSettings,
+    DriverSettings,
+    ModelSettings,
+    MODEL_SETTINGS,
+)
+from chicago_risk.config.settings import (
+    SourceName,
+    Settings,
+)

@@ -1,0 +1,164 @@
+"""Typed settings of the risk model: what a user may tune, each with the reason for its default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chicago_risk.config.domain import LABEL_HORIZON_DAYS
+
+# The kinds of model every cutoff trains, in the order reports list them.
+MODEL_KINDS: tuple[str, ...] = ("climatology", "persistence", "seed_logistic", "lightgbm")
+
+
+@dataclass(frozen=True)
+class RiskBands:
+    """`risk_band` of a cell-day from its calibrated p_event_7d: low below `medium_from`, high
+    from `high_from`. The demo city's 7-day base rate is about 0.13 at H3 resolution 9 (one cell
+    in eight sees an incident within a week): medium starts at about 1.5x it, high at 3x."""
+
+    medium_from: float = 0.20
+    high_from: float = 0.40
+
+    def __post_init__(self) -> None:
+        if not 0 < self.medium_from < self.high_from < 1:
+            raise ValueError(
+                f"risk bands need 0 < medium_from < high_from < 1, got {self.medium_from}, {self.high_from}"
+            )
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """Where the calibration slice comes from and which map is fitted on it.
+
+    The slice is `blocks` blocks of `block_days` whole days, spread evenly over the `span_days`
+    before the last labelled day, so it covers every season the model will serve (a slice made of
+    the last weeks before the cutoff miscalibrates the next season). Training rows keep
+    `purge_days` (the label horizon) away from each block on both sides, so no training label
+    window overlaps a calibration row's as-of day or label window.
+    """
+
+    blocks: int = 6
+    block_days: int = 14
+    span_days: int = 365
+    purge_days: int = LABEL_HORIZON_DAYS
+    # Isotonic regression overfits small calibration sets (Niculescu-Mizil & Caruana 2005 saw it
+    # below about 1,000 rows); below this many events or non-events Platt scaling is used instead.
+    isotonic_min_class_rows: int = 1_000
+    # The isotonic map is fitted on equal-count bins of at least this many calibration rows, so
+    # no step rests on a few rows (a step of 3 events in 3 rows would claim p = 1).
+    isotonic_min_bin_rows: int = 200
+    # ...and each bin's event rate is shrunk toward the slice's by a Beta prior worth this many rows.
+    isotonic_prior_rows: float = 2.0
+    # Fewer events (or non-events) than this and the model cannot be calibrated: the asset fails.
+    min_class_rows: int = 30
+    # Calibrated probabilities stay inside [floor, 1 - floor]: a finite log loss, and no cell is
+    # ever told "impossible".
+    probability_floor: float = 1e-4
+    # Equal-mass bins of the calibration slice behind `confidence` (same as the ECE's).
+    confidence_bins: int = 15
+
+
+@dataclass(frozen=True)
+class LightGBMSettings:
+    """Plain binary log loss, no class reweighting (is_unbalance / scale_pos_weight would move
+    the probabilities; a ~13% base rate is not rare enough to need it), then calibration.
+
+    Regularised for what the data is: millions of cell-days but only a few hundred distinct days
+    of city-wide weather. Defaults chosen on the demo city's two-year window (see the model card):
+    without `min_leaf_days` and with the day of year, trees memorised last year's particular
+    weeks and storms and the next season came out miscalibrated (ECE 0.03-0.05 in a month).
+    """
+
+    num_boost_round: int = 200
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_data_in_leaf: int = 200
+    # Every leaf holds at least this many days' worth of cell-days (weather and calendar are one
+    # value per day for every cell: smaller leaves let trees isolate single days).
+    min_leaf_days: float = 10.0
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8
+    bagging_freq: int = 1
+    lambda_l2: float = 10.0
+    max_bin: int = 63
+    num_threads: int = 0  # 0: OpenMP's default, one per core
+    seed: int = 20190101
+    # Registry features the booster does not see: with one or two years of history the day of
+    # year names last year's weeks, not the season (the weather features carry the season).
+    excluded_features: tuple[str, ...] = ("doy_sin", "doy_cos")
+    # Trees split on per-cell features or on city-wide ones (weather, calendar), never both
+    # (tried on the demo city: no better, so off).
+    separate_city_wide: bool = False
+    # Histogram bins of the city-wide features (None: max_bin; 8 tried on the demo: no better).
+    city_wide_max_bin: int | None = None
+
+    def params(self) -> dict:
+        return {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": self.bagging_freq,
+            "lambda_l2": self.lambda_l2,
+            "max_bin": self.max_bin,
+            "num_threads": self.num_threads,
+            "seed": self.seed,
+            "deterministic": True,
+            "verbosity": -1,
+        }
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    # Trailing days of labelled rows a model trains on (the feature store keeps two years).
+    training_days: int = 730
+    # Fewer training days than this (after the calibration blocks and purges) and training fails.
+    min_training_days: int = 56
+    # Prior strength of the climatology baseline: the city rate counts as this many cell-days.
+    climatology_prior_days: float = 56.0
+    # The seed logistic regression is fitted on at most this many training rows (a seeded sample):
+    # beyond a few hundred thousand rows its 30 coefficients no longer move.
+    logistic_max_rows: int = 400_000
+    lightgbm: LightGBMSettings = field(default_factory=LightGBMSettings)
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    months: int = 12  # monthly rolling-origin folds over the last 12 months of the window
+    worst_misses: int = 10
+
+
+@dataclass(frozen=True)
+class DriverSettings:
+    """Top signed TreeSHAP contributions shown per cell: at least `min_drivers`, up to
+    `max_drivers` while a contribution is at least `min_abs_contribution` (log-odds)."""
+
+    min_drivers: int = 3
+    max_drivers: int = 5
+    min_abs_contribution: float = 0.05
+    # TreeSHAP costs about 3.5 s per 6,000 rows (one day of the city at H3 resolution 9, measured
+    # on the demo city): drivers for every cell of a two-year backfill would add ~45 min. So every
+    # cell gets drivers on the last `all_cells_recent_days` days (before today, Chicago time),
+    # older days only cells above the low band, which is where a planner looks at history; the
+    # other rows hold an empty list. None: every cell of every day.
+    all_cells_recent_days: int | None = 14
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    served_kind: str = "lightgbm"
+    bands: RiskBands = field(default_factory=RiskBands)
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    backtest: BacktestSettings = field(default_factory=BacktestSettings)
+    drivers: DriverSettings = field(default_factory=DriverSettings)
+    # The per-day mean probability of risk_predictions is flagged when it leaves
+    # [base rate / factor, base rate x factor] (the hackathon fallback gave 0.49 against 0.15).
+    mean_probability_factor: float = 2.5
+    # Targets the evaluation's warning checks hold the served model to.
+    ece_target: float = 0.02
+
+
+MODEL_SETTINGS = ModelSettings()

@@ -1,0 +1,18 @@
+"""The risk model: calibrated 7-day probabilities of leak-related 311 activity per H3 cell.
+
+Modules, in the order the pipeline uses them (their settings are `chicago_risk.config.model`):
+  (partitions: `chicago_risk.partitions.model_partitions`, one per weekly training cutoff)
+  windows      which labelled days a model of cutoff C may use; the calibration slice
+  data         reading the feature store from the warehouse
+  baselines    climatology, persistence, seed_logistic
+  gbm          LightGBM
+  calibration  isotonic / Platt maps, expected events, confidence
+  model        FittedModel: one interface for the four kinds (fit, predict, registry record)
+  registry     the `model_registry` table
+  metrics      AUROC, PR-AUC, Brier, BSS, log loss, ECE, calibration slope, precision/capture
+  backtest     rolling-origin monthly folds
+  drivers      TreeSHAP top contributions with plain-words labels
+  predict      `risk_predictions` rows
+  plots, card  figures and the model card
+  assets       the Dagster assets; automation: the weekly job, schedule and drift sensor
+"""

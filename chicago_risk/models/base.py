@@ -1,0 +1,50 @@
+"""What every kind of risk model provides before calibration: a raw score, higher = riskier.
+
+A scorer is fitted on training rows only; `chicago_risk.models.model.fit_model` then fits its
+calibration on the calibration slice. Scores are on a log-odds-like scale (the calibrator's Platt
+option is a logistic regression on them).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+import numpy as np
+import polars as pl
+
+from chicago_risk.models.calibration import CalibrationMethod
+from chicago_risk.config import ModelSettings
+
+LABEL = "y_event_7d"
+COUNT = "n_events_7d"
+
+
+class Scorer(Protocol):
+    kind: ClassVar[str]
+    # None: isotonic or Platt by calibration sample size; a method: always that one.
+    calibration_method: ClassVar[CalibrationMethod | None]
+    feature_names: tuple[str, ...]
+
+    @classmethod
+    def fit(cls, train: pl.DataFrame, settings: ModelSettings) -> Scorer: ...
+
+    def raw_score(self, frame: pl.DataFrame) -> np.ndarray: ...
+
+    def params(self) -> dict: ...
+
+    def to_text(self) -> str: ...
+
+    @classmethod
+    def from_text(cls, text: str, feature_names: tuple[str, ...]) -> Scorer: ...
+
+
+def feature_matrix(frame: pl.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+    """The named columns as a float64 matrix, nulls as NaN, in `names` order."""
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise KeyError(f"the feature rows lack {missing}; the model was trained on {list(names)}")
+    return frame.select(pl.col(n).cast(pl.Float64).fill_null(float("nan")) for n in names).to_numpy()
+
+
+def labels(frame: pl.DataFrame) -> np.ndarray:
+    return frame[LABEL].cast(pl.Float64).to_numpy()

@@ -1,0 +1,195 @@
+"""The model card: what the current model is, how well it did on time, where it fails, when to
+retrain it and what it is for (CityAssist DS guide: model card, 10 failure cases, retraining
+triggers)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import polars as pl
+
+from chicago_risk.config import FeatureChecks
+from chicago_risk.features.registry import FEATURES
+from chicago_risk.models.backtest import metric_summary, wins
+from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
+from chicago_risk.models.model import FittedModel
+from chicago_risk.config import MODEL_KINDS, ModelSettings
+
+
+_SLICE_METRICS = ("auroc", "log_loss", "ece", "mean_p", "event_rate")
+_SHOWN_PARAMS = (
+    "num_boost_round", "learning_rate", "num_leaves", "min_data_in_leaf", "lambda_l2", "excluded_features",
+)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def metrics_table(evaluation: pl.DataFrame) -> str:
+    """Per metric and model: mean over folds, standard deviation and min..max."""
+    summary = metric_summary(evaluation)
+    metrics = [m for m in (*METRIC_NAMES, ORACLE_METRIC) if m in set(summary["metric"].to_list())]
+    models = [k for k in MODEL_KINDS if k in set(summary["model"].to_list())]
+    rows = []
+    for metric in metrics:
+        row = [f"`{metric}`"]
+        for model in models:
+            cell = summary.filter((pl.col("metric") == metric) & (pl.col("model") == model))
+            if cell.is_empty():
+                row.append("n/a")
+                continue
+            s = cell.row(0, named=True)
+            row.append(f"{_number(s['mean'])} ± {_number(s['std'])} ({_number(s['min'])}..{_number(s['max'])})")
+        rows.append(row)
+    return _table(["metric: mean ± sd (min..max over folds)", *models], rows)
+
+
+def wins_lines(evaluation: pl.DataFrame, served: str) -> list[str]:
+    lines = []
+    for metric, higher in (("auroc", True), ("log_loss", False), ("bss", True)):
+        table = wins(evaluation, served, metric, higher)
+        if table.is_empty():
+            continue
+        counts = table.row(0, named=True)
+        folds = counts.pop("folds")
+        lines.append(
+            f"- `{metric}`: {served} better than "
+            + ", ".join(f"{k} in {v}/{folds}" for k, v in counts.items())
+            + " folds"
+        )
+    return lines
+
+
+def render_model_card(
+    cutoff: date,
+    models: dict[str, FittedModel],
+    evaluation: pl.DataFrame | None,
+    misses: pl.DataFrame | None,
+    figures: dict[str, str],
+    settings: ModelSettings,
+    evaluation_cutoff: date | None = None,
+) -> str:
+    served = models[settings.served_kind]
+    window = served.calibration.slice
+    calibration = served.calibration.probability
+    lines = [
+        f"# Risk model card: `{served.model_id}`",
+        "",
+        f"Leak-related 311 activity per H3 cell: the calibrated probability `p_event_7d` of at least one "
+        f"incident in the cell in the 7 days after the as-of day, for cutoff **{cutoff}** "
+        f"(served for as-of days {cutoff} onward, until the next weekly model).",
+        "",
+        "## Intended use",
+        "- Rank and prioritise cells for leak investigation and pressure-test scheduling, a week ahead; "
+        "read `risk_band` and `drivers` as a planner's summary, `p_event_7d` as a calibrated probability.",
+        "- Not for: judging a single report's truth (311 activity is not a physical leak), comparing "
+        "cells of different H3 resolutions, or anything a week or more ahead of the as-of day.",
+        "- The label is 311 activity, so it inherits reporting bias: areas that report less look safer.",
+        "",
+        "## Data and windows",
+        f"- Features: {len(served.feature_names)} of the feature store's {len(FEATURES)} registry features "
+        f"(registry hash `{served.feature_registry_hash}`; not used: "
+        f"{', '.join(f'`{f.name}`' for f in FEATURES if f.name not in served.feature_names) or 'none'}); "
+        "labels `y_event_7d` over t+1..t+7, never features.",
+        f"- Labelled as-of days {window['first_day']}..{window['last_labelled_day']} (cutoff - 8: every "
+        "label window ends before the cutoff).",
+        f"- Training: {window['training_days']} days ({window['training_first_day']}..{window['training_last_day']}), "
+        f"{served.metrics['training_rows']:,} cell-days, event rate {served.metrics['training_event_rate']:.3f}.",
+        f"- Calibration slice: {window['calibration_days']} whole days in {len(window['calibration_blocks'])} blocks "
+        f"spread over the last year so it covers the seasons it serves (months "
+        f"{', '.join(str(m) for m in window['calibration_months'])}), "
+        f"{window['rows']:,} cell-days with {window['events']:,} events; training days keep "
+        f"{window['purge_days']} days away from every block on both sides "
+        f"({window['purged_days']} days purged):",
+        "",
+        _table(["block", "first day", "last day"],
+               [[str(i + 1), s, e] for i, (s, e) in enumerate(window["calibration_blocks"])]),
+        "",
+        f"- Calibration: **{calibration.method}** (isotonic when the slice holds at least "
+        f"{settings.calibration.isotonic_min_class_rows:,} events and non-events, Platt scaling below; "
+        "a slice that cannot calibrate fails the run, never falls back).",
+        f"- LightGBM: plain binary log loss, no class reweighting; parameters "
+        f"`{ {k: v for k, v in served.params.items() if k in _SHOWN_PARAMS} }`.",
+        "",
+        "## Calibration slice (in-sample for the calibration map)",
+        _table(
+            ["model", "method", "AUROC", "log loss", "ECE", "mean p", "event rate"],
+            [
+                [kind, m.calibration.probability.method]
+                + [_number(m.metrics["calibration_slice"][k]) for k in _SLICE_METRICS]
+                for kind, m in models.items()
+            ],
+        ),
+        "",
+    ]
+    lines += ["## Backtest (rolling origin, monthly folds, trained only on the past)"]
+    if evaluation is None or evaluation.is_empty():
+        lines += ["", "No backtest yet: materialize model_evaluation for this cutoff.", ""]
+    else:
+        folds = sorted(set(evaluation["fold_start"].to_list()))
+        lines += [
+            "",
+            f"{len(folds)} folds from {folds[0]} to {folds[-1]} (evaluation cutoff {evaluation_cutoff}); "
+            "each fold's models train on as-of days up to 8 days before its first test day.",
+            "",
+            metrics_table(evaluation),
+            "",
+            *wins_lines(evaluation, settings.served_kind),
+            "",
+        ]
+        for name, path in figures.items():
+            lines.append(f"![{name}]({path})")
+        lines.append("")
+    lines += ["## The 10 worst misses of the backtest, and why", ""]
+    if misses is None or misses.is_empty():
+        lines += ["No backtest misses recorded yet.", ""]
+    else:
+        lines.append(
+            _table(
+                ["as-of day", "cell", "p_event_7d", "incidents", "why"],
+                [[str(r["day"]), f"`{r['h3_id']}`", _number(r["p_event_7d"]), str(r["n_events_7d"]), r["why"]]
+                 for r in misses.iter_rows(named=True)],
+            )
+        )
+        missed = int(misses["y_event_7d"].cast(pl.Int64).sum())
+        lines += [
+            "",
+            f"One row per cell, by log loss: the {missed} worst-missed incidents (the model gave them a "
+            f"low probability) and the {misses.height - missed} worst false alarms. `why` lists the "
+            "largest TreeSHAP contributions (log-odds) behind each forecast.",
+            "",
+        ]
+    lines += [
+        "## Limitations",
+        "- Probabilities are calibrated on average over the calibration slice's seasons; a season "
+        "unlike any of the last year (a record freeze) can be miscalibrated until the next retraining.",
+        "- `drivers` are TreeSHAP contributions in the uncalibrated log-odds: they rank reasons, they "
+        "do not add up to `p_event_7d`.",
+        "- `confidence` reflects how many calibration cell-days back a probability, not model "
+        "uncertainty about a specific cell.",
+        "- Forecast weather features are null where the source has no forecast; the model then "
+        "relies on the other features.",
+        "",
+        "## Retraining triggers",
+        "- Schedule: every Monday (05:00 Chicago) the `weekly_retrain` job trains the week's cutoff "
+        "and writes this card.",
+        f"- Drift: when the feature store's `drift_psi` check warns (a feature's PSI above "
+        f"{FeatureChecks().drift_psi_warn} against the trailing {FeatureChecks().drift_reference_days} days), "
+        "the `drift_retrain_sensor` requests a retraining run for the current week.",
+        f"- Degradation: a backtest fold with BSS <= 0 or ECE above {settings.ece_target} fails the "
+        "evaluation's warning checks; investigate before serving.",
+        "- A change of the feature registry (its hash) makes predictions refuse the old model until "
+        "it is retrained.",
+        "",
+    ]
+    return "\n".join(lines)

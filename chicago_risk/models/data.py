@@ -1,0 +1,97 @@
+"""Reading the feature store for the models: labelled rows, scoring rows, the demo truth.
+
+Every read checks that the warehouse holds each day it needs, and says which partitions to
+materialize when it does not, instead of training on a partial history.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from chicago_risk.features.registry import FEATURE_NAMES
+from chicago_risk.resources.warehouse import WarehouseResource
+
+FEATURES_TABLE = "cell_day_features"
+LABELS_TABLE = "cell_day_labels"
+TRUTH_TABLE = "demo_truth"
+
+
+class MissingFeatureStoreDataError(RuntimeError):
+    """Days the model needs are not in the warehouse."""
+
+
+def _columns() -> str:
+    return ", ".join(f'f."{name}"' for name in ("h3_id", "day", *FEATURE_NAMES))
+
+
+def require_days(warehouse: WarehouseResource, table: str, first: date, last: date) -> None:
+    """Raise unless `table` holds rows for every day first..last."""
+    if not warehouse.table_exists(table):
+        raise MissingFeatureStoreDataError(
+            f"the warehouse has no {table} table: run chicago-risk materialize --start {first} "
+            f"--end {last} --select {table}"
+        )
+    present = warehouse.query(
+        f'SELECT DISTINCT "day" AS day FROM {table} WHERE "day" BETWEEN ? AND ?', [first, last]
+    )["day"]
+    expected = pl.date_range(first, last, eager=True)
+    missing = expected.filter(~expected.is_in(present.implode()))
+    if missing.len():
+        raise MissingFeatureStoreDataError(
+            f"{table} lacks {missing.len()} day(s) between {missing.min()} and {missing.max()} that "
+            f"the model needs; run: chicago-risk materialize --start {missing.min()} --end "
+            f"{missing.max()} --select {table}"
+        )
+
+
+def first_labelled_day(warehouse: WarehouseResource) -> date:
+    """The oldest as-of day with both features and labels."""
+    for table in (FEATURES_TABLE, LABELS_TABLE):
+        if not warehouse.table_exists(table):
+            raise MissingFeatureStoreDataError(
+                f"the warehouse has no {table} table yet: materialize cell_day_features and "
+                "cell_day_labels first"
+            )
+    first = warehouse.query(
+        f'SELECT greatest((SELECT min("day") FROM {FEATURES_TABLE}), (SELECT min("day") FROM {LABELS_TABLE})) AS day'
+    )["day"][0]
+    if first is None:
+        raise MissingFeatureStoreDataError("cell_day_features or cell_day_labels is empty")
+    return first
+
+
+def load_labelled_rows(warehouse: WarehouseResource, first: date, last: date) -> pl.DataFrame:
+    """Features joined with labels for as-of days first..last, every day required."""
+    for table in (FEATURES_TABLE, LABELS_TABLE):
+        require_days(warehouse, table, first, last)
+    return warehouse.query(
+        f"SELECT {_columns()}, l.y_event_7d, l.n_events_7d FROM {FEATURES_TABLE} f "
+        f'JOIN {LABELS_TABLE} l ON f.h3_id = l.h3_id AND f."day" = l."day" '
+        f'WHERE f."day" BETWEEN ? AND ? ORDER BY f."day", f.h3_id',
+        [first, last],
+    )
+
+
+def load_features(warehouse: WarehouseResource, first: date, last: date) -> pl.DataFrame:
+    """Scoring rows: features of every cell for days first..last, every day required."""
+    require_days(warehouse, FEATURES_TABLE, first, last)
+    return warehouse.query(
+        f'SELECT {_columns()} FROM {FEATURES_TABLE} f WHERE f."day" BETWEEN ? AND ? ORDER BY f."day", f.h3_id',
+        [first, last],
+    )
+
+
+def load_truth(warehouse: WarehouseResource, first: date, last: date) -> pl.DataFrame | None:
+    """The demo city's `p_oracle_7d` for first..last when the warehouse has all of it, else None
+    (live sources have no truth)."""
+    if not warehouse.table_exists(TRUTH_TABLE):
+        return None
+    truth = warehouse.query(
+        f'SELECT h3_id, "day" AS day, p_oracle_7d FROM {TRUTH_TABLE} WHERE "day" BETWEEN ? AND ?', [first, last]
+    )
+    days = truth["day"].n_unique() if truth.height else 0
+    return truth if days == (last - first).days + 1 else None
+
+

@@ -1,0 +1,93 @@
+"""The `model_registry` table: every fitted model, one row per (cutoff, kind), in the warehouse.
+
+The `cutoff` column is the table's partition column: re-training a cutoff replaces its rows in
+one transaction. The model itself is text (LightGBM's `model_to_string()`, JSON for the others),
+so a model loaded from here predicts exactly what the fitted one did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import polars as pl
+
+from chicago_risk.models.model import FittedModel
+from chicago_risk.resources.warehouse import WarehouseResource
+
+MODEL_REGISTRY = "model_registry"
+
+MODEL_REGISTRY_SCHEMA: dict[str, pl.DataType] = {
+    "model_id": pl.String(),
+    "cutoff": pl.Date(),
+    "kind": pl.String(),
+    "params": pl.String(),  # JSON
+    "feature_list": pl.List(pl.String()),
+    "feature_registry_hash": pl.String(),
+    "calibration_map": pl.String(),  # JSON: probability map, events map, confidence, the slice
+    "metrics": pl.String(),  # JSON
+    "model_text": pl.String(),
+    "created_at": pl.Datetime("us"),  # UTC
+}
+
+
+class ModelNotFoundError(LookupError):
+    """No model in the registry answers the request; the message says what to materialize."""
+
+
+def registry_frame(models: Iterable[FittedModel]) -> pl.DataFrame:
+    return pl.DataFrame([m.to_record() for m in models], schema=MODEL_REGISTRY_SCHEMA)
+
+
+def write_models(warehouse: WarehouseResource, models: Iterable[FittedModel], first: date, last: date) -> pl.DataFrame:
+    """Replace the registry rows of cutoffs first..last with `models`, in one transaction."""
+    frame = registry_frame(models)
+    warehouse.replace_partitions(MODEL_REGISTRY, frame, first, last, partition_column="cutoff")
+    return frame
+
+
+def _require_registry(warehouse: WarehouseResource) -> None:
+    if not warehouse.table_exists(MODEL_REGISTRY):
+        raise ModelNotFoundError(
+            "the warehouse has no model_registry table yet: train a model first "
+            "(chicago-risk materialize --select risk_model ...)"
+        )
+
+
+def load_model(warehouse: WarehouseResource, model_id: str) -> FittedModel:
+    _require_registry(warehouse)
+    rows = warehouse.query(f"SELECT * FROM {MODEL_REGISTRY} WHERE model_id = ?", [model_id])
+    if rows.is_empty():
+        raise ModelNotFoundError(f"model {model_id} is not in the model_registry")
+    return FittedModel.from_record(rows.row(0, named=True))
+
+
+def load_models_at(warehouse: WarehouseResource, cutoff: date) -> dict[str, FittedModel]:
+    """Every kind trained at exactly `cutoff`."""
+    _require_registry(warehouse)
+    rows = warehouse.query(f"SELECT * FROM {MODEL_REGISTRY} WHERE cutoff = ?", [cutoff])
+    if rows.is_empty():
+        raise ModelNotFoundError(
+            f"no model was trained at cutoff {cutoff}: materialize risk_model for partition {cutoff}"
+        )
+    return {row["kind"]: FittedModel.from_record(row) for row in rows.iter_rows(named=True)}
+
+
+def models_for_days(warehouse: WarehouseResource, kind: str, days: pl.Series) -> pl.DataFrame:
+    """For each day, the newest `kind` model whose cutoff is on or before it: `day`,
+    `model_id`, `cutoff` (null where there is none)."""
+    _require_registry(warehouse)
+    catalogue = warehouse.query(
+        f"SELECT model_id, cutoff FROM {MODEL_REGISTRY} WHERE kind = ? AND cutoff <= ? ORDER BY cutoff",
+        [kind, days.max()],
+    )
+    wanted = days.unique().sort().to_frame("day")
+    return wanted.join_asof(catalogue, left_on="day", right_on="cutoff", strategy="backward")
+
+
+def registry_summary(warehouse: WarehouseResource) -> pl.DataFrame:
+    """Model id, cutoff and kind of every stored model (no model text)."""
+    _require_registry(warehouse)
+    return warehouse.query(
+        f"SELECT model_id, cutoff, kind, feature_registry_hash, created_at FROM {MODEL_REGISTRY} ORDER BY cutoff, kind"
+    )

@@ -1,0 +1,120 @@
+"""Which labelled days a model for training cutoff C may see, and what each is used for.
+
+A row of as-of day t carries the label of days t+1..t+7, known at the end of t+7. A model trained
+at cutoff C (the start of day C) may therefore use rows with t <= C - 8 only: `last_labelled_day`.
+
+Of the days up to there, the calibration slice takes `blocks` blocks of whole days spread evenly
+over the last year (so it covers every season the model will serve), and training takes the rest,
+minus a purge of the label horizon on each side of every block: no training row's label window
+touches a calibration row's as-of day or label window, and vice versa.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from chicago_risk.config import CalibrationSettings, TrainingSettings
+from chicago_risk.config import LABEL_HORIZON_DAYS
+
+TRAIN, CALIBRATION = "train", "calibration"
+
+
+class InsufficientHistoryError(RuntimeError):
+    """Too few labelled days before the cutoff to train and calibrate a model."""
+
+
+def last_labelled_day(cutoff: date) -> date:
+    """The newest as-of day whose whole label window ends before `cutoff`."""
+    return cutoff - timedelta(days=LABEL_HORIZON_DAYS + 1)
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    cutoff: date
+    first_day: date  # the oldest labelled day read
+    last_day: date  # last_labelled_day(cutoff)
+    calibration_blocks: tuple[tuple[date, date], ...]  # newest first, inclusive
+    purge_days: int
+
+    def _days(self) -> pl.Series:
+        return pl.date_range(self.first_day, self.last_day, eager=True).alias("day")
+
+    def roles(self) -> pl.DataFrame:
+        """One row per day first_day..last_day: its `role`, train, calibration or null (purged)."""
+        day = pl.col("day")
+        in_block = pl.lit(False)
+        purged = pl.lit(False)
+        gap = timedelta(days=self.purge_days)
+        for start, end in self.calibration_blocks:
+            in_block = in_block | day.is_between(start, end)
+            purged = purged | day.is_between(start - gap, end + gap)
+        return self._days().to_frame().with_columns(
+            role=pl.when(in_block).then(pl.lit(CALIBRATION)).when(purged).then(None).otherwise(pl.lit(TRAIN))
+        )
+
+    def days(self, role: str) -> pl.Series:
+        return self.roles().filter(pl.col("role") == role)["day"]
+
+    def split(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(training rows, calibration rows) of labelled rows; other days are dropped."""
+        tagged = rows.join(self.roles(), on="day", how="inner")
+        return (
+            tagged.filter(pl.col("role") == TRAIN).drop("role"),
+            tagged.filter(pl.col("role") == CALIBRATION).drop("role"),
+        )
+
+    def describe(self) -> dict:
+        """The window as JSON-ready facts, for the registry and the model card."""
+        roles = self.roles()
+        train = roles.filter(pl.col("role") == TRAIN)["day"]
+        calibration = roles.filter(pl.col("role") == CALIBRATION)["day"]
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "first_day": self.first_day.isoformat(),
+            "last_labelled_day": self.last_day.isoformat(),
+            "training_days": train.len(),
+            "training_first_day": train.min().isoformat(),
+            "training_last_day": train.max().isoformat(),
+            "calibration_days": calibration.len(),
+            "calibration_blocks": [[s.isoformat(), e.isoformat()] for s, e in self.calibration_blocks],
+            "calibration_months": sorted(set(calibration.dt.month().to_list())),
+            "purge_days": self.purge_days,
+            "purged_days": roles["role"].null_count(),
+        }
+
+
+def plan_window(
+    cutoff: date,
+    first_available: date,
+    training: TrainingSettings,
+    calibration: CalibrationSettings,
+) -> TrainingWindow:
+    """The window of a model trained at `cutoff` on labelled days from `first_available` on."""
+    last = last_labelled_day(cutoff)
+    first = max(first_available, last - timedelta(days=training.training_days - 1))
+    spacing = calibration.span_days // calibration.blocks
+    blocks = []
+    for index in range(calibration.blocks):
+        end = last - timedelta(days=index * spacing)
+        start = end - timedelta(days=calibration.block_days - 1)
+        if start >= first:
+            blocks.append((start, end))
+    if not blocks:
+        raise InsufficientHistoryError(
+            f"cutoff {cutoff}: labelled days {first}..{last} leave no room for a "
+            f"{calibration.block_days}-day calibration block; materialize cell_day_features and "
+            "cell_day_labels further back, or choose a later cutoff"
+        )
+    window = TrainingWindow(cutoff, first, last, tuple(blocks), calibration.purge_days)
+    training_days = window.days(TRAIN).len()
+    if training_days < training.min_training_days:
+        raise InsufficientHistoryError(
+            f"cutoff {cutoff}: labelled days {first}..{last} leave {training_days} training days "
+            f"after the calibration slice and its purges; at least {training.min_training_days} "
+            "are needed. Materialize cell_day_features and cell_day_labels further back, or choose "
+            "a later cutoff"
+        )
+    return window

@@ -1,0 +1,79 @@
+"""A model written to `model_registry` and loaded back predicts exactly as the fitted one."""
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from chicago_risk.features.registry import registry_hash
+from chicago_risk.models.drivers import explain
+from chicago_risk.models.model import FittedModel, StaleFeaturesError, fit_all
+from chicago_risk.models.registry import (
+    MODEL_REGISTRY_SCHEMA,
+    ModelNotFoundError,
+    load_model,
+    load_models_at,
+    models_for_days,
+    write_models,
+)
+from chicago_risk.config import MODEL_KINDS
+from chicago_risk.models.windows import plan_window
+from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk_tests.test_models.synthetic import quick_settings
+
+SETTINGS = quick_settings(rounds=60)
+CUTOFF = date(2024, 3, 4)
+
+
+@pytest.fixture(scope="module")
+def fitted(small_city):
+    features, labels, _ = small_city
+    rows = features.join(labels, on=["h3_id", "day"])
+    window = plan_window(CUTOFF, rows["day"].min(), SETTINGS.training, SETTINGS.calibration)
+    return fit_all(rows, window, SETTINGS), features.filter(pl.col("day") >= CUTOFF)
+
+
+def test_every_kind_round_trips_through_the_registry_table(fitted, tmp_path):
+    models, scoring_rows = fitted
+    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    stored = write_models(warehouse, models.values(), CUTOFF, CUTOFF)
+    assert dict(stored.schema) == MODEL_REGISTRY_SCHEMA
+    table = warehouse.read_table("model_registry")
+    assert sorted(table["kind"].to_list()) == sorted(MODEL_KINDS)
+    assert set(table["feature_registry_hash"].to_list()) == {registry_hash()}
+    assert table.filter(pl.col("kind") == "lightgbm")["model_text"][0].startswith("tree")
+    loaded = load_models_at(warehouse, CUTOFF)
+    for kind, model in models.items():
+        again = loaded[kind]
+        assert again.model_id == model.model_id == load_model(warehouse, model.model_id).model_id
+        np.testing.assert_array_equal(again.predict_proba(scoring_rows), model.predict_proba(scoring_rows))
+        np.testing.assert_array_equal(again.expected_events(scoring_rows), model.expected_events(scoring_rows))
+        assert again.predict(scoring_rows).equals(model.predict(scoring_rows))
+        assert again.metrics == model.metrics and again.calibration.slice == model.calibration.slice
+    assert explain(loaded["lightgbm"].scorer, scoring_rows, SETTINGS.drivers).equals(
+        explain(models["lightgbm"].scorer, scoring_rows, SETTINGS.drivers)
+    )
+    # re-writing the same cutoff replaces its rows, never doubles them
+    write_models(warehouse, models.values(), CUTOFF, CUTOFF)
+    assert warehouse.read_table("model_registry").height == len(MODEL_KINDS)
+
+
+def test_the_newest_model_on_or_before_each_day_serves_it(fitted, tmp_path):
+    models, _ = fitted
+    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    with pytest.raises(ModelNotFoundError, match="no model_registry"):
+        load_model(warehouse, "lightgbm-x")
+    write_models(warehouse, models.values(), CUTOFF, CUTOFF)
+    days = pl.Series([date(2024, 3, 3), CUTOFF, date(2024, 3, 10)])
+    served = models_for_days(warehouse, "lightgbm", days)
+    assert served["model_id"].to_list() == [None, models["lightgbm"].model_id, models["lightgbm"].model_id]
+    with pytest.raises(ModelNotFoundError, match="materialize risk_model for partition 2024-03-11"):
+        load_models_at(warehouse, date(2024, 3, 11))
+
+
+def test_a_model_of_other_feature_definitions_refuses_to_predict(fitted):
+    models, _ = fitted
+    record = {**models["lightgbm"].to_record(), "feature_registry_hash": "0000000000000000"}
+    with pytest.raises(StaleFeaturesError, match="retrain"):
+        FittedModel.from_record(record).require_current_features()
