@@ -114,11 +114,17 @@ def _windows_read_downstream(
 
 
 def _partition_keys(partitions_def: dg.PartitionsDefinition | None, start: date, end: date) -> list[str]:
+    """The partitions of days start..end that exist now: a window widened past yesterday (the
+    days after a label) stops at the last complete partition, not at days still to come."""
     if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        return []
+    last = partitions_def.get_last_partition_window()
+    if last is None:
         return []
     window_start = datetime.combine(start, datetime.min.time(), tzinfo=partitions_def.start.tzinfo)
     window_end = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=partitions_def.start.tzinfo)
-    return partitions_def.get_partition_keys_in_time_window(dg.TimeWindow(window_start, window_end))
+    window = dg.TimeWindow(window_start, min(window_end, last.end))
+    return partitions_def.get_partition_keys_in_time_window(window) if window.start < window.end else []
 
 
 def _raise_on_failure(result: dg.ExecuteInProcessResult, label: str) -> None:

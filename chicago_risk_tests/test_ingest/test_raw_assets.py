@@ -1,13 +1,13 @@
 """The raw assets materialized through Dagster into a temporary DuckDB warehouse."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
 import pytest
 
 from chicago_risk.backfill import BackfillError, materialize_window
-from chicago_risk.config import LEAK_TYPES
+from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, Settings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.demo_city.source import DemoCitySource
 from chicago_risk.ingest.normalise import RAW_311_SCHEMA
@@ -133,3 +133,21 @@ def test_backfill_runner_reports_each_asset_and_refuses_unknown_names(defs, inst
     assert any("raw_311_quarantine, raw_311_requests: done in" in line for line in lines)
     with pytest.raises(BackfillError, match="unknown asset\\(s\\) nope; available: "):
         materialize_window(defs, JAN_START, JAN_END, instance, select=["nope"])
+
+
+def test_a_window_ending_yesterday_stops_at_the_partitions_that_exist(tmp_path, instance):
+    """Labels read the week after each day; for the newest days that week has not happened, so
+    the runner must neither ask for raw partitions of days to come nor labels they would need."""
+    yesterday = date.fromisoformat(daily_partitions.get_last_partition_key())
+    start = yesterday - timedelta(days=9)
+    defs = build_definitions(Settings(data_dir=tmp_path, h3_resolution=7))
+    runs = materialize_window(
+        defs, start, yesterday, instance, select=[*RAW, "cell_day_labels"], echo=lambda _: None
+    )
+    by_asset = {run.assets: run for run in runs}
+    raw = by_asset[("raw_311_quarantine", "raw_311_requests")]
+    assert (raw.first_partition, raw.last_partition) == (str(start), str(yesterday))
+    labels = by_asset[("cell_day_labels",)]
+    assert (labels.first_partition, labels.last_partition) == (
+        str(start), str(yesterday - timedelta(days=LABEL_HORIZON_DAYS))
+    )
