@@ -64,22 +64,29 @@ def materialize_window(
     for index, node in enumerate(nodes, start=1):
         keys = sorted(k for k in node.keys if k.to_user_string() in wanted)
         names = tuple(k.to_user_string() for k in keys)
-        partition_keys = _partition_keys(node.partitions_def, *windows[node])
         label = f"[{index}/{len(nodes)}] {', '.join(names)}"
-        if not partition_keys:
-            echo(f"{label}: no partition in {start}..{end}, skipped")
-            continue
-        echo(f"{label}: {partition_keys[0]}..{partition_keys[-1]} ({len(partition_keys)} partitions) ...")
+        if node.partitions_def is None:  # one table, rebuilt whole
+            partition_keys, tags = ["(unpartitioned)"], {}
+            echo(f"{label}: unpartitioned ...")
+        else:
+            partition_keys = _partition_keys(node.partitions_def, *windows[node])
+            if not partition_keys:
+                echo(f"{label}: no partition in {start}..{end}, skipped")
+                continue
+            tags = partition_range_tags(partition_keys[0], partition_keys[-1])
+            echo(f"{label}: {partition_keys[0]}..{partition_keys[-1]} ({len(partition_keys)} partitions) ...")
         began = time.perf_counter()
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
             run_config=QUIET_RUN_CONFIG,
             instance=instance,
             asset_selection=keys,
-            tags=partition_range_tags(partition_keys[0], partition_keys[-1]),
+            tags=tags,
             raise_on_error=False,
         )
         seconds = time.perf_counter() - began
         _raise_on_failure(result, label)
+        for warning in _check_warnings(result):
+            echo(f"{label}: warning: {warning}")
         # A range run records one materialization per partition, each with the run's row count.
         row_counts = {
             event.asset_key: int(event.materialization.metadata["dagster/row_count"].value)
@@ -127,11 +134,20 @@ def _partition_keys(partitions_def: dg.PartitionsDefinition | None, start: date,
     return partitions_def.get_partition_keys_in_time_window(window) if window.start < window.end else []
 
 
+def _check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Checks of severity WARN that did not pass: reported, never a failure."""
+    return [
+        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name} did not pass"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    ]
+
+
 def _raise_on_failure(result: dg.ExecuteInProcessResult, label: str) -> None:
     failed_checks = [
         f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     ]
     if failed_checks:
         raise BackfillError(f"{label}: checks failed: {', '.join(failed_checks)}")

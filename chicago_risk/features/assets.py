@@ -12,13 +12,14 @@ from chicago_risk.features.compute import (
     build_cell_day_features,
     build_cell_day_labels,
 )
-from chicago_risk.features.drift import drift_table
+from chicago_risk.features.drift import drift_table, weather_z_scores
 from chicago_risk.features.incidents import orphan_parent_keys, resolve_incidents, ROW_COLUMNS
 from chicago_risk.features.registry import (
     CELL_DAY_FEATURES_SCHEMA,
-    FEATURE_NAMES,
+    CITY_WIDE_WEATHER,
     FEATURES,
     HISTORY_DAYS,
+    PER_CELL_FEATURES,
     REQUIRED_FEATURES,
     WEATHER_LOOKBACK_DAYS,
     registry_frame,
@@ -93,7 +94,7 @@ feature_check_specs = [
         ("required_not_null", True, "no nulls in required features"),
         ("one_row_per_cell_day", True, "rows per partition equal the number of grid cells"),
         ("value_ranges", True, "counts non-negative, days_since_last in 0..365, calendar in range"),
-        ("drift_psi", False, "PSI of the latest day against the trailing training window"),
+        ("drift_psi", False, "PSI of the latest day's per-cell features against the trailing training window"),
     )
 ]
 
@@ -178,18 +179,26 @@ def feature_checks(
         metadata={"rows_out_of_range": out_of_range.height},
     )
     latest = features.filter(pl.col("day") == features["day"].max())
-    drift = drift_table(reference, latest, FEATURE_NAMES) if reference.height else None
-    worst = drift.row(0, named=True) if drift is not None else {"feature": None, "psi": 0.0}
+    if reference.is_empty():
+        yield dg.AssetCheckResult(
+            check_name="drift_psi", asset_key="cell_day_features", passed=True,
+            severity=dg.AssetCheckSeverity.WARN, metadata={"reference": "no earlier days yet"},
+        )
+        return
+    drift = drift_table(reference, latest, PER_CELL_FEATURES)
+    worst = drift.row(0, named=True)
     yield dg.AssetCheckResult(
         check_name="drift_psi",
         asset_key="cell_day_features",
-        passed=drift is None or not (drift["psi"] > CHECKS.drift_psi_warn).any(),
+        passed=not (drift["psi"] > CHECKS.drift_psi_warn).any(),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "max_psi": float(worst["psi"] or 0.0),
             "most_drifted": str(worst["feature"]),
             "threshold": CHECKS.drift_psi_warn,
-            "psi_by_feature": dg.MetadataValue.md(str(drift)) if drift is not None else "no reference yet",
+            "reference_days": reference["day"].n_unique(),
+            "psi_by_feature": dg.MetadataValue.md(str(drift)),
+            "weather_z_scores": dg.MetadataValue.md(str(weather_z_scores(reference, latest, CITY_WIDE_WEATHER))),
         },
     )
 

@@ -1,4 +1,10 @@
-"""Population stability index: how far today's feature distribution moved from the training window."""
+"""How far the latest day's features moved from the trailing training window.
+
+Per-cell features (incident counts) have a distribution across the city's cells every day: the
+population stability index compares the latest day's with the reference window's. Weather holds
+one value per day for every cell, so its "distribution" on one day is a spike and any PSI would be
+huge every day; it is reported instead as the latest value's z-score against the reference days.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +35,20 @@ def drift_table(reference: pl.DataFrame, current: pl.DataFrame, features: tuple[
             "psi": [population_stability_index(reference[f], current[f]) for f in features],
         }
     ).sort("psi", descending=True, nulls_last=True)
+
+
+def weather_z_scores(reference: pl.DataFrame, current: pl.DataFrame, features: tuple[str, ...]) -> pl.DataFrame:
+    """Per weather feature: the latest day's value and its z-score against the reference days."""
+    daily = reference.group_by("day").agg(pl.col(features).first())
+    latest = current.select(pl.col(features).first())
+    return pl.DataFrame(
+        {
+            "feature": features,
+            "latest": [latest[f][0] for f in features],
+            "z": [
+                None if latest[f][0] is None or not daily[f].std() else (latest[f][0] - daily[f].mean()) / daily[f].std()
+                for f in features
+            ],
+        },
+        schema={"feature": pl.String, "latest": pl.Float64, "z": pl.Float64},
+    )

@@ -97,6 +97,10 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 REQUIRED_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.required)
+# Features that vary across cells on a day (their distribution over the city is comparable day to
+# day), and the weather ones that hold one value per day for every cell.
+PER_CELL_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source.startswith("raw_311"))
+CITY_WIDE_WEATHER: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source.startswith("weather_daily"))
 
 CELL_DAY_FEATURES_SCHEMA: dict[str, pl.DataType] = {
     "h3_id": pl.String(),
