@@ -25,6 +25,7 @@ def test_materialize_runs_single_run_backfills_into_the_persistent_instance(data
     assert "2024-03-01..2024-03-05 (5 partitions) ..." in out and out.count("done in") == 2
     assert (data_dir / "warehouse.duckdb").exists()
     instance = dg.DagsterInstance.get()
+    assert not instance.telemetry_enabled  # the dagster.yaml it wrote keeps usage data local
     assert len(instance.get_runs()) == 2
     assert len(instance.get_materialized_partitions(dg.AssetKey("weather_daily"))) == 5
 
