@@ -1,0 +1,1 @@
+"""What readers get: the map layers published as Parquet partitions behind atomic manifests."""

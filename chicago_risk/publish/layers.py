@@ -1,0 +1,88 @@
+"""What is published for readers: which warehouse tables, which of their columns, in what order.
+
+Daily layers are published one Parquet file per day; `model_registry` and `feature_registry`
+as one `current` partition (the served model's registry row, the feature definitions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chicago_risk.config import MODEL_SETTINGS
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    table: str  # the warehouse table, and the published layer's name
+    upstream: str  # the asset that writes the table
+    description: str
+    columns: tuple[str, ...] = ()  # () = every column
+    sort_by: tuple[str, ...] = ()
+    facets: tuple[str, ...] = ()  # columns whose distinct values each manifest entry records
+    daily: bool = True
+    where: str = ""  # one-partition tables: which rows make the partition
+    order_by: str = ""
+    limit: int | None = None
+
+    def select_sql(self) -> str:
+        """The warehouse query; a daily table takes the days as two parameters."""
+        columns = ", ".join(f'"{c}"' for c in self.columns) if self.columns else "*"
+        conditions = [c for c in (self.where, '"day" BETWEEN ? AND ?' if self.daily else "") if c]
+        keys = ("day", *self.sort_by) if self.daily else self.sort_by
+        order = self.order_by or ", ".join(f'"{c}"' for c in keys)
+        sql = f'SELECT {columns} FROM "{self.table}"'
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        if order:
+            sql += f" ORDER BY {order}"
+        return sql + (f" LIMIT {self.limit}" if self.limit else "")
+
+
+# Fields of a 311 request that readers get. Nothing personal: the request's type, status, times
+# and place (coordinates, and the street number and name only where the city published them);
+# the free-text and administrative fields stay in the warehouse.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "sr_number", "sr_type", "sr_short_code", "type_group", "status", "created_at", "closed_at", "day",
+    "lat", "lon", "h3_id", "incident_key", "is_duplicate",
+    "street_number", "street_direction", "street_name", "street_type", "community_area", "ward",
+)
+
+RISK = PublishedTable(
+    "risk_predictions", "risk_predictions",
+    "p_event_7d, risk band, expected incidents, confidence and drivers of every cell",
+    sort_by=("h3_id",), facets=("model_id",),
+)
+COST = PublishedTable(
+    "cost_layer", "cost_layer", "expected 7-day cost per cell: water, energy, repair, mean and p90",
+    sort_by=("h3_id",),
+)
+RECOMMENDATIONS = PublishedTable(
+    "recommendation_clusters", "recommendation_clusters",
+    "clusters of adjacent high-risk cells with their pressure step, window, savings and reasons",
+    sort_by=("rec_id",), facets=("action_type",),
+)
+SCHEDULE = PublishedTable(
+    "recommendation_schedule", "recommendation_schedule",
+    "the nights and slots at which each recommendation is planned", sort_by=("night", "slot", "rec_id"),
+)
+EVENTS = PublishedTable(
+    "raw_311_requests", "raw_311_requests", "leak-related 311 requests, non-personal fields only",
+    columns=EVENT_COLUMNS, sort_by=("created_at", "sr_number"), facets=("sr_type",),
+)
+WEATHER = PublishedTable("weather_daily", "weather_daily", "city weather and its stressors")
+FEATURES = PublishedTable(
+    "cell_day_features", "cell_day_features", "the feature rows the served model scores", sort_by=("h3_id",)
+)
+MODEL = PublishedTable(
+    "model_registry", "risk_model", f"the served ({MODEL_SETTINGS.served_kind}) model: its newest registry row",
+    daily=False, where=f"kind = '{MODEL_SETTINGS.served_kind}'", order_by="cutoff DESC, created_at DESC", limit=1,
+)
+REGISTRY = PublishedTable(
+    "feature_registry", "feature_registry", "every feature's definition and hash", daily=False
+)
+
+PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
+    RISK, COST, RECOMMENDATIONS, SCHEDULE, EVENTS, WEATHER, FEATURES, MODEL, REGISTRY
+)
+# The layers without which the map cannot be drawn: `/ready` waits for them.
+MAP_LAYERS: tuple[PublishedTable, ...] = (RISK, COST, RECOMMENDATIONS, EVENTS)
