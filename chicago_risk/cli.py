@@ -73,6 +73,19 @@ def _discover_types(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from chicago_risk.config.serving import ServingSettings
+
+    serving = ServingSettings.from_env()
+    host, port = args.host or serving.host, args.port or serving.port
+    print(f"read API on http://{host}:{port} (docs at /docs), serving {serving.published_url}")
+    # The app logs every request itself, as JSON; uvicorn's own logging config would duplicate it.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, access_log=False, log_config=None)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="chicago-risk", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -92,6 +105,11 @@ def parser() -> argparse.ArgumentParser:
         "--since", type=_iso_date, default=chicago_today() - timedelta(days=365), help="first day counted"
     )
     discover.set_defaults(run=_discover_types)
+
+    serve = commands.add_parser("serve", help="serve the read API (the published layers) under uvicorn")
+    serve.add_argument("--host", help="interface to listen on (default: CHICAGO_RISK_API_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: CHICAGO_RISK_API_PORT or 8000)")
+    serve.set_defaults(run=_serve)
     return top
 
 

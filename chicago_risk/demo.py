@@ -1,4 +1,5 @@
-"""`make demo`: materialize the graph for the demo window, then serve it until Ctrl-C."""
+"""`make demo`: materialize the graph for the demo window, then serve it (the Dagster UI and the
+read API) until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from chicago_risk.backfill import BackfillError, default_window, materialize_window
@@ -14,6 +16,7 @@ from chicago_risk.config import Settings
 from chicago_risk.definitions import build_definitions
 
 DAGSTER_UI = ("127.0.0.1", 3000)
+READ_API = ("127.0.0.1", 8000)
 
 
 def _restore_default_signals() -> None:
@@ -23,41 +26,56 @@ def _restore_default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def serve(settings: Settings) -> int:
-    """Run the Dagster UI against the same warehouse and instance; stop it and its children on
-    Ctrl-C or SIGTERM."""
-    host, port = DAGSTER_UI
-    command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)]
-    ui = subprocess.Popen(
+def _start(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
         command,
         cwd=Path(__file__).resolve().parent.parent,
         env=os.environ.copy(),
         preexec_fn=_restore_default_signals,
         start_new_session=True,
     )
-    print(f"Dagster UI: http://{host}:{port}  (warehouse {settings.warehouse_path}); Ctrl-C stops it")
+
+
+def serve(settings: Settings) -> int:
+    """Run the Dagster UI against the same warehouse and instance, and the read API beside it;
+    stop both and their children on Ctrl-C or SIGTERM, or when either exits."""
+    host, port = DAGSTER_UI
+    api_host, api_port = READ_API
+    children = [
+        _start([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)]),
+        _start([sys.executable, "-m", "chicago_risk.cli", "serve", "--host", api_host, "--port", str(api_port)]),
+    ]
+    print(f"Dagster UI: http://{host}:{port}  (warehouse {settings.warehouse_path})")
+    print(f"read API:   http://{api_host}:{api_port}/docs  (published layers); Ctrl-C stops both")
 
     def stop(signum: int, _frame) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        return ui.wait()
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
     except KeyboardInterrupt:
-        return _stop_group(ui)
+        pass
+    return _stop_groups(children)
 
 
-def _stop_group(process: subprocess.Popen) -> int:
-    """Ask politely, then firmly; finally sweep whatever the leader left in its process group."""
+def _stop_groups(processes: list[subprocess.Popen]) -> int:
+    """Ask politely, then firmly; finally sweep whatever each leader left in its process group."""
     for sig, grace_s in ((signal.SIGINT, 20), (signal.SIGTERM, 10)):
-        _signal_group(process.pid, sig)
-        try:
-            process.wait(timeout=grace_s)
+        for process in processes:
+            _signal_group(process.pid, sig)
+        deadline = time.monotonic() + grace_s
+        for process in processes:
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                pass
+        if all(process.poll() is not None for process in processes):
             break
-        except subprocess.TimeoutExpired:
-            continue
-    _signal_group(process.pid, signal.SIGKILL)
-    process.wait()
+    for process in processes:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
     print("stopped")
     return 0
 

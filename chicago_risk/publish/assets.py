@@ -10,7 +10,6 @@ Each follows its upstream by an automation condition: any updated upstream parti
 (a backfill), is published on the next evaluation, as one backfill run.
 """
 
-
 import time
 from datetime import date, timedelta
 

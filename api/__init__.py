@@ -1,0 +1,1 @@
+"""The read API (FastAPI): see api/README.md."""

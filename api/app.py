@@ -1,0 +1,69 @@
+"""The read API: `create_app()` builds it from `ServingSettings` (the environment by default).
+
+    uvicorn --factory api.app:create_app      # or: chicago-risk serve
+
+Routes are under `/api` (the contract), plus `/health`, `/ready`, `/metrics` and the docs; a
+static map page in `api/static/` (when present) is mounted last, at `/`, so it never shadows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.context import ApiContext
+from api.http import GZIP_LEVEL
+from api.observability import ObservabilityMiddleware, configure_logging
+from api.routes import cells, layers, meta, ops, predict, recommendations
+from api.store import PublishedLayers
+from chicago_risk.config.serving import API_KEY_HEADER, ServingSettings
+from chicago_risk.publish.store import PublishedStore
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(
+    settings: ServingSettings | None = None,
+    reader: PublishedLayers | None = None,
+    static_dir: Path | None = STATIC_DIR,
+) -> FastAPI:
+    settings = settings or ServingSettings.from_env()
+    reader = reader or PublishedLayers(
+        PublishedStore(settings.published_url, settings.retain_superseded_s),
+        poll_s=settings.manifest_poll_s,
+        partition_entries=settings.partition_cache_entries,
+    )
+    configure_logging()
+    app = FastAPI(
+        title="chicago-risk read API",
+        version="1",
+        description=(
+            "Leak-related 311 risk, cost and pressure-test recommendations per H3 cell of Chicago, "
+            "served from the published layers (never the live warehouse). Responses carry an ETag "
+            "tied to the published partitions; send If-None-Match to get 304. Scoring needs an API "
+            f"key in the {API_KEY_HEADER} header."
+        ),
+    )
+    app.state.context = ApiContext.build(settings, reader)
+    for module in (meta, layers, cells, recommendations, predict, ops):
+        app.include_router(module.router)
+    errors.install(app)
+    # Added innermost first: observability sees the final status and the bytes actually sent.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=[API_KEY_HEADER, "Content-Type", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.context.metrics)
+    if static_dir is not None and static_dir.is_dir():
+        app.mount("/", StaticFiles(directory=static_dir, html=True), name="static")
+    return app

@@ -1,0 +1,70 @@
+"""Conditional and compressed responses: an ETag tied to the published partitions a response is
+built from, `If-None-Match` -> 304, and gzip bytes prepared once per cached body."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+GEOJSON = "application/geo+json"
+# Clients may keep a copy but must revalidate it: a date can be republished.
+CACHE_CONTROL = "no-cache"
+GZIP_LEVEL = 6
+
+
+class GeoJSONResponse(Response):
+    media_type = GEOJSON
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    raw: bytes
+    gzipped: bytes
+
+    @classmethod
+    def of(cls, raw: bytes) -> RenderedBody:
+        return cls(raw, gzip.compress(raw, GZIP_LEVEL, mtime=0))
+
+
+def etag(*parts: object) -> str:
+    """A weak ETag (one for every content coding) over what the response is built from."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
+    return f'W/"{digest}"'
+
+
+def matches(request: Request, tag: str) -> bool:
+    """If-None-Match names `tag` (weak comparison, RFC 9110) or is `*`."""
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    opaque = tag.removeprefix("W/")
+    return any(t.strip() == "*" or t.strip().removeprefix("W/") == opaque for t in header.split(","))
+
+
+def _validators(tag: str) -> dict[str, str]:
+    return {"ETag": tag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+
+
+def not_modified(tag: str) -> Response:
+    return Response(status_code=304, headers=_validators(tag))
+
+
+def accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "").lower()
+
+
+def send_rendered(request: Request, body: RenderedBody, tag: str, media_type: str = GEOJSON) -> Response:
+    headers = _validators(tag)
+    if accepts_gzip(request):
+        headers["Content-Encoding"] = "gzip"  # the gzip middleware leaves encoded bodies alone
+        return Response(body.gzipped, headers=headers, media_type=media_type)
+    return Response(body.raw, headers=headers, media_type=media_type)
+
+
+def send_model(model: BaseModel, tag: str) -> Response:
+    """A JSON body with its ETag (compressed by the gzip middleware when large)."""
+    return Response(model.model_dump_json(), headers=_validators(tag), media_type="application/json")
