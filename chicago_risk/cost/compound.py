@@ -130,8 +130,7 @@ def _atoms(rows: np.ndarray, p, expected, row_values: np.ndarray, bound: np.ndar
     of the extra incidents makes negligible."""
     lowest = row_values[rows].min(axis=0)
     block_bound = float(bound[rows].max())
-    m = float(hurdle_extra_mean(p[rows], expected[rows]).max())
-    n_max = int(1 + poisson.isf(_TAIL_PROBABILITY, m)) if m > 0 else 1
+    n_max = int(_tail_count(hurdle_extra_mean(p[rows], expected[rows])).max())
     return count_vectors(n_max, lowest, block_bound)
 
 
@@ -154,10 +153,23 @@ def count_vectors(n_max: int, values: np.ndarray, bound: float) -> np.ndarray:
     return counts[totals >= 1]
 
 
+def _tail_count(m: np.ndarray) -> np.ndarray:
+    """The most incidents worth counting: beyond, the Poisson tail of the extra ones is negligible."""
+    return np.where(m > 0, 1 + poisson.isf(_TAIL_PROBABILITY, m), 1).astype(np.int64)
+
+
+def _weighted_counts(atoms: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """sum_k atoms[:, k] * weights[..., k] in a fixed order, elementwise: (A,) for weights (K,),
+    (rows, A) for (rows, K). Not a BLAS product, whose rounding would depend on the block's
+    shape: a row's result must not depend on which rows share its block."""
+    if weights.ndim == 1:
+        return sum(atoms[:, k] * weights[k] for k in range(atoms.shape[1]))
+    return sum(weights[:, k, None] * atoms[None, :, k] for k in range(atoms.shape[1]))
+
+
 def _block_quantile(rows, atoms, p, expected, probs, values, level):
     """Quantile, E[S; S <= quantile], P(S <= quantile) of a block of rows, and whether the atoms
     reach the level (if not, the bound was too low for that row)."""
-    shared = values.ndim == 1
     n = atoms.sum(axis=1)
     m = hurdle_extra_mean(p[rows], expected[rows])
     with np.errstate(divide="ignore"):
@@ -165,21 +177,18 @@ def _block_quantile(rows, atoms, p, expected, probs, values, level):
         log_q = np.log(np.maximum(probs[rows], 1e-300))
     # log P(atom) = log p - m + (n - 1) log m - log (n - 1)! + log multinomial(n; counts) + counts . log q
     per_atom = special.gammaln(n + 1) - special.gammaln(n) - special.gammaln(atoms + 1).sum(axis=1)
-    log_prob = (
-        (np.log(p[rows]) - m)[:, None] + np.outer(log_m, n - 1) + log_q @ atoms.T + per_atom[None, :]
-    )
-    prob = np.exp(log_prob)
-    atom_values = (atoms @ values)[None, :] if shared else values[rows] @ atoms.T
-    order = np.argsort(atom_values, axis=1, kind="stable")
-    sorted_values = np.take_along_axis(np.broadcast_to(atom_values, prob.shape), order, axis=1)
+    log_prob = (np.log(p[rows]) - m)[:, None] + log_m[:, None] * (n - 1)[None, :] + _weighted_counts(atoms, log_q)
+    prob = np.where(n[None, :] <= _tail_count(m)[:, None], np.exp(log_prob + per_atom[None, :]), 0.0)
+    atom_values = _weighted_counts(atoms, values if values.ndim == 1 else values[rows])
+    atom_values = np.broadcast_to(atom_values, prob.shape)
+    order = np.argsort(atom_values[:1] if values.ndim == 1 else atom_values, axis=1, kind="stable")
+    sorted_values = np.take_along_axis(atom_values, order, axis=1)
     sorted_prob = np.take_along_axis(prob, order, axis=1)
+    # Running sums only: a row's prefix up to its quantile is the same whatever else the block holds.
     cdf = (1.0 - p[rows])[:, None] + np.cumsum(sorted_prob, axis=1)
     settled = cdf[:, -1] >= level - 1e-12
-    first = np.minimum((cdf < level - 1e-12).sum(axis=1), cdf.shape[1] - 1)
     picked = np.arange(rows.size)
-    quantile = sorted_values[picked, first]
-    # Ties: every atom of the quantile's value counts as at or below it.
-    at_or_below_mask = sorted_values <= quantile[:, None]
-    below = (sorted_prob * sorted_values * at_or_below_mask).sum(axis=1)
-    at_or_below = (1.0 - p[rows]) + (sorted_prob * at_or_below_mask).sum(axis=1)
-    return quantile, below, at_or_below, settled
+    quantile = sorted_values[picked, np.minimum((cdf < level - 1e-12).sum(axis=1), cdf.shape[1] - 1)]
+    last = (sorted_values <= quantile[:, None]).sum(axis=1) - 1  # ties: every atom of that value
+    below = np.cumsum(sorted_prob * sorted_values, axis=1)[picked, last]
+    return quantile, below, cdf[picked, last], settled

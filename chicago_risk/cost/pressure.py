@@ -115,9 +115,8 @@ def choose_steps(
     water, energy, repair = class_costs(settings)
     volume_saved = 1.0 - options.burst_factor * options.leak_factor  # (C, S)
     repair_saved = 1.0 - options.burst_factor
-    expected_water = pressure_incidents @ water  # (C,)
-    expected_energy = pressure_incidents @ energy
-    expected_repair = pressure_incidents @ repair
+    # Row-wise sums, not BLAS products: a cluster's result must not depend on the other clusters.
+    expected_water, expected_energy, expected_repair = ((pressure_incidents * c).sum(axis=1) for c in (water, energy, repair))
     savings = (expected_water + expected_energy)[:, None] * volume_saved + expected_repair[:, None] * repair_saved
     savings = np.where(options.hours > 0, savings, -np.inf)
     best = savings.argmax(axis=1)  # the smaller step on ties

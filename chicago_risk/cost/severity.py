@@ -160,15 +160,18 @@ def cell_class_probabilities(
         .with_columns(mix=(pl.col("n") + k * pl.col("city_share")) / (pl.col("n").sum().over("as_of", "h3_id") + k))
         .join(shares, on=["as_of", "type_group"])
     )
-    sensitive = pl.col("type_group").is_in(list(severity.pressure_sensitive_groups))
-    return mix.group_by("as_of", "h3_id").agg(
-        *[(pl.col("mix") * pl.col(f"share_{c}")).sum().alias(f"q_{c}") for c in settings.class_names],
-        *[
-            (pl.col("mix") * pl.col(f"share_{c}")).filter(sensitive).sum().alias(f"qp_{c}")
-            for c in settings.class_names
-        ],
+    names = settings.class_names
+    # One column per (class, group), summed across groups in a fixed order: a cell's result does
+    # not depend on how a group-by ordered its rows, so a re-materialized day is identical.
+    wide = mix.select(
+        "as_of", "h3_id", "type_group", *[(pl.col("mix") * pl.col(f"share_{c}")).alias(c) for c in names]
+    ).pivot(on="type_group", index=["as_of", "h3_id"], values=list(names))
+    sensitive = [g for g in TYPE_GROUPS if g in severity.pressure_sensitive_groups]
+    return wide.select(
+        "as_of", "h3_id",
+        *[pl.sum_horizontal(f"{c}_{g}" for g in TYPE_GROUPS).alias(f"q_{c}") for c in names],
+        *[pl.sum_horizontal(f"{c}_{g}" for g in sensitive).alias(f"qp_{c}") for c in names],
     )
-
 
 def cell_severity(
     history: pl.DataFrame, cells_by_as_of: pl.DataFrame, settings: CostSettings
