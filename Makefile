@@ -20,8 +20,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) /usr/bin/chromium
 	$(BIN)/python -m pytest
+
+# The map page's browser test drives Debian's Chromium; a fresh machine (CI, as root) has none.
+/usr/bin/chromium:
+	@echo "Installing Debian's chromium and chromium-driver for the map page's browser test..."
+	@log=$$(mktemp); if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >$$log 2>&1; \
+	then rm -f $$log; else tail -n 20 $$log; rm -f $$log; \
+	echo "make test: could not install chromium and chromium-driver (root and Debian's package lists are needed); install them with: apt-get install -y chromium chromium-driver" >&2; exit 1; fi
+	@test -x /usr/bin/chromium || { echo "make test: apt-get installed chromium but /usr/bin/chromium is missing" >&2; exit 1; }
 
 demo: $(STAMP)
 	$(BIN)/python -m chicago_risk.demo
