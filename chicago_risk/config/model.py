@@ -60,8 +60,8 @@ class CalibrationSettings:
 
 @dataclass(frozen=True)
 class LightGBMSettings:
-    """Plain binary log loss, no class reweighting (is_unbalance / scale_pos_weight would move
-    the probabilities; a ~13% base rate is not rare enough to need it), then calibration.
+    """LightGBM boosted from a weather offset (see `chicago_risk.models.gbm`), plain binary log
+    loss, then calibration.
 
     Regularised for what the data is: millions of cell-days but only a few hundred distinct days
     of city-wide weather. Defaults chosen on the demo city's two-year window (see the model card):
@@ -86,11 +86,21 @@ class LightGBMSettings:
     # Registry features the booster does not see: with one or two years of history the day of
     # year names last year's weeks, not the season (the weather features carry the season).
     excluded_features: tuple[str, ...] = ("doy_sin", "doy_cos")
-    # Trees split on per-cell features or on city-wide ones (weather, calendar), never both
-    # (tried on the demo city: no better, so off).
-    separate_city_wide: bool = False
-    # Histogram bins of the city-wide features (None: max_bin; 8 tried on the demo: no better).
-    city_wide_max_bin: int | None = None
+    # Non-events kept for training (weighted back by 1 / rate, so probabilities stay unbiased):
+    # with a ~13% base rate a quarter of the non-events loses nothing measurable on the demo city
+    # (log loss within 0.0005 on its stormiest folds) and fits about 3x faster.
+    negative_sample_rate: float = 0.25
+    # Features along which risk may only rise: more recent incidents nearby, more rain or freezes
+    # (observed or forecast). Keeps the trees from learning noise backwards on rare weather.
+    increasing_features: tuple[str, ...] = (
+        "cnt_7d", "cnt_30d", "cnt_365d", "decay_7d", "nbr_cnt_30d", "nbr_cnt_365d", "ring2_cnt_365d",
+        "rate_7d_shrunk", "precip_mm", "precip_3d_mm", "freeze_thaw_7d", "heavy_rain",
+        "fc_precip_7d_mm", "fc_freeze_days_7d",
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.negative_sample_rate <= 1:
+            raise ValueError(f"negative_sample_rate must be in (0, 1], got {self.negative_sample_rate}")
 
     def params(self) -> dict:
         return {

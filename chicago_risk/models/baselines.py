@@ -17,9 +17,9 @@ from typing import ClassVar
 
 import numpy as np
 import polars as pl
-from sklearn.linear_model import LogisticRegression
 
 from chicago_risk.models.base import LABEL, feature_matrix, labels
+from chicago_risk.models.linear import LinearLogit
 from chicago_risk.models.metrics import logit
 from chicago_risk.config import ModelSettings
 
@@ -105,11 +105,7 @@ class SeedLogisticScorer:
     kind: ClassVar[str] = "seed_logistic"
     calibration_method: ClassVar[str | None] = "isotonic"  # as the original backend did
     feature_names: tuple[str, ...]
-    medians: tuple[float, ...]
-    means: tuple[float, ...]
-    scales: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
+    linear: LinearLogit
     fitted_rows: int
 
     @classmethod
@@ -119,38 +115,19 @@ class SeedLogisticScorer:
         names = tuple(FEATURE_NAMES)
         cap = settings.training.logistic_max_rows
         sample = train.sample(cap, seed=settings.training.lightgbm.seed) if train.height > cap else train
-        x = feature_matrix(sample, names)
-        medians = np.nanmedian(x, axis=0)
-        medians = np.where(np.isfinite(medians), medians, 0.0)
-        x = np.where(np.isnan(x), medians, x)
-        means = x.mean(axis=0)
-        scales = x.std(axis=0)
-        scales = np.where(scales > 0, scales, 1.0)
-        model = LogisticRegression(class_weight="balanced", max_iter=1000)
-        model.fit((x - means) / scales, labels(sample))
-        return cls(
-            names, tuple(medians.tolist()), tuple(means.tolist()), tuple(scales.tolist()),
-            tuple(model.coef_[0].tolist()), float(model.intercept_[0]), sample.height,
-        )
+        linear = LinearLogit.fit(feature_matrix(sample, names), labels(sample), names, class_weight="balanced")
+        return cls(names, linear, sample.height)
 
     def raw_score(self, frame: pl.DataFrame) -> np.ndarray:
-        x = feature_matrix(frame, self.feature_names)
-        x = np.where(np.isnan(x), np.asarray(self.medians), x)
-        return ((x - np.asarray(self.means)) / np.asarray(self.scales)) @ np.asarray(self.coef) + self.intercept
+        return self.linear.logit(feature_matrix(frame, self.feature_names))
 
     def params(self) -> dict:
         return {"class_weight": "balanced", "C": 1.0, "standardised": True, "fitted_rows": self.fitted_rows}
 
     def to_text(self) -> str:
-        return json.dumps(
-            {"medians": list(self.medians), "means": list(self.means), "scales": list(self.scales),
-             "coef": list(self.coef), "intercept": self.intercept, "fitted_rows": self.fitted_rows}
-        )
+        return json.dumps({"linear": self.linear.to_dict(), "fitted_rows": self.fitted_rows})
 
     @classmethod
     def from_text(cls, text: str, feature_names: tuple[str, ...]) -> SeedLogisticScorer:
         data = json.loads(text)
-        return cls(
-            feature_names, tuple(data["medians"]), tuple(data["means"]), tuple(data["scales"]),
-            tuple(data["coef"]), data["intercept"], data["fitted_rows"],
-        )
+        return cls(feature_names, LinearLogit.from_dict(data["linear"]), data["fitted_rows"])

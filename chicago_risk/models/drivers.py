@@ -1,8 +1,8 @@
-"""Why a cell's risk is what it is: the top signed TreeSHAP contributions of the LightGBM model.
+"""Why a cell's risk is what it is: the top signed contributions of the LightGBM model.
 
-LightGBM's `pred_contrib=True` is exact TreeSHAP: per row, one contribution per feature plus a
-last column, the expected value, all in the booster's raw log-odds (before calibration), summing
-to the raw score. A driver is {feature, value, contribution, label}: `contribution` > 0 pushes the
+`LightGBMScorer.contributions` is exact: LightGBM's TreeSHAP (`pred_contrib=True`) for the trees
+plus the weather offset's linear terms, per row one contribution per feature plus a last column,
+the expected value, all in raw log-odds (before calibration), summing to the raw score. A driver is {feature, value, contribution, label}: `contribution` > 0 pushes the
 risk up, < 0 down, in log-odds of the uncalibrated score (they do not add up to the calibrated
 probability, which is a monotone map of their sum).
 """
@@ -100,8 +100,7 @@ def top_drivers(
 def explain(scorer: LightGBMScorer, features: pl.DataFrame, settings: DriverSettings) -> pl.Series:
     """The drivers of every row of `features`."""
     values = feature_matrix(features, scorer.feature_names)
-    contributions = scorer.booster.predict(values, pred_contrib=True)
-    return top_drivers(contributions, values, scorer.feature_names, settings)
+    return top_drivers(scorer.contributions(features), values, scorer.feature_names, settings)
 
 
 def no_drivers(rows: int) -> pl.Series:

@@ -1,13 +1,31 @@
-"""The LightGBM risk model: gradient-boosted trees on every registry feature.
+"""The LightGBM risk model: gradient-boosted trees boosted from a smooth weather offset.
 
-Class imbalance is left alone (no `is_unbalance`, no `scale_pos_weight`): reweighting would move
-the raw probabilities away from the base rate, and the calibration step that follows can only
-partly undo that. The booster's raw log-odds go to the calibrator; LightGBM's own exact TreeSHAP
-(`pred_contrib=True`) explains the same raw log-odds (see `drivers`).
+The data is millions of cell-days but only a few hundred distinct days of city-wide weather. Trees
+on the weather alone memorise those days: on the demo city their response to the week's forecast
+rain jumped from day to day, and stormy months came out miscalibrated (ECE 0.03 in a month where
+a logistic regression on the same features reached 0.015). So the model is two parts:
+
+- a **weather offset**: a logistic regression on the city-wide features (weather, forecast, day
+  of week), smooth and monotone in each, fitted on the training rows;
+- **LightGBM** boosted from that offset (`init_score`), on every feature, with monotone
+  constraints where more of a thing can only mean more risk (recent incidents, rain, freezes),
+  modelling the per-cell structure and its interactions with the weather.
+
+raw score = offset log-odds + booster log-odds, then calibrated. Measured on the demo city's
+August and September 2026 folds: ECE 0.030 -> 0.004 and 0.030 -> 0.019, best log loss of all
+models, and a third of the fitting time (the trees have less to learn).
+
+Class imbalance: non-events are subsampled (`negative_sample_rate`) and weighted back by its
+inverse, which keeps the probabilities unbiased (no `is_unbalance`, which would move them) and
+cuts the rows the trees see by about 3x.
+
+Drivers: LightGBM's exact TreeSHAP (`pred_contrib=True`) for the booster, plus the offset's
+linear terms on the weather features; the two add up to the raw score exactly.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -15,9 +33,12 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from chicago_risk.config import ModelSettings
 from chicago_risk.features.registry import FEATURES
 from chicago_risk.models.base import feature_matrix, labels
-from chicago_risk.config import ModelSettings
+from chicago_risk.models.linear import LinearLogit
+
+MODEL_FORMAT = "chicago-risk/lightgbm-with-weather-offset/1"
 
 
 def _is_city_wide(name: str) -> bool:
@@ -32,55 +53,76 @@ class LightGBMScorer:
     calibration_method: ClassVar[str | None] = None  # isotonic or Platt by slice size
     feature_names: tuple[str, ...]
     booster: lgb.Booster = field(compare=False)
+    offset: LinearLogit = field(compare=False)
     train_params: dict = field(default_factory=dict)
 
     @classmethod
     def fit(cls, train: pl.DataFrame, settings: ModelSettings) -> LightGBMScorer:
         config = settings.training.lightgbm
         names = tuple(f.name for f in FEATURES if f.name not in config.excluded_features)
+        x, y = feature_matrix(train, names), labels(train)
+        keep = (y == 1) | (np.random.default_rng(config.seed).random(y.size) < config.negative_sample_rate)
+        x, y = x[keep], y[keep]
+        weight = np.where(y == 1, 1.0, 1.0 / config.negative_sample_rate)
+
+        city_wide = [i for i, n in enumerate(names) if _is_city_wide(n)]
+        offset = LinearLogit.fit(x[:, city_wide], y, tuple(names[i] for i in city_wide), weight)
+
         params = config.params()
-        # A leaf spans at least `min_leaf_days` days' worth of cell-days: weather and calendar
-        # are one value per day for every cell, and smaller leaves let trees memorise single days.
-        cells_per_day = train.height / max(train["day"].n_unique(), 1)
-        params["min_data_in_leaf"] = max(config.min_data_in_leaf, int(config.min_leaf_days * cells_per_day))
-        if config.city_wide_max_bin:
-            params["max_bin_by_feature"] = [
-                config.city_wide_max_bin if _is_city_wide(n) else config.max_bin for n in names
-            ]
-        if config.separate_city_wide:
-            city_wide = [i for i, n in enumerate(names) if _is_city_wide(n)]
-            per_cell = [i for i, n in enumerate(names) if not _is_city_wide(n)]
-            params["interaction_constraints"] = [per_cell, city_wide]
+        # A leaf spans at least `min_leaf_days` days' worth of (kept) cell-days, so no leaf rests on
+        # a handful of days' weather.
+        kept_per_day = keep.sum() / max(train["day"].n_unique(), 1)
+        params["min_data_in_leaf"] = max(config.min_data_in_leaf, int(config.min_leaf_days * kept_per_day))
+        params["monotone_constraints"] = [1 if n in config.increasing_features else 0 for n in names]
+        params["monotone_constraints_method"] = "advanced"
         dataset = lgb.Dataset(
-            feature_matrix(train, names), label=labels(train), feature_name=list(names), params={"verbosity": -1}
+            x, label=y, weight=weight, init_score=offset.logit(x[:, city_wide]),
+            feature_name=list(names), params={"verbosity": -1},
         )
         booster = lgb.train(params, dataset, num_boost_round=config.num_boost_round)
         return cls(
-            names, booster,
-            {**params, "num_boost_round": config.num_boost_round, "excluded_features": list(config.excluded_features)},
+            names, booster, offset,
+            {**params, "num_boost_round": config.num_boost_round, "excluded_features": list(config.excluded_features),
+             "negative_sample_rate": config.negative_sample_rate, "weather_offset": list(offset.feature_names)},
         )
 
+    def _offset_columns(self) -> list[int]:
+        return [self.feature_names.index(n) for n in self.offset.feature_names]
+
     def raw_score(self, frame: pl.DataFrame) -> np.ndarray:
-        """The booster's log-odds (before calibration)."""
-        return self.booster.predict(feature_matrix(frame, self.feature_names), raw_score=True)
+        """Offset plus booster log-odds (before calibration)."""
+        x = feature_matrix(frame, self.feature_names)
+        return self.offset.logit(x[:, self._offset_columns()]) + self.booster.predict(x, raw_score=True)
 
     def contributions(self, frame: pl.DataFrame) -> np.ndarray:
-        """Exact TreeSHAP in log-odds: one column per feature, then the expected value; each row
-        sums to `raw_score`."""
-        return self.booster.predict(feature_matrix(frame, self.feature_names), pred_contrib=True)
+        """Exact additive attribution in log-odds: one column per feature (TreeSHAP plus the
+        offset's linear term), then the expected value (the booster's plus the offset's
+        intercept); each row sums to `raw_score`."""
+        x = feature_matrix(frame, self.feature_names)
+        contributions = self.booster.predict(x, pred_contrib=True)
+        columns = self._offset_columns()
+        contributions[:, columns] += self.offset.contributions(x[:, columns])
+        contributions[:, -1] += self.offset.intercept
+        return contributions
 
     def params(self) -> dict:
         return self.train_params
 
     def to_text(self) -> str:
-        return self.booster.model_to_string()
+        """The booster's own text format (`model_to_string`) beside the offset's numbers."""
+        return json.dumps(
+            {"format": MODEL_FORMAT, "weather_offset": self.offset.to_dict(), "lightgbm": self.booster.model_to_string()}
+        )
 
     @classmethod
     def from_text(cls, text: str, feature_names: tuple[str, ...]) -> LightGBMScorer:
-        booster = lgb.Booster(model_str=text)
+        data = json.loads(text)
+        if data.get("format") != MODEL_FORMAT:
+            raise ValueError(f"stored model has format {data.get('format')!r}; this code reads {MODEL_FORMAT!r}")
+        booster = lgb.Booster(model_str=data["lightgbm"])
         if tuple(booster.feature_name()) != tuple(feature_names):
             raise ValueError(
                 f"the stored booster's features {booster.feature_name()} differ from its registry "
                 f"row's feature list {list(feature_names)}"
             )
-        return cls(feature_names, booster)
+        return cls(feature_names, booster, LinearLogit.from_dict(data["weather_offset"]))

@@ -1,4 +1,5 @@
-"""TreeSHAP drivers: exact contributions of the raw log-odds, top 3-5 with plain-words labels."""
+"""Drivers: exact contributions of the raw log-odds (TreeSHAP plus the weather offset), top 3-5
+with plain-words labels."""
 
 from datetime import date, timedelta
 
@@ -92,3 +93,26 @@ def test_every_registry_feature_has_plain_words():
     assert labels["cnt_7d"] == "Incidents in the cell, in the last 7 days"
     assert labels["fc_precip_7d_mm"] == "Forecast precipitation over the coming week, mm, in the coming 7 days"
     assert all("^" not in text and "sum over" not in text for text in labels.values())
+
+
+def test_the_weather_offset_is_part_of_the_weather_features_contributions(lightgbm_and_rows):
+    model, rows = lightgbm_and_rows
+    trees_only = model.scorer.booster.predict(
+        rows.select(pl.col(n).cast(pl.Float64) for n in model.feature_names).to_numpy(), pred_contrib=True
+    )
+    with_offset = model.scorer.contributions(rows)
+    offset = model.scorer.offset
+    changed = {model.feature_names[i] for i in np.flatnonzero(np.abs(with_offset - trees_only)[:, :-1].max(axis=0) > 0)}
+    assert changed == {name for name, coef in zip(offset.feature_names, offset.coef, strict=True) if coef != 0}
+    assert "fc_precip_7d_mm" in changed and "cnt_30d" not in changed
+
+
+def test_more_forecast_rain_never_lowers_the_probability(lightgbm_and_rows):
+    """The synthetic city's truth: rain raises every cell's rate. Monotone trees on top of a
+    weather offset with a positive rain coefficient can only follow it."""
+    model, rows = lightgbm_and_rows
+    p = model.predict_proba(rows)
+    for extra_mm in (5.0, 20.0, 60.0):
+        wetter = model.predict_proba(rows.with_columns(pl.col("fc_precip_7d_mm") + extra_mm))
+        assert (wetter >= p - 1e-12).all()
+    assert model.predict_proba(rows.with_columns(pl.col("fc_precip_7d_mm") + 60.0)).mean() > p.mean()

@@ -1,5 +1,6 @@
 """A model written to `model_registry` and loaded back predicts exactly as the fitted one."""
 
+import json
 from datetime import date
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from chicago_risk.features.registry import registry_hash
 from chicago_risk.models.drivers import explain
 from chicago_risk.models.model import FittedModel, StaleFeaturesError, fit_all
+from chicago_risk.models.gbm import MODEL_FORMAT
 from chicago_risk.models.registry import (
     MODEL_REGISTRY_SCHEMA,
     ModelNotFoundError,
@@ -42,7 +44,10 @@ def test_every_kind_round_trips_through_the_registry_table(fitted, tmp_path):
     table = warehouse.read_table("model_registry")
     assert sorted(table["kind"].to_list()) == sorted(MODEL_KINDS)
     assert set(table["feature_registry_hash"].to_list()) == {registry_hash()}
-    assert table.filter(pl.col("kind") == "lightgbm")["model_text"][0].startswith("tree")
+    stored_lightgbm = json.loads(table.filter(pl.col("kind") == "lightgbm")["model_text"][0])
+    assert stored_lightgbm["format"] == MODEL_FORMAT
+    assert stored_lightgbm["lightgbm"].startswith("tree")  # LightGBM's own text format, as saved
+    assert stored_lightgbm["weather_offset"]["feature_names"]
     loaded = load_models_at(warehouse, CUTOFF)
     for kind, model in models.items():
         again = loaded[kind]
