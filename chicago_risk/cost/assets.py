@@ -23,6 +23,7 @@ from chicago_risk.cost.pressure import LEAK_SURVEY, PRESSURE_STEP, recent_low_pr
 from chicago_risk.cost.recommendations import RECOMMENDATIONS_SCHEMA, build_recommendations
 from chicago_risk.cost.schedule import SCHEDULE_SCHEMA, build_schedule
 from chicago_risk.cost.severity import cell_severity
+from chicago_risk.features.assets import require_materialized
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import _markdown_table, column_schema, frame_metadata
 from chicago_risk.models.data import require_days
@@ -36,6 +37,15 @@ COST_CODE_VERSION = "1"
 PREDICTIONS = "risk_predictions"
 # Costs and savings agree with their parts to a cent.
 _CENTS = 0.01
+# Every cost asset: daily, backfilled in one run, a warehouse table named after it.
+DAILY_COST_ASSET = {
+    "partitions_def": daily_partitions,
+    "backfill_policy": single_run,
+    "io_manager_key": "warehouse_io_manager",
+    "group_name": "cost",
+    "kinds": {"duckdb", "polars"},
+    "code_version": COST_CODE_VERSION,
+}
 
 
 def _specs(asset: str, specs: tuple[tuple[str, str], ...]) -> list[dg.AssetCheckSpec]:
@@ -82,12 +92,7 @@ cost_layer_checks = _specs(
 
 
 @dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    io_manager_key="warehouse_io_manager",
-    group_name="cost",
-    kinds={"duckdb", "polars"},
-    code_version=COST_CODE_VERSION,
+    **DAILY_COST_ASSET,
     deps=[
         dg.AssetDep(PREDICTIONS),
         # Severity reads the trailing year before the Monday of each day's week.
@@ -181,12 +186,7 @@ cluster_checks = _specs(
 
 
 @dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    io_manager_key="warehouse_io_manager",
-    group_name="cost",
-    kinds={"duckdb", "polars"},
-    code_version=COST_CODE_VERSION,
+    **DAILY_COST_ASSET,
     deps=[dg.AssetDep(PREDICTIONS)],  # drivers of the member cells, for the rationale
     check_specs=cluster_checks,
     metadata={"dagster/column_schema": column_schema(RECOMMENDATIONS_SCHEMA)},
@@ -199,6 +199,7 @@ def recommendation_clusters(
     while keeping the service floor, the expected savings (mean, p90, water / energy / repair)
     and short reasons from the member cells' drivers."""
     start, end = window_days(context.partition_time_window)
+    require_materialized(context, "cost_layer", start, end)
     threshold = SETTINGS.clusters.min_p_event_7d
     drivers = warehouse.query(
         f'SELECT h3_id, "day" AS day, drivers FROM {PREDICTIONS} WHERE "day" BETWEEN ? AND ? AND p_event_7d >= ?',
@@ -298,12 +299,7 @@ schedule_checks = _specs(
 
 
 @dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    io_manager_key="warehouse_io_manager",
-    group_name="cost",
-    kinds={"duckdb", "polars"},
-    code_version=COST_CODE_VERSION,
+    **DAILY_COST_ASSET,
     check_specs=schedule_checks,
     metadata={"dagster/column_schema": column_schema(SCHEDULE_SCHEMA)},
 )
@@ -313,6 +309,8 @@ def recommendation_schedule(
     """The plan made on each day for its next nights: pressure steps by expected savings, at most
     `tests_per_night` a night, each cluster once."""
     start, end = window_days(context.partition_time_window)
+    # A day may have no cluster at all, so an unmaterialized day would look like a quiet one.
+    require_materialized(context, "recommendation_clusters", start, end)
     schedule = build_schedule(recommendation_clusters, SETTINGS.schedule)
     last_plan = schedule.filter(pl.col("day") == end)
     yield dg.Output(

@@ -154,8 +154,12 @@ def count_vectors(n_max: int, values: np.ndarray, bound: float) -> np.ndarray:
 
 
 def _tail_count(m: np.ndarray) -> np.ndarray:
-    """The most incidents worth counting: beyond, the Poisson tail of the extra ones is negligible."""
-    return np.where(m > 0, 1 + poisson.isf(_TAIL_PROBABILITY, m), 1).astype(np.int64)
+    """The most incidents worth counting: beyond, the Poisson tail of the extra ones is negligible.
+    The tail is evaluated at m rounded up to a hundredth (conservative, as it grows with m), once
+    per distinct value: scipy's Poisson quantile costs ~10 us a call."""
+    grid, index = np.unique(np.ceil(m * 100) / 100, return_inverse=True)
+    counts = np.where(grid > 0, 1 + poisson.isf(_TAIL_PROBABILITY, grid), 1).astype(np.int64)
+    return counts[index.reshape(m.shape)]
 
 
 def _weighted_counts(atoms: np.ndarray, weights: np.ndarray) -> np.ndarray:

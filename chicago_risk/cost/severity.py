@@ -37,13 +37,22 @@ def _as_of_frame(as_of_days: pl.Series, settings: CostSettings) -> pl.DataFrame:
     )
 
 
+def _in_windows(incidents: pl.DataFrame, as_of: pl.DataFrame, last_day: str) -> pl.DataFrame:
+    """Each incident once per as-of day whose window (first_day .. `last_day`) holds its day.
+    A lazy cross join with the filter pushed into it: about 5x faster than `join_where` here."""
+    return (
+        incidents.lazy()
+        .join(as_of.lazy(), how="cross")
+        .filter(pl.col("day") >= pl.col("first_day"), pl.col("day") <= pl.col(last_day))
+        .collect()
+    )
+
+
 def classify_incidents(history: pl.DataFrame, as_of_days: pl.Series, settings: CostSettings) -> pl.DataFrame:
     """One row per (as_of, evidence incident): type group, repeats, hours, ratio, class index."""
     severity = settings.severity
     as_of = _as_of_frame(as_of_days, settings)
-    evidence = first_reports(history).join_where(
-        as_of, pl.col("day") >= pl.col("first_day"), pl.col("day") <= pl.col("last_evidence_day")
-    )
+    evidence = _in_windows(first_reports(history), as_of, "last_evidence_day")
     closed_by_as_of = pl.col("closed_at").is_not_null() & (pl.col("closed_at") < pl.col("as_of_end"))
     evidence = evidence.with_columns(
         hours=(
@@ -134,10 +143,11 @@ def cell_class_probabilities(
     the year up to as_of."""
     severity = settings.severity
     as_of = _as_of_frame(cells_by_as_of["as_of"], settings)
-    incidents = first_reports(history).join_where(
-        as_of, pl.col("day") >= pl.col("first_day"), pl.col("day") <= pl.col("as_of")
+    per_cell = (
+        _in_windows(first_reports(history).select("day", "h3_id", "type_group"), as_of, "as_of")
+        .group_by("as_of", "h3_id", "type_group")
+        .agg(n=pl.len())
     )
-    per_cell = incidents.group_by("as_of", "h3_id", "type_group").agg(n=pl.len())
     city = (
         pl.DataFrame({"as_of": as_of["as_of"]})
         .join(_configured_group_shares(), how="cross")

@@ -60,14 +60,24 @@ def predictions(raw: pl.DataFrame, first: date, last: date, resolution: int = RE
             model_cutoff=pl.lit(first),
         )
     )
-    driver = lambda name, value, contribution: pl.struct(  # noqa: E731
-        feature=pl.lit(name), value=value, contribution=contribution, label=pl.lit(labels[name])
+    # Drivers of the cells above the low band (as risk_predictions keeps for older days), built
+    # long then gathered per row: a list literal per row is slow in polars.
+    explained = rows.with_row_index("row").filter(pl.col("risk_band") != "low")
+    long = pl.concat(
+        [
+            explained.select("row", feature=pl.lit(name), value=value, contribution=contribution, label=pl.lit(labels[name]))
+            for name, value, contribution in (
+                ("rate_7d_shrunk", pl.col("mu") * 7, (pl.col("p_event_7d") / BASE_RATE).log()),
+                ("cnt_30d", pl.col("cnt_30d"), 0.4 * pl.col("cnt_30d") - 0.2),
+                ("days_since_last", pl.lit(3.0), pl.lit(0.1)),
+            )
+        ]
+    ).sort("row", maintain_order=True)
+    drivers = long.group_by("row", maintain_order=True).agg(drivers=pl.struct("feature", "value", "contribution", "label"))
+    return (
+        rows.with_row_index("row")
+        .join(drivers, on="row", how="left", maintain_order="left")
+        .with_columns(pl.col("drivers").fill_null(pl.lit([], dtype=DRIVER_DTYPE)))
+        .select(pl.col(name).cast(dtype) for name, dtype in PREDICTIONS_SCHEMA.items())
+        .sort("day", "h3_id")
     )
-    drivers = pl.concat_list(
-        driver("rate_7d_shrunk", pl.col("mu") * 7, (pl.col("p_event_7d") / BASE_RATE).log()),
-        driver("cnt_30d", pl.col("cnt_30d"), 0.4 * pl.col("cnt_30d") - 0.2),
-        driver("days_since_last", pl.lit(3.0), pl.lit(0.1)),
-    )
-    return rows.with_columns(
-        drivers=pl.when(pl.col("risk_band") != "low").then(drivers).otherwise(pl.lit([], dtype=DRIVER_DTYPE))
-    ).select(pl.col(name).cast(dtype) for name, dtype in PREDICTIONS_SCHEMA.items()).sort("day", "h3_id")

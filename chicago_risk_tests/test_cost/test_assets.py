@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from chicago_risk.config.cost import COST_SETTINGS
-from chicago_risk.cost.assets import COST_ASSETS, cost_layer
+from chicago_risk.cost.assets import COST_ASSETS, cost_layer, recommendation_schedule
 from chicago_risk.cost.costs import class_costs
 from chicago_risk.cost.history import history_window
 from chicago_risk.cost.pressure import ACTION_TYPES, PRESSURE_STEP
@@ -37,9 +37,9 @@ def _resources(warehouse: WarehouseResource) -> dict:
     }
 
 
-def _materialize(assets, warehouse, instance, first: date, last: date, raise_on_error: bool = True):
+def _materialize(assets, warehouse, instance, first: date, last: date, raise_on_error: bool = True, selection=None):
     return dg.materialize(
-        assets, resources=_resources(warehouse), instance=instance,
+        assets, resources=_resources(warehouse), instance=instance, selection=selection,
         tags=partition_range_tags(str(first), str(last)), raise_on_error=raise_on_error,
     )
 
@@ -184,6 +184,14 @@ def test_a_day_without_predictions_fails_naming_the_command(run):
     message = _failure(result)
     assert "risk_predictions lacks 1 day(s)" in message
     assert f"chicago-risk materialize --start {day} --end {day} --select risk_predictions" in message
+
+
+def test_a_schedule_without_its_clusters_fails_naming_the_command(run):
+    day = LAST + timedelta(days=3)
+    result = _materialize(COST_ASSETS, run["warehouse"], run["instance"], day, day, raise_on_error=False,
+                          selection=[recommendation_schedule])
+    assert not result.success
+    assert f"run: chicago-risk materialize --start {day} --end {day} --select recommendation_clusters" in _failure(result)
 
 
 def test_a_short_history_fails_naming_raw_311(run, tmp_path):
