@@ -12,12 +12,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.context import ApiContext
-from api.http import GZIP_LEVEL
+from api.http import GEOJSON, GZIP_LEVEL
 from api.observability import ObservabilityMiddleware, configure_logging
 from api.routes import cells, layers, meta, ops, predict, recommendations
 from api.store import PublishedLayers
@@ -54,7 +54,11 @@ def create_app(
         app.include_router(module.router)
     errors.install(app)
     # Added innermost first: observability sees the final status and the bytes actually sent.
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL)
+    # GeoJSON bodies come pre-compressed from the cache (api.http): the middleware leaves them be.
+    app.add_middleware(
+        GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, GEOJSON),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 GEOJSON = "application/geo+json"
@@ -16,7 +17,9 @@ CACHE_CONTROL = "no-cache"
 GZIP_LEVEL = 6
 
 
-class GeoJSONResponse(Response):
+class GeoJSONResponse(JSONResponse):
+    """Only names the media type in the OpenAPI schema (layer routes send cached bytes)."""
+
     media_type = GEOJSON
 
 
@@ -60,7 +63,7 @@ def accepts_gzip(request: Request) -> bool:
 def send_rendered(request: Request, body: RenderedBody, tag: str, media_type: str = GEOJSON) -> Response:
     headers = _validators(tag)
     if accepts_gzip(request):
-        headers["Content-Encoding"] = "gzip"  # the gzip middleware leaves encoded bodies alone
+        headers["Content-Encoding"] = "gzip"
         return Response(body.gzipped, headers=headers, media_type=media_type)
     return Response(body.raw, headers=headers, media_type=media_type)
 

@@ -46,7 +46,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for the API's logger and uvicorn's, once per process."""
+    """JSON lines on stderr for the API's logger and uvicorn's; once per process (a second app,
+    as in tests, keeps the handlers and levels already set)."""
+    if any(isinstance(h.formatter, JsonFormatter) for h in log.handlers):
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name in ("chicago_risk.api", "uvicorn", "uvicorn.error"):
@@ -151,7 +154,8 @@ class ObservabilityMiddleware:
             raise
         finally:
             seconds = time.perf_counter() - began
-            route = getattr(scope.get("route"), "path", "unmatched")
+            # The route's template keeps labels few; non-API routes (docs, schema) go by their name.
+            route = getattr(scope.get("route"), "path", None) or getattr(scope.get("endpoint"), "__name__", "unmatched")
             self.metrics.observe(route, scope["method"], status, seconds)
             log.info(
                 "request",

@@ -16,7 +16,7 @@ from api.http import GeoJSONResponse, RenderedBody, etag, matches, not_modified,
 from api.params import Bbox, DateQuery, IsoDate, bbox_query, types_query
 from api.partitions import day_entry, published
 from api.render import LayerView, cost_view, events_view, feature_collection, recommendations_view, risk_view
-from api.schemas import CostLayer, CostMode, ErrorBody, EventsLayer, RecommendationsLayer, RiskLayer
+from api.schemas import CostLayer, CostMode, EventsLayer, RecommendationsLayer, RiskLayer
 from chicago_risk.publish.layers import COST, EVENTS, RECOMMENDATIONS, RISK, PublishedTable
 from chicago_risk.publish.store import PartitionEntry
 
@@ -32,7 +32,11 @@ COST_FIELDS = {
 }
 RESPONSES: dict = {
     304: {"description": "Not Modified: the `If-None-Match` ETag names the current partition"},
-    404: {"model": ErrorBody, "description": "the date is not published: the available range and nearest dates"},
+    # Errors are plain JSON, not GeoJSON: named explicitly, the route's media type would apply.
+    404: {
+        "description": "the date is not published: the available range and nearest dates",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    },
 }
 Threshold = Annotated[float, Query(ge=0, allow_inf_nan=False)]
 

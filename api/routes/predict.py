@@ -27,6 +27,7 @@ from chicago_risk.publish.layers import FEATURES
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
 RESPONSES: dict = {
+    400: {"description": "the body is not text (JSON that does not parse is a 422)"},
     401: {"description": "no API key in the X-API-Key header"},
     403: {"description": "the API key is not accepted"},
     404: {"model": ErrorBody, "description": "unknown cell, or no published features on or before the timestamp"},

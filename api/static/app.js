@@ -31,6 +31,7 @@ const map = L.map("map", { zoomSnap: 0.25, attributionControl: true, minZoom: 8,
 map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
 map.attributionControl.addAttribution("City limits: City of Chicago (Chicago Data Portal)");
 createPanes(map);
+new ResizeObserver(() => map.invalidateSize()).observe($("map")); // e.g. when errors push it down
 const legend = L.control({ position: "bottomleft" });
 legend.onAdd = () => h("div", { className: "legend", id: "legend" });
 legend.addTo(map);

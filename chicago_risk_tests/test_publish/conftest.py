@@ -1,0 +1,8 @@
+import pytest
+
+from chicago_risk_tests.test_publish.small_city import shared_small_city
+
+
+@pytest.fixture(scope="session")
+def small_city(tmp_path_factory):
+    return shared_small_city(tmp_path_factory)
