@@ -28,6 +28,10 @@ def test_materialize_runs_single_run_backfills_into_the_persistent_instance(data
     assert not instance.telemetry_enabled  # the dagster.yaml it wrote keeps usage data local
     assert len(instance.get_runs()) == 2
     assert len(instance.get_materialized_partitions(dg.AssetKey("weather_daily"))) == 5
+    planned = instance.get_event_records(
+        dg.EventRecordsFilter(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=dg.AssetKey("weather_daily"))
+    )
+    assert len(planned) == 1  # one for the range, not one per partition
 
 
 def test_materialize_rejects_bad_input_with_a_clear_message(data_dir, capsys):
