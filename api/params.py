@@ -47,7 +47,8 @@ class Bbox:
         return f"{self.min_lon},{self.min_lat},{self.max_lon},{self.max_lat}"
 
 
-def bbox_query(
+async def bbox_query(  # async: FastAPI runs a plain def dependency in a thread
+
     bbox: Annotated[
         str | None,
         Query(max_length=200, description="minLon,minLat,maxLon,maxLat (WGS 84 degrees)", examples=["-87.7,41.8,-87.6,41.9"]),
@@ -87,7 +88,7 @@ H3_PATTERN = "^[0-9a-fA-F]{15}$"
 _TYPE_BY_NAME = {t.sr_type.lower(): t.sr_type for t in LEAK_TYPES} | {t.short_code.lower(): t.sr_type for t in LEAK_TYPES}
 
 
-def types_query(
+async def types_query(
     types: Annotated[
         str | None,
         Query(max_length=1000, description="comma-separated 311 types (sr_type names or short codes, e.g. WM3,AAE)"),

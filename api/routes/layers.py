@@ -59,9 +59,11 @@ async def _send_layer(
     entries: list[PartitionEntry],
     head: dict,
     make_view: Callable[[pl.DataFrame], LayerView],
-    mask: pl.Expr,
+    mask: Callable[[], pl.Expr],
     filter_key: str,
 ) -> Response:
+    """Bytes from the cache when this partition and filter combination was rendered before (the
+    mask is only built when it was not)."""
     api = context(request)
     tag = etag(layer.table, *(e.version for e in entries), filter_key)
     if matches(request, tag):
@@ -76,7 +78,8 @@ async def _send_layer(
             )
 
         def build() -> RenderedBody:
-            return RenderedBody.of(feature_collection(head, [view(e).select(mask) for e in entries]))
+            selected = mask()
+            return RenderedBody.of(feature_collection(head, [view(e).select(selected) for e in entries]))
 
         body = await run_in_threadpool(api.bodies.get_or_build, key, build)
     return send_rendered(request, body, tag)
@@ -95,7 +98,10 @@ async def risk_layer(
 ) -> Response:
     """Every cell's hexagon with its 7-day risk, band, confidence, expected incidents and drivers."""
     entry = day_entry(context(request).reader, RISK, date)
-    mask = _mask(bbox, pl.col("p_event_7d") >= min_risk if min_risk > 0 else None)
+
+    def mask() -> pl.Expr:
+        return _mask(bbox, pl.col("p_event_7d") >= min_risk if min_risk > 0 else None)
+
     return await _send_layer(
         request, RISK, [entry], _day_head("risk", entry), risk_view, mask, _filter_key(bbox=bbox, min_risk=min_risk)
     )
@@ -112,7 +118,10 @@ async def cost_layer(
     """Every cell's expected 7-day cost: total mean and p90, energy, water, repair, leak volume."""
     entry = day_entry(context(request).reader, COST, date)
     field = COST_FIELDS[cost_mode]
-    mask = _mask(bbox, pl.col(field) >= min_cost_usd if min_cost_usd > 0 else None)
+
+    def mask() -> pl.Expr:
+        return _mask(bbox, pl.col(field) >= min_cost_usd if min_cost_usd > 0 else None)
+
     head = _day_head("cost", entry, cost_mode=cost_mode, cost_field=field)
     return await _send_layer(
         request, COST, [entry], head, cost_view, mask, _filter_key(bbox=bbox, min=min_cost_usd, mode=cost_mode)
@@ -131,11 +140,14 @@ async def recommendations_layer(
 ) -> Response:
     """One feature per recommended cluster: its outline, pressure step, window, savings and why."""
     entry = day_entry(context(request).reader, RECOMMENDATIONS, date)
-    mask = _mask(
-        bbox,
-        pl.col("expected_savings_usd") >= min_savings_usd if min_savings_usd > 0 else None,
-        pl.col("action_type") == action_type if action_type is not None else None,
-    )
+
+    def mask() -> pl.Expr:
+        return _mask(
+            bbox,
+            pl.col("expected_savings_usd") >= min_savings_usd if min_savings_usd > 0 else None,
+            pl.col("action_type") == action_type if action_type is not None else None,
+        )
+
     key = _filter_key(bbox=bbox, min=min_savings_usd, action=action_type)
     return await _send_layer(
         request, RECOMMENDATIONS, [entry], _day_head("recommendations", entry), recommendations_view, mask, key
@@ -168,11 +180,14 @@ async def events_layer(
     entries = api.reader.entries_between(EVENTS.table, start, end)
     if not entries:
         raise unknown_date(EVENTS.table, "start_date", start, manifest.days())
-    mask = _mask(
-        bbox,
-        pl.col("sr_type").is_in(list(types)) if types else None,
-        {"open": pl.col("status") == "Open", "closed": pl.col("status") != "Open"}.get(status),
-    )
+
+    def mask() -> pl.Expr:
+        return _mask(
+            bbox,
+            pl.col("sr_type").is_in(list(types)) if types else None,
+            {"open": pl.col("status") == "Open", "closed": pl.col("status") != "Open"}.get(status),
+        )
+
     head = {"layer": "events", "start_date": str(start), "end_date": str(end), "dates_published": [e.key for e in entries]}
     key = _filter_key(bbox=bbox, types=types, status=status, start=start, end=end)
     return await _send_layer(request, EVENTS, entries, head, events_view, mask, key)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import cached_property
 
 import polars as pl
 
@@ -60,14 +61,23 @@ class Manifest:
     # Files no longer listed, with the time they were superseded (epoch seconds).
     superseded: dict[str, float] = field(default_factory=dict)
 
-    def days(self) -> list[date]:
+    @cached_property
+    def _days(self) -> list[date]:
         return sorted(date.fromisoformat(key) for key in self.partitions if key != CURRENT)
+
+    def days(self) -> list[date]:
+        """The published days, in order (computed once: readers ask on every request)."""
+        return self._days
 
     def entry(self, key: date | str) -> PartitionEntry | None:
         return self.partitions.get(key.isoformat() if isinstance(key, date) else key)
 
-    def latest(self) -> PartitionEntry | None:
+    @cached_property
+    def _latest(self) -> PartitionEntry | None:
         return self.partitions[max(self.partitions)] if self.partitions else None
+
+    def latest(self) -> PartitionEntry | None:
+        return self._latest
 
     def to_json(self) -> bytes:
         payload = {

@@ -1,0 +1,80 @@
+"""Serving settings from the environment, and `chicago-risk serve` answering under uvicorn."""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from chicago_risk.config.serving import ServingSettings
+
+
+def test_settings_read_keys_from_the_environment_and_a_file(tmp_path):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# planners\nkey-b  # the second office\n\nkey-a\n")
+    settings = ServingSettings.from_env({
+        "CHICAGO_RISK_DATA_DIR": str(tmp_path),
+        "CHICAGO_RISK_API_KEYS": "key-a, key-c",
+        "CHICAGO_RISK_API_KEYS_FILE": str(keys),
+        "CHICAGO_RISK_CORS_ORIGINS": "https://map.example.org,http://localhost:5173",
+        "CHICAGO_RISK_API_RATE_PER_MINUTE": "120",
+        "CHICAGO_RISK_MANIFEST_POLL_S": "0",
+    })
+    assert settings.api_keys == ("key-a", "key-c", "key-b")
+    assert settings.published_url == str(tmp_path / "published")
+    assert settings.cors_origins == ("https://map.example.org", "http://localhost:5173")
+    assert (settings.rate_limit_per_minute, settings.manifest_poll_s) == (120, 0.0)
+    assert "key-a" not in repr(settings)
+    assert ServingSettings.from_env({"CHICAGO_RISK_PUBLISHED_URL": "file:///srv/published"}).published_url == "file:///srv/published"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CHICAGO_RISK_API_RATE_PER_MINUTE": "many"}, "CHICAGO_RISK_API_RATE_PER_MINUTE='many' is not a int"),
+        ({"CHICAGO_RISK_API_CACHE_ENTRIES": "0"}, "CHICAGO_RISK_API_CACHE_ENTRIES=0 must be at least 1"),
+        ({"CHICAGO_RISK_API_KEYS_FILE": "/nonexistent/keys"}, "CHICAGO_RISK_API_KEYS_FILE=/nonexistent/keys cannot be read"),
+    ],
+)
+def test_bad_settings_say_which_variable(env, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        ServingSettings.from_env(env)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_chicago_risk_serve_answers_under_uvicorn(small_city):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chicago_risk.cli", "serve", "--port", str(port)],
+        env={"PATH": "/usr/bin:/bin", "CHICAGO_RISK_PUBLISHED_URL": small_city.published_url},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok"}
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready")
+        assert ready.status_code == 200
+        risk = httpx.get(f"http://127.0.0.1:{port}/api/layers/risk", headers={"Accept-Encoding": "gzip"})
+        assert risk.headers["content-encoding"] == "gzip" and risk.json()["count"] == 115
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0
+    logged = [json.loads(line) for line in errors.splitlines() if line.startswith("{")]
+    assert {"/health", "/ready", "/api/layers/risk"} <= {line.get("route") for line in logged}
