@@ -187,12 +187,14 @@ cluster_checks = _specs(
 
 @dg.asset(
     **DAILY_COST_ASSET,
-    deps=[dg.AssetDep(PREDICTIONS)],  # drivers of the member cells, for the rationale
+    # Only the cells above the threshold are read (a twentieth of the city), and the drivers of
+    # risk_predictions for the rationale.
+    deps=[dg.AssetDep(cost_layer), dg.AssetDep(PREDICTIONS)],
     check_specs=cluster_checks,
     metadata={"dagster/column_schema": column_schema(RECOMMENDATIONS_SCHEMA)},
 )
 def recommendation_clusters(
-    context: dg.AssetExecutionContext, cost_layer: pl.DataFrame, warehouse: WarehouseResource, city: CityGridResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, city: CityGridResource
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Per day, connected clusters of cells with p_event_7d at or above the threshold (split at
     the size cap), each with its outline, the night pressure step and window that save the most
@@ -201,11 +203,10 @@ def recommendation_clusters(
     start, end = window_days(context.partition_time_window)
     require_materialized(context, "cost_layer", start, end)
     threshold = SETTINGS.clusters.min_p_event_7d
-    drivers = warehouse.query(
-        f'SELECT h3_id, "day" AS day, drivers FROM {PREDICTIONS} WHERE "day" BETWEEN ? AND ? AND p_event_7d >= ?',
-        [start, end, threshold],
-    )
-    clusters = build_recommendations(cost_layer, drivers, city.h3_resolution, SETTINGS)
+    above = 'WHERE "day" BETWEEN ? AND ? AND p_event_7d >= ?'
+    candidates = warehouse.query(f"SELECT * FROM cost_layer {above}", [start, end, threshold])
+    drivers = warehouse.query(f'SELECT h3_id, "day" AS day, drivers FROM {PREDICTIONS} {above}', [start, end, threshold])
+    clusters = build_recommendations(candidates, drivers, city.h3_resolution, SETTINGS)
     actions = dict(clusters.group_by("action_type").len().sort("action_type").iter_rows())
     last_day = clusters.filter(pl.col("day") == end)
     yield dg.Output(
@@ -224,10 +225,10 @@ def recommendation_clusters(
             "max_cells": SETTINGS.clusters.max_cells,
         },
     )
-    yield from _cluster_checks(clusters, cost_layer, city.h3_resolution)
+    yield from _cluster_checks(clusters, candidates, city.h3_resolution)
 
 
-def _cluster_checks(clusters: pl.DataFrame, costs: pl.DataFrame, resolution: int) -> Iterator[dg.AssetCheckResult]:
+def _cluster_checks(clusters: pl.DataFrame, candidates: pl.DataFrame, resolution: int) -> Iterator[dg.AssetCheckResult]:
     name = "recommendation_clusters"
     members = clusters.select("rec_id", "day", h3_id="member_h3_ids").explode("h3_id")
     pieces = members_connected(members, resolution) if members.height else pl.DataFrame(
@@ -255,7 +256,7 @@ def _cluster_checks(clusters: pl.DataFrame, costs: pl.DataFrame, resolution: int
     ).select("rec_id", "cells")
     yield _check(name, "clusters_within_cap", oversized, max_cells=cap,
                  largest=int(clusters["cells"].max() or 0))
-    candidates = costs.filter(pl.col("p_event_7d") >= SETTINGS.clusters.min_p_event_7d).select("day", "h3_id")
+    candidates = candidates.select("day", "h3_id")
     counted = members.group_by("day", "h3_id").agg(times=pl.len())
     misplaced = pl.concat(
         [
