@@ -51,7 +51,9 @@ def serve(settings: Settings) -> int:
     def stop(signum: int, _frame) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    # SIGINT too: started in the background by a script, this process inherits SIGINT ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
