@@ -6,8 +6,10 @@ store for the API and notebooks (see `chicago_risk.publish.store`).
 - `published/model_registry`, `published/feature_registry`: the served model's newest registry
   row and the feature definitions, one `current` partition each.
 
-Each follows its upstream by an automation condition: any updated upstream partition, old or new
-(a backfill), is published on the next evaluation, as one backfill run.
+Each follows its upstream by an automation condition, evaluated by `publish_after_layers`: any
+updated upstream partition, old or new (a backfill), is published on the next evaluation, as one
+backfill run. A run that selects a layer and its published copy together (`chicago-risk
+materialize`, a backfill of the asset graph) publishes in the same run.
 """
 
 import time
@@ -151,3 +153,14 @@ def publish_asset(spec: PublishedTable) -> dg.AssetsDefinition:
 
 
 PUBLISH_ASSETS: list[dg.AssetsDefinition] = [publish_asset(spec) for spec in PUBLISHED_TABLES]
+
+# Evaluates the publish assets' automation conditions, running from the start (Dagster's default
+# sensor has to be switched on in the UI): a layer materialized by any run or backfill is
+# published within the interval, as one backfill run per tick.
+publish_after_layers = dg.AutomationConditionSensorDefinition(
+    "publish_after_layers",
+    target=dg.AssetSelection.groups("publish"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+PUBLISH_SENSORS = [publish_after_layers]
