@@ -24,6 +24,12 @@ from pathlib import Path
 API_KEY_HEADER = "X-API-Key"
 
 
+def published_location(data_dir: Path, env: dict[str, str] | None = None) -> str:
+    """Where layers are published: `CHICAGO_RISK_PUBLISHED_URL`, else `<data_dir>/published`."""
+    env = os.environ if env is None else env
+    return env.get("CHICAGO_RISK_PUBLISHED_URL") or str(data_dir / "published")
+
+
 def _split(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
@@ -71,7 +77,7 @@ class ServingSettings:
             keys += read_api_keys(Path(env["CHICAGO_RISK_API_KEYS_FILE"]))
         defaults = cls()
         return cls(
-            published_url=env.get("CHICAGO_RISK_PUBLISHED_URL") or str(data_dir / "published"),
+            published_url=published_location(data_dir, env),
             api_keys=tuple(dict.fromkeys(keys)),
             rate_limit_per_minute=int(
                 _number(env, "CHICAGO_RISK_API_RATE_PER_MINUTE", defaults.rate_limit_per_minute, int)
