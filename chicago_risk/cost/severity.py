@@ -22,6 +22,7 @@ from chicago_risk.config.cost import CostSettings
 from chicago_risk.cost.history import first_reports, repeat_reports
 
 CLASS_INDEX = "severity_class"
+AS_OF_DAYS_PER_CHUNK = 8  # as-of days (weeks) whose severity is computed together
 
 
 def class_columns(settings: CostSettings, prefix: str) -> list[str]:
@@ -186,7 +187,16 @@ def cell_class_probabilities(
 def cell_severity(
     history: pl.DataFrame, cells_by_as_of: pl.DataFrame, settings: CostSettings
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(class probabilities per (as_of, h3_id), class shares per (as_of, type_group))."""
-    as_of_days = cells_by_as_of["as_of"]
-    shares = group_class_shares(classify_incidents(history, as_of_days, settings), as_of_days, settings)
-    return cell_class_probabilities(history, cells_by_as_of, shares, settings), shares
+    """(class probabilities per (as_of, h3_id), class shares per (as_of, type_group)).
+
+    Computed for a few as-of days at a time: each expands the year of incidents once per as-of
+    day, so a two-year backfill in one go would hold ~100 copies of it (4 GB)."""
+    as_of_days = cells_by_as_of["as_of"].unique().sort()
+    probabilities, shares = [], []
+    for offset in range(0, as_of_days.len(), AS_OF_DAYS_PER_CHUNK):
+        chunk = as_of_days.slice(offset, AS_OF_DAYS_PER_CHUNK)
+        chunk_shares = group_class_shares(classify_incidents(history, chunk, settings), chunk, settings)
+        cells = cells_by_as_of.filter(pl.col("as_of").is_in(chunk.implode()))
+        probabilities.append(cell_class_probabilities(history, cells, chunk_shares, settings))
+        shares.append(chunk_shares)
+    return pl.concat(probabilities), pl.concat(shares)
