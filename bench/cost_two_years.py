@@ -97,7 +97,7 @@ def cost_assets(folder: str, first: str, last: str) -> dict:
     from chicago_risk.resources.city import CityGridResource
     from chicago_risk.resources.io_manager import WarehouseIOManager
     from chicago_risk.resources.warehouse import WarehouseResource
-    from chicago_risk.schedules import partition_range_tags
+    from chicago_risk.partitions import partition_range_tags
 
     warehouse = WarehouseResource(path=f"{folder}/warehouse.duckdb")
     resolution = h3.get_resolution(warehouse.query("SELECT h3_id FROM risk_predictions LIMIT 1")["h3_id"][0])

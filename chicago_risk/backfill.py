@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from chicago_risk.schedules import partition_range_tags
+from chicago_risk.partitions import partition_range_tags
 
 # Dagster's own step logs are for the UI; the command line prints one line per asset instead.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-from chicago_risk.config import Settings
+from chicago_risk.config import Settings, published_location
+from chicago_risk.cost.assets import COST_ASSETS
 from chicago_risk.features.assets import cell_day_features, cell_day_labels, feature_registry
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.models.assets import MODEL_ASSETS
-from chicago_risk.models.automation import MODEL_JOBS, MODEL_SCHEDULES, MODEL_SENSORS
+from chicago_risk.publish.assets import PUBLISH_ASSETS
+from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import WarehouseIOManager
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.resources.sources import RequestSource, WeatherSource
 from chicago_risk.resources.warehouse import WarehouseResource
-from chicago_risk.schedules import nightly_ingest_job, nightly_ingest_schedule
+from chicago_risk.schedules import JOBS, SCHEDULES, SENSORS
 
 
 def _sources(settings: Settings) -> tuple[RequestSource, WeatherSource]:
@@ -47,7 +49,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s
     )
     assets: list = [
-        raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels, *MODEL_ASSETS
+        raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels,
+        *MODEL_ASSETS, *COST_ASSETS, *PUBLISH_ASSETS,
     ]
     resources: dict = {
         "requests_source": requests_source,
@@ -56,6 +59,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "reports": ReportsResource(folder=str(settings.reports_dir)),
+        "published_store": PublishedStoreResource(url=published_location(settings.data_dir)),
     }
     if settings.source == "demo":
         from chicago_risk.demo_city.assets import demo_truth
@@ -64,9 +68,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources["demo_city"] = requests_source
     return dg.Definitions(
         assets=assets,
-        jobs=[nightly_ingest_job, *MODEL_JOBS],
-        schedules=[nightly_ingest_schedule, *MODEL_SCHEDULES],
-        sensors=MODEL_SENSORS,
+        jobs=JOBS,
+        schedules=SCHEDULES,
+        sensors=SENSORS,
         resources=resources,
     )
 

@@ -19,11 +19,11 @@ def frame_metadata(frame: pl.DataFrame, start: date, end: date, preview_rows: in
         "dagster/row_count": frame.height,
         "dagster/column_schema": column_schema(dict(frame.schema)),
         "window": f"{start}..{end}",
-        "preview": dg.MetadataValue.md(_markdown_table(frame.head(preview_rows))),
+        "preview": dg.MetadataValue.md(markdown_table(frame.head(preview_rows))),
     }
 
 
-def _markdown_table(frame: pl.DataFrame) -> str:
+def markdown_table(frame: pl.DataFrame) -> str:
     with pl.Config(
         tbl_formatting="MARKDOWN",
         tbl_hide_column_data_types=True,

@@ -3,6 +3,7 @@
 from datetime import date
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from chicago_risk.config import CHICAGO_TZ, DATA_START, LABEL_HORIZON_DAYS
 
@@ -27,3 +28,8 @@ MODEL_PARTITIONS_START = date(2019, 1, 7)  # the first Monday of the warehouse's
 model_partitions = dg.WeeklyPartitionsDefinition(
     start_date=MODEL_PARTITIONS_START.isoformat(), day_offset=1, end_offset=1, timezone=CHICAGO_TZ
 )
+
+
+def partition_range_tags(start: str, end: str) -> dict[str, str]:
+    """Tags that make one run materialize every partition start..end (a single-run backfill)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}

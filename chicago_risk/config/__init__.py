@@ -5,6 +5,9 @@
 - `domain`: the city's facts and the checks' thresholds: leak request types, partitions' origin,
   label horizon, weather ranges.
 - `model`: the risk model: risk bands, calibration slice, LightGBM, backtest, drivers.
+- `cost`: the cost layer's priors (severity classes, prices, pressure, clusters, crews), each
+  with its source.
+- `serving`: publication and the read API (published location, API keys, rate, CORS, caches).
 
 Everything is importable from `chicago_risk.config` itself.
 """
@@ -39,4 +42,22 @@ from chicago_risk.config.model import (
 from chicago_risk.config.settings import (
     SourceName,
     Settings,
+)
+from chicago_risk.config.cost import (
+    PSI_TO_PA,
+    J_PER_KWH,
+    SeverityClass,
+    SeverityEvidence,
+    Prices,
+    PressureSettings,
+    ClusterSettings,
+    ScheduleSettings,
+    CostSettings,
+    COST_SETTINGS,
+)
+from chicago_risk.config.serving import (
+    API_KEY_HEADER,
+    published_location,
+    read_api_keys,
+    ServingSettings,
 )

@@ -25,8 +25,9 @@ from chicago_risk.cost.schedule import SCHEDULE_SCHEMA, build_schedule
 from chicago_risk.cost.severity import cell_severity
 from chicago_risk.features.assets import require_materialized
 from chicago_risk.ingest.raw_311 import RAW_311
-from chicago_risk.metadata import _markdown_table, column_schema, frame_metadata
+from chicago_risk.metadata import column_schema, frame_metadata, markdown_table
 from chicago_risk.models.data import require_days
+from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import window_days
@@ -45,6 +46,8 @@ DAILY_COST_ASSET = {
     "group_name": "cost",
     "kinds": {"duckdb", "polars"},
     "code_version": COST_CODE_VERSION,
+    "automation_condition": FOLLOW_UPSTREAM,
+    "freshness_policy": DAILY_FRESHNESS,
 }
 
 
@@ -55,7 +58,7 @@ def _specs(asset: str, specs: tuple[tuple[str, str], ...]) -> list[dg.AssetCheck
 
 def _md(frame: pl.DataFrame) -> dg.MetadataValue:
     """A small table (up to 8 rows) as markdown."""
-    return dg.MetadataValue.md(_markdown_table(frame))
+    return dg.MetadataValue.md(markdown_table(frame))
 
 
 def _check(asset: str, name: str, failing: pl.DataFrame, **metadata) -> dg.AssetCheckResult:

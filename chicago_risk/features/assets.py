@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
+from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_CODE, FOLLOW_UPSTREAM
 from chicago_risk.config import DATA_START, LABEL_HORIZON_DAYS, FeatureChecks
 from chicago_risk.features.compute import (
     CELL_DAY_LABELS_SCHEMA,
@@ -73,6 +74,7 @@ def load_incidents(raw_rows: pl.DataFrame, warehouse: WarehouseResource) -> pl.D
     group_name="features",
     kinds={"duckdb", "polars"},
     code_version=registry_hash(),
+    automation_condition=FOLLOW_CODE,
 )
 def feature_registry() -> dg.Output:
     """Every feature's name, dtype, source, window, version, description and definition hash."""
@@ -106,6 +108,8 @@ feature_check_specs = [
     group_name="features",
     kinds={"duckdb", "polars"},
     code_version=registry_hash(),
+    automation_condition=FOLLOW_UPSTREAM,
+    freshness_policy=DAILY_FRESHNESS,
     check_specs=feature_check_specs,
     deps=[feature_registry],
     ins={
@@ -221,6 +225,8 @@ def _drift_reference(features: pl.DataFrame, warehouse: WarehouseResource, end: 
     group_name="features",
     kinds={"duckdb", "polars"},
     code_version="1",
+    automation_condition=FOLLOW_UPSTREAM,
+    freshness_policy=DAILY_FRESHNESS,
     ins={
         RAW_311: dg.AssetIn(
             partition_mapping=dg.TimeWindowPartitionMapping(start_offset=1, end_offset=LABEL_HORIZON_DAYS)

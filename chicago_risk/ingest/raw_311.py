@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
+from chicago_risk.automation import DAILY_FRESHNESS
 from chicago_risk.config import LEAK_TYPES, IngestChecks
 from chicago_risk.ingest.normalise import RAW_311_SCHEMA, normalise_requests
 from chicago_risk.metadata import column_schema, frame_metadata
@@ -41,6 +42,7 @@ raw_311_check_specs = [
             metadata={"dagster/column_schema": column_schema(RAW_311_SCHEMA)},
             kinds={"duckdb", "polars"},
             code_version="1",
+            freshness_policy=DAILY_FRESHNESS,
         ),
         "raw_311_quarantine": dg.AssetOut(
             io_manager_key="warehouse_io_manager",

@@ -6,6 +6,7 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
+from chicago_risk.automation import DAILY_FRESHNESS
 from chicago_risk.config import DATA_START, HEAVY_RAIN_MM, WeatherRanges
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.partitions import daily_partitions, single_run
@@ -69,6 +70,7 @@ weather_check_specs = [
     check_specs=weather_check_specs,
     kinds={"duckdb", "polars"},
     code_version="1",
+    freshness_policy=DAILY_FRESHNESS,
     metadata={"dagster/column_schema": column_schema(WEATHER_SCHEMA)},
 )
 def weather_daily(

@@ -21,6 +21,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM, WEEKLY_FRESHNESS
 from chicago_risk.features.registry import registry_hash
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.models import plots
@@ -121,6 +122,7 @@ def _nearest_gap_days(train_days: pl.Series, calibration_days: pl.Series) -> int
     kinds={"lightgbm", "duckdb"},
     code_version=f"{MODEL_CODE_VERSION}-{registry_hash()}",
     deps=FEATURE_STORE_DEPS,
+    freshness_policy=WEEKLY_FRESHNESS,
     check_specs=risk_model_checks,
     metadata={"table": MODEL_REGISTRY, "partition_column": "cutoff"},
 )
@@ -445,6 +447,8 @@ risk_predictions_checks = _check_specs(
     group_name="models",
     kinds={"lightgbm", "duckdb", "polars"},
     code_version=MODEL_CODE_VERSION,
+    automation_condition=FOLLOW_UPSTREAM,
+    freshness_policy=DAILY_FRESHNESS,
     deps=[
         # day t -> the week holding t, whose cutoff is on or before t
         dg.AssetDep(

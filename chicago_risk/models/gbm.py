@@ -74,7 +74,6 @@ class LightGBMScorer:
         kept_per_day = keep.sum() / max(train["day"].n_unique(), 1)
         params["min_data_in_leaf"] = max(config.min_data_in_leaf, int(config.min_leaf_days * kept_per_day))
         params["monotone_constraints"] = [1 if n in config.increasing_features else 0 for n in names]
-        params["monotone_constraints_method"] = "advanced"
         dataset = lgb.Dataset(
             x, label=y, weight=weight, init_score=offset.logit(x[:, city_wide]),
             feature_name=list(names), params={"verbosity": -1},

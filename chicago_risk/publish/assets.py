@@ -6,7 +6,7 @@ store for the API and notebooks (see `chicago_risk.publish.store`).
 - `published/model_registry`, `published/feature_registry`: the served model's newest registry
   row and the feature definitions, one `current` partition each.
 
-Each follows its upstream by an automation condition, evaluated by `publish_after_layers`: any
+Each follows its upstream (`chicago_risk.automation`, evaluated by `follow_upstream_sensor`): any
 updated upstream partition, old or new (a backfill), is published on the next evaluation, as one
 backfill run. A run that selects a layer and its published copy together (`chicago-risk
 materialize`, a backfill of the asset graph) publishes in the same run.
@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_ANY_UPSTREAM, FOLLOW_UPSTREAM
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.publish.layers import PUBLISHED_TABLES, PublishedTable
 from chicago_risk.publish.resource import PublishedStoreResource
@@ -29,10 +30,6 @@ from chicago_risk.resources.warehouse import WarehouseResource
 PUBLISH_CODE_VERSION = "1"
 # Days read from the warehouse per query, and made visible per manifest replacement.
 CHUNK_DAYS = 31
-# `eager` without its latest-window restriction, so backfilled days are published too.
-FOLLOW_DAILY_UPSTREAM = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
-# An unpartitioned copy of a partitioned table (the model) must not wait for every partition.
-FOLLOW_ANY_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
 class NothingToPublishError(RuntimeError):
@@ -124,7 +121,8 @@ def _publish_current(
 def publish_asset(spec: PublishedTable) -> dg.AssetsDefinition:
     """`published/<table>`: daily like its upstream, or one `current` partition."""
     schedule = (
-        {"partitions_def": daily_partitions, "backfill_policy": single_run, "automation_condition": FOLLOW_DAILY_UPSTREAM}
+        {"partitions_def": daily_partitions, "backfill_policy": single_run, "automation_condition": FOLLOW_UPSTREAM,
+         "freshness_policy": DAILY_FRESHNESS}
         if spec.daily else {"automation_condition": FOLLOW_ANY_UPSTREAM}
     )
     publish_rows = _publish_days if spec.daily else _publish_current
@@ -153,14 +151,3 @@ def publish_asset(spec: PublishedTable) -> dg.AssetsDefinition:
 
 
 PUBLISH_ASSETS: list[dg.AssetsDefinition] = [publish_asset(spec) for spec in PUBLISHED_TABLES]
-
-# Evaluates the publish assets' automation conditions, running from the start (Dagster's default
-# sensor has to be switched on in the UI): a layer materialized by any run or backfill is
-# published within the interval, as one backfill run per tick.
-publish_after_layers = dg.AutomationConditionSensorDefinition(
-    "publish_after_layers",
-    target=dg.AssetSelection.groups("publish"),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-)
-PUBLISH_SENSORS = [publish_after_layers]

@@ -20,7 +20,7 @@ from chicago_risk.grid import city_cells
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import WarehouseIOManager
 from chicago_risk.resources.warehouse import WarehouseResource
-from chicago_risk.schedules import partition_range_tags
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.instances import fast_test_instance
 from chicago_risk_tests.test_cost import demo_inputs
 

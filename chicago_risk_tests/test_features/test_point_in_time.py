@@ -21,7 +21,7 @@ from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.soda import soda_frame
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.resources.warehouse import WarehouseResource
-from chicago_risk.schedules import partition_range_tags
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.instances import fast_test_instance
 
 RESOLUTION = 8  # 809 cells keep three years of the city quick

@@ -15,7 +15,7 @@ from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import WEATHER_SCHEMA, weather_daily
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.warehouse import WarehouseResource
-from chicago_risk.schedules import partition_range_tags
+from chicago_risk.partitions import partition_range_tags
 
 JAN_START, JAN_END = date(2024, 1, 1), date(2024, 1, 31)
 RAW = ["raw_311_requests", "raw_311_quarantine", "weather_daily"]

@@ -19,7 +19,7 @@ from chicago_risk.config import MODEL_KINDS
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import WarehouseIOManager
 from chicago_risk.resources.warehouse import WarehouseResource
-from chicago_risk.schedules import partition_range_tags
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.test_models.synthetic import quick_settings, synthetic_city
 
 FIRST_CUTOFF, SECOND_CUTOFF = date(2024, 5, 13), date(2024, 5, 20)

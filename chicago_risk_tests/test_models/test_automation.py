@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from chicago_risk.models.automation import (
+from chicago_risk.schedules import (
     RETRAIN_REASON_TAG,
     drift_retrain_sensor,
     weekly_retrain_job,

@@ -15,7 +15,7 @@ from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import WarehouseIOManager
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.resources.warehouse import WarehouseResource
-from chicago_risk.schedules import partition_range_tags
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.test_publish.stand_ins import GENERATION_TAG, STAND_IN_ASSETS
 
 RESOLUTION = 7

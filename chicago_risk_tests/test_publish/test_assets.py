@@ -9,7 +9,7 @@ import pytest
 
 from chicago_risk.features.registry import registry_frame
 from chicago_risk.models.assets import risk_predictions
-from chicago_risk.publish.assets import PUBLISH_ASSETS, PUBLISH_SENSORS, NothingToPublishError, published_key
+from chicago_risk.publish.assets import PUBLISH_ASSETS, NothingToPublishError, published_key
 from chicago_risk.publish.layers import EVENT_COLUMNS, PUBLISHED_TABLES
 from chicago_risk.publish.store import PublishedStore
 from chicago_risk.resources.warehouse import WarehouseResource
@@ -96,14 +96,3 @@ def test_automation_publishes_the_days_a_backfill_rematerialized(small_city, tmp
         materialize([PUBLISH[published_key("cost_layer")]], resources, instance, first=DAYS[2], last=DAYS[5])
         third = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=second.cursor)
         assert third.total_requested == 0
-
-
-def test_a_running_sensor_evaluates_exactly_the_publish_assets(tmp_path):
-    defs = dg.Definitions(
-        assets=[risk_predictions, *STAND_IN_ASSETS, *PUBLISH_ASSETS], sensors=PUBLISH_SENSORS,
-        resources=layer_resources(tmp_path),
-    )
-    (sensor,) = PUBLISH_SENSORS
-    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
-    assert targeted == {a.key for a in PUBLISH_ASSETS}
