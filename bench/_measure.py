@@ -24,3 +24,15 @@ def measure(module: str, function: str, *args) -> dict:
     if done.returncode:
         raise SystemExit(f"{module}.{function} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def product_instance(folder: str):
+    """The Dagster instance the command line uses (a persistent one under `folder`, with the
+    same run settings), so a bench measures what `chicago-risk materialize` costs."""
+    import os
+
+    from chicago_risk.cli import dagster_instance
+    from chicago_risk.config import Settings
+
+    os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster_home")
+    return dagster_instance(Settings(data_dir=Path(folder)))

@@ -19,7 +19,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from _measure import measure
+from _measure import measure, product_instance
 
 DAYS = 730
 
@@ -106,13 +106,10 @@ def cost_assets(folder: str, first: str, last: str) -> dict:
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "city": CityGridResource(h3_resolution=resolution),
     }
-    home = Path(folder) / "dagster_home"
-    home.mkdir(exist_ok=True)
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
-        result = dg.materialize(
-            COST_ASSETS, resources=resources, instance=instance, tags=partition_range_tags(first, last),
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
+    result = dg.materialize(
+        COST_ASSETS, resources=resources, instance=product_instance(folder), tags=partition_range_tags(first, last),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     steps = {
         event.step_key: event.event_specific_data.duration_ms / 1000

@@ -14,7 +14,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from _measure import measure
+from _measure import measure, product_instance
 
 YEARS_OF_FEATURES = 2
 
@@ -25,19 +25,16 @@ def _window(end: str) -> tuple[date, date]:
 
 
 def prepare(end: str, folder: str) -> dict:
-    import dagster as dg
-
     from chicago_risk.backfill import materialize_window
     from chicago_risk.config import Settings
     from chicago_risk.definitions import build_definitions
 
     start, last = _window(end)
-    with dg.instance_for_test(temp_dir=f"{folder}/dagster_home") as instance:
-        materialize_window(
-            build_definitions(Settings(data_dir=Path(folder))), start, last, instance,
-            select=["raw_311_requests", "raw_311_quarantine", "weather_daily", "cell_day_features"],
-            echo=lambda _: None,
-        )
+    materialize_window(
+        build_definitions(Settings(data_dir=Path(folder))), start, last, product_instance(folder),
+        select=["raw_311_requests", "raw_311_quarantine", "weather_daily", "feature_registry", "cell_day_features"],
+        echo=lambda _: None,
+    )
     return {}
 
 
@@ -58,19 +55,16 @@ def bare_polars(end: str, folder: str) -> dict:
 
 def dagster_asset(end: str, folder: str) -> dict:
     """The asset as one single-run backfill through Dagster (load, compute, checks, write)."""
-    import dagster as dg
-
     from chicago_risk.backfill import materialize_window
     from chicago_risk.config import Settings
     from chicago_risk.definitions import build_definitions
 
     start, last = _window(end)
     # The same instance as `prepare`, so the history is known to be materialized.
-    with dg.instance_for_test(temp_dir=f"{folder}/dagster_home") as instance:
-        runs = materialize_window(
-            build_definitions(Settings(data_dir=Path(folder))), start, last, instance,
-            select=["cell_day_features"], echo=lambda _: None,
-        )
+    runs = materialize_window(
+        build_definitions(Settings(data_dir=Path(folder))), start, last, product_instance(folder),
+        select=["cell_day_features"], echo=lambda _: None,
+    )
     return {"rows": runs[0].rows, "runs": len(runs)}
 
 

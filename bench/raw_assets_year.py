@@ -11,7 +11,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from _measure import measure
+from _measure import measure, product_instance
 
 RAW = ["raw_311_requests", "raw_311_quarantine", "weather_daily"]
 
@@ -39,17 +39,15 @@ def plain_calls(year: int, folder: str) -> dict:
 
 
 def dagster_run(year: int, folder: str) -> dict:
-    import dagster as dg
-
     from chicago_risk.backfill import materialize_window
     from chicago_risk.config import Settings
     from chicago_risk.definitions import build_definitions
 
-    defs = build_definitions(Settings(data_dir=Path(folder) / "dagster"))
-    with dg.instance_for_test() as instance:
-        runs = materialize_window(
-            defs, date(year, 1, 1), date(year, 12, 31), instance, select=RAW, echo=lambda _: None
-        )
+    data = Path(folder) / "dagster"
+    runs = materialize_window(
+        build_definitions(Settings(data_dir=data)), date(year, 1, 1), date(year, 12, 31),
+        product_instance(str(data)), select=RAW, echo=lambda _: None,
+    )
     return {"runs": len(runs)}
 
 

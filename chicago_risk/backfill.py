@@ -21,6 +21,24 @@ class BackfillError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class PlannedRun:
+    """One single-run backfill: an asset node's selected keys over its partition range."""
+
+    assets: tuple[dg.AssetKey, ...]
+    partition_keys: tuple[str, ...]  # empty for an unpartitioned node
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(key.to_user_string() for key in self.assets)
+
+    def describe(self) -> str:
+        if not self.partition_keys:
+            return "unpartitioned"
+        count = len(self.partition_keys)
+        return f"{self.partition_keys[0]}..{self.partition_keys[-1]} ({count} partition{'s' * (count != 1)})"
+
+
+@dataclass(frozen=True)
 class NodeRun:
     assets: tuple[str, ...]
     first_partition: str
@@ -30,10 +48,79 @@ class NodeRun:
     seconds: float
 
 
-def default_window(today: date) -> tuple[date, date]:
-    """The demo window: two years ending yesterday."""
-    end = today - timedelta(days=1)
-    return end - timedelta(days=729), end
+@dataclass(frozen=True)
+class Step:
+    """One call of `materialize_window`: what it builds, for which days, with which assets."""
+
+    title: str
+    start: date
+    end: date
+    select: tuple[str, ...] | None  # None: every asset
+
+
+# Assessed once for the newest model, not once per weekly cutoff of a window.
+EVALUATION_ASSETS = ("demo_truth", "model_evaluation", "model_card")
+
+
+def default_steps(defs: dg.Definitions, yesterday: date, served_days: int) -> list[Step]:
+    """What `make demo` and `chicago-risk materialize` without dates build: the map layers of the
+    last `served_days` days (with the models, two years of features and four of 311 history they
+    need), then the newest model's backtest and model card."""
+    start = yesterday - timedelta(days=served_days - 1)
+    known = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
+    evaluation = tuple(name for name in EVALUATION_ASSETS if name in known)
+    cutoff = yesterday - timedelta(days=yesterday.weekday())  # the newest Monday: its model
+    return [
+        Step(f"map layers {start}..{yesterday} and their history", start, yesterday,
+             tuple(sorted(known - set(evaluation)))),
+        Step(f"backtest and model card of the {cutoff} model", cutoff, yesterday, evaluation),
+    ]
+
+
+def plan_backfill(
+    defs: dg.Definitions, start: date, end: date, select: Sequence[str] | None = None
+) -> list[PlannedRun]:
+    """The runs that materialize the selected assets (all by default) for start..end, in
+    dependency order: each node's window widened to what its selected downstream nodes read,
+    and clipped to the partitions that exist."""
+    graph = defs.resolve_asset_graph()
+    known = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
+    wanted = set(known if not select else select)
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise BackfillError(f"unknown asset(s) {', '.join(unknown)}; available: {', '.join(sorted(known))}")
+    nodes: list[dg.AssetsDefinition] = []
+    for key in graph.toposorted_asset_keys:
+        node = defs.resolve_assets_def(key)
+        if key.to_user_string() in wanted and node not in nodes:
+            nodes.append(node)
+    windows = _windows_read_downstream(nodes, start, end)
+    plan = []
+    for node in nodes:
+        keys = tuple(sorted(k for k in node.keys if k.to_user_string() in wanted))
+        if node.partitions_def is None:  # one table, rebuilt whole
+            plan.append(PlannedRun(keys, ()))
+        elif partition_keys := _partition_keys(node.partitions_def, *windows[node]):
+            plan.append(PlannedRun(keys, tuple(partition_keys)))
+    return plan
+
+
+def run_steps(
+    defs: dg.Definitions,
+    steps: Sequence[Step],
+    instance: dg.DagsterInstance | None,
+    echo: Callable[[str], None] = print,
+) -> list[NodeRun]:
+    """Materialize each step in turn; without an instance, only print the plan (a dry run)."""
+    runs = []
+    for number, step in enumerate(steps, start=1):
+        echo(f"step {number}/{len(steps)}: {step.title}")
+        if instance is None:
+            for planned in plan_backfill(defs, step.start, step.end, step.select):
+                echo(f"  {', '.join(planned.names)}: {planned.describe()}")
+        else:
+            runs += materialize_window(defs, step.start, step.end, instance, step.select, echo)
+    return runs
 
 
 def materialize_window(
@@ -45,41 +132,17 @@ def materialize_window(
     echo: Callable[[str], None] = print,
 ) -> list[NodeRun]:
     """Materialize the selected assets (all by default) for the partitions in start..end."""
-    graph = defs.resolve_asset_graph()
-    all_assets = list(defs.resolve_all_asset_specs())
-    known = {spec.key.to_user_string() for spec in all_assets}
-    wanted = set(known if not select else select)
-    unknown = sorted(wanted - known)
-    if unknown:
-        raise BackfillError(f"unknown asset(s) {', '.join(unknown)}; available: {', '.join(sorted(known))}")
-
-    nodes: list[dg.AssetsDefinition] = []
-    for key in graph.toposorted_asset_keys:
-        node = defs.resolve_assets_def(key)
-        if key.to_user_string() in wanted and node not in nodes:
-            nodes.append(node)
-    windows = _windows_read_downstream(nodes, start, end)
-
+    plan = plan_backfill(defs, start, end, select)
     runs = []
-    for index, node in enumerate(nodes, start=1):
-        keys = sorted(k for k in node.keys if k.to_user_string() in wanted)
-        names = tuple(k.to_user_string() for k in keys)
-        label = f"[{index}/{len(nodes)}] {', '.join(names)}"
-        if node.partitions_def is None:  # one table, rebuilt whole
-            partition_keys, tags = ["(unpartitioned)"], {}
-            echo(f"{label}: unpartitioned ...")
-        else:
-            partition_keys = _partition_keys(node.partitions_def, *windows[node])
-            if not partition_keys:
-                echo(f"{label}: no partition in {start}..{end}, skipped")
-                continue
-            tags = partition_range_tags(partition_keys[0], partition_keys[-1])
-            echo(f"{label}: {partition_keys[0]}..{partition_keys[-1]} ({len(partition_keys)} partitions) ...")
+    for index, planned in enumerate(plan, start=1):
+        label = f"[{index}/{len(plan)}] {', '.join(planned.names)}"
+        echo(f"{label}: {planned.describe()} ...")
+        tags = partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
         began = time.perf_counter()
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
             run_config=QUIET_RUN_CONFIG,
             instance=instance,
-            asset_selection=keys,
+            asset_selection=list(planned.assets),
             tags=tags,
             raise_on_error=False,
         )
@@ -95,28 +158,41 @@ def materialize_window(
         }
         rows = sum(row_counts.values())
         echo(f"{label}: done in {seconds:.1f} s, {rows:,} rows")
-        runs.append(NodeRun(names, partition_keys[0], partition_keys[-1], len(partition_keys), rows, seconds))
+        keys = planned.partition_keys or ("(unpartitioned)",)
+        runs.append(NodeRun(planned.names, keys[0], keys[-1], len(keys), rows, seconds))
     return runs
 
 
 def _windows_read_downstream(
     nodes: list[dg.AssetsDefinition], start: date, end: date
 ) -> dict[dg.AssetsDefinition, tuple[date, date]]:
-    """Each node's window: start..end, widened to every day a selected downstream node reads
-    through its time-window partition mapping (trailing history, the days after a label).
-    Offsets count days: the time-partitioned assets mapped this way are all daily."""
+    """Each node's window of days: start..end, widened to every day a selected downstream node
+    reads through its time-window partition mapping (trailing history, the days after a label,
+    the two years a weekly model trains on), mapped by Dagster itself."""
     windows = {node: (start, end) for node in nodes}
     for child in reversed(nodes):
-        child_start, child_end = windows[child]
+        child_def = child.partitions_def
+        child_keys = _partition_keys(child_def, *windows[child])
+        if not child_keys:
+            continue
+        child_subset = child_def.subset_with_partition_keys(child_keys)
         for parent in nodes:
+            parent_def = parent.partitions_def
+            if not isinstance(parent_def, dg.TimeWindowPartitionsDefinition):
+                continue
             for key in parent.keys & set(child.dependency_keys):
                 mapping = child.get_partition_mapping(key)
-                if isinstance(mapping, dg.TimeWindowPartitionMapping):
-                    first, last = windows[parent]
-                    windows[parent] = (
-                        min(first, child_start + timedelta(days=mapping.start_offset)),
-                        max(last, child_end + timedelta(days=mapping.end_offset)),
-                    )
+                if not isinstance(mapping, dg.TimeWindowPartitionMapping):
+                    continue
+                upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
+                    child_subset, child_def, parent_def
+                ).partitions_subset.get_partition_keys()
+                if not upstream:
+                    continue
+                first = parent_def.time_window_for_partition_key(min(upstream)).start.date()
+                last = parent_def.time_window_for_partition_key(max(upstream)).end.date() - timedelta(days=1)
+                known_first, known_last = windows[parent]
+                windows[parent] = (min(known_first, first), max(known_last, last))
     return windows
 
 

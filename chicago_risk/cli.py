@@ -44,19 +44,25 @@ def _iso_date(text: str) -> date:
 
 
 def _materialize(args: argparse.Namespace) -> int:
-    from chicago_risk.backfill import BackfillError, default_window, materialize_window
+    from chicago_risk.backfill import BackfillError, Step, default_steps, run_steps
     from chicago_risk.definitions import build_definitions
 
     settings = Settings.from_env()
-    start, end = default_window(chicago_today())
-    start, end = args.start or start, args.end or end
-    if start > end:
-        print(f"--start {start} is after --end {end}", file=sys.stderr)
-        return 2
-    select = [name.strip() for name in args.select.split(",") if name.strip()] if args.select else None
-    print(f"materializing {start}..{end} from the {settings.source} source into {settings.warehouse_path}")
+    defs = build_definitions(settings)
+    yesterday = chicago_today() - timedelta(days=1)
+    select = tuple(name.strip() for name in args.select.split(",") if name.strip()) if args.select else None
+    if args.start or args.end or select:
+        end = args.end or yesterday
+        start = args.start or end - timedelta(days=settings.served_days - 1)
+        if start > end:
+            print(f"--start {start} is after --end {end}", file=sys.stderr)
+            return 2
+        steps = [Step(f"{start}..{end}", start, end, select)]
+    else:
+        steps = default_steps(defs, yesterday, settings.served_days)
+    print(f"materializing from the {settings.source} source into {settings.warehouse_path}")
     try:
-        materialize_window(build_definitions(settings), start, end, dagster_instance(settings), select)
+        run_steps(defs, steps, None if args.dry_run else dagster_instance(settings))
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -99,11 +105,22 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     materialize = commands.add_parser(
-        "materialize", help="materialize assets for a window of days, one single-run backfill per asset"
+        "materialize",
+        help="materialize assets for a window of days, one single-run backfill per asset; without "
+        "dates or --select: the last CHICAGO_RISK_SERVED_DAYS days of map layers (and the history "
+        "they need), then the newest model's backtest and card",
     )
-    materialize.add_argument("--start", type=_iso_date, help="first day (default: two years before --end)")
+    materialize.add_argument(
+        "--start", type=_iso_date, help="first day (default: CHICAGO_RISK_SERVED_DAYS before --end)"
+    )
     materialize.add_argument("--end", type=_iso_date, help="last day (default: yesterday, Chicago time)")
-    materialize.add_argument("--select", help="comma-separated asset names (default: the whole graph)")
+    materialize.add_argument(
+        "--select", help="comma-separated asset names (default: the whole graph); upstream history they "
+        "read comes with them"
+    )
+    materialize.add_argument(
+        "--dry-run", action="store_true", help="print the runs (assets and partition ranges) without running them"
+    )
     materialize.set_defaults(run=_materialize)
 
     discover = commands.add_parser(

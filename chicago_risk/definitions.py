@@ -9,7 +9,7 @@ from chicago_risk.cost.assets import COST_ASSETS
 from chicago_risk.features.assets import cell_day_features, cell_day_labels, feature_registry
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
-from chicago_risk.models.assets import MODEL_ASSETS
+from chicago_risk.models.assets import MODEL_ASSETS, model_evaluation, with_oracle
 from chicago_risk.publish.assets import PUBLISH_ASSETS
 from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.resources.city import CityGridResource
@@ -64,7 +64,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     if settings.source == "demo":
         from chicago_risk.demo_city.assets import demo_truth
 
-        assets.append(demo_truth)
+        # The backtest scores the models against the city's own truth (oracle_share).
+        assets = [with_oracle(a) if a is model_evaluation else a for a in assets] + [demo_truth]
         resources["demo_city"] = requests_source
     return dg.Definitions(
         assets=assets,

@@ -1,5 +1,5 @@
-"""`make demo`: materialize the graph for the demo window, then serve it (the Dagster UI and the
-read API) until Ctrl-C."""
+"""`make demo`: materialize the graph (the default steps of `chicago_risk.backfill`), then serve
+it (the Dagster UI and the read API) until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
-from chicago_risk.backfill import BackfillError, default_window, materialize_window
+from chicago_risk.backfill import BackfillError, default_steps, run_steps
 from chicago_risk.cli import chicago_today, dagster_instance
 from chicago_risk.config import Settings
 from chicago_risk.definitions import build_definitions
@@ -91,10 +92,11 @@ def _signal_group(group: int, sig: int) -> None:
 
 def main() -> int:
     settings = Settings.from_env()
-    start, end = default_window(chicago_today())
-    print(f"chicago-risk demo: materializing {start}..{end} of the {settings.source} city")
+    defs = build_definitions(settings)
+    yesterday = chicago_today() - timedelta(days=1)
+    print(f"chicago-risk demo: the {settings.source} city, {settings.served_days} days of map layers to {yesterday}")
     try:
-        materialize_window(build_definitions(settings), start, end, dagster_instance(settings))
+        run_steps(defs, default_steps(defs, yesterday, settings.served_days), dagster_instance(settings))
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -24,6 +24,10 @@ class Settings:
     open_meteo_archive_url: str = "https://archive-api.open-meteo.com"
     files_dir: Path = Path("data/exports")
     writer_lock_timeout_s: float = 600.0
+    # Days of map layers (predictions, cost, recommendations, publication) that `make demo` and
+    # `chicago-risk materialize` without dates build, ending yesterday; the feature history their
+    # models need (two years) and its 311 history (two more) come with them.
+    served_days: int = 28
 
     @property
     def warehouse_path(self) -> Path:
@@ -62,4 +66,12 @@ class Settings:
             ),
             files_dir=Path(env.get("CHICAGO_RISK_FILES_DIR", str(data_dir / "exports"))),
             writer_lock_timeout_s=float(env.get("CHICAGO_RISK_WRITER_LOCK_TIMEOUT_S", "600")),
+            served_days=_positive_int(env, "CHICAGO_RISK_SERVED_DAYS", defaults.served_days),
         )
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, str(default))
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name}={text!r} must be a whole number of days, at least 1")
+    return int(text)

@@ -148,10 +148,15 @@ def implausible_volume_days(
                 (pl.col("requests") == 0)
                 & (pl.col("trailing_median") >= CHECKS.min_median_for_empty_day)
             )
+            # A day is judged against the weeks before it only when there are some: the first
+            # days of an empty warehouse may hold a storm.
             | (
-                pl.col("requests")
-                > pl.max_horizontal(
-                    pl.col("trailing_median") * CHECKS.max_ratio_to_median, CHECKS.max_floor
+                pl.col("trailing_median").is_not_null()
+                & (
+                    pl.col("requests")
+                    > pl.max_horizontal(
+                        pl.col("trailing_median") * CHECKS.max_ratio_to_median, CHECKS.max_floor
+                    )
                 )
             )
         )

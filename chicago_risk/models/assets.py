@@ -9,11 +9,12 @@
 - `risk_predictions` (daily): every cell, scored by the newest served model with cutoff <= day.
 
 The models read the feature store straight from the warehouse (two years of it, not one
-partition), so their dependencies on it are declared as `deps`, mapped to the week before the
-cutoff for lineage.
+partition), so their dependencies on it are declared as `deps` mapped to the weeks they read:
+materializing predictions for a window also materializes the feature history their models need.
 """
 
 
+import math
 from collections.abc import Iterator
 from datetime import date
 
@@ -35,6 +36,7 @@ from chicago_risk.models.backtest import (
 )
 from chicago_risk.models.card import metrics_table, render_model_card
 from chicago_risk.models.data import (
+    TRUTH_TABLE,
     first_labelled_day,
     load_features,
     load_labelled_rows,
@@ -52,7 +54,7 @@ from chicago_risk.models.registry import (
     write_models,
 )
 from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS
+from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.models.windows import last_labelled_day, plan_window
 from chicago_risk.partitions import daily_partitions, model_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
@@ -67,13 +69,26 @@ _ROUND_TRIP_ROWS = 5_000
 # Calibrated mean vs event rate on the calibration slice (both fits make them equal).
 _CALIBRATED_MEAN_TOLERANCE = 2e-3
 
-_WEEK_BEFORE = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+def _weeks_before(days: int) -> dg.TimeWindowPartitionMapping:
+    """The weekly cutoff C reads the feature store's days in the `days` before it (offsets of a
+    weekly asset count weeks): what the backfill runner widens the feature store to."""
+    return dg.TimeWindowPartitionMapping(
+        start_offset=-math.ceil(days / 7), end_offset=-1, allow_nonexistent_upstream_partitions=True
+    )
+
+
+def _feature_store_deps(days: int) -> list[dg.AssetDep]:
+    return [dg.AssetDep(table, partition_mapping=_weeks_before(days)) for table in ("cell_day_features", "cell_day_labels")]
+
+
+# A model trains on the labelled days of its training window, the last ending 8 days before C.
+TRAINING_READ_DAYS = SETTINGS.training.training_days + LABEL_HORIZON_DAYS + 1
+# The backtest tests the calendar months before C; its first fold trains on whatever history the
+# feature store holds, at least a calibration block, its purges and the minimum training days.
+EVALUATION_READ_DAYS = (
+    SETTINGS.backtest.months * 31 + LABEL_HORIZON_DAYS + 1 + SETTINGS.calibration.block_days
+    + 2 * SETTINGS.calibration.purge_days + SETTINGS.training.min_training_days
 )
-FEATURE_STORE_DEPS = [
-    dg.AssetDep("cell_day_features", partition_mapping=_WEEK_BEFORE),
-    dg.AssetDep("cell_day_labels", partition_mapping=_WEEK_BEFORE),
-]
 
 
 def cutoffs_of_run(context: dg.AssetExecutionContext) -> list[date]:
@@ -121,7 +136,7 @@ def _nearest_gap_days(train_days: pl.Series, calibration_days: pl.Series) -> int
     group_name="models",
     kinds={"lightgbm", "duckdb"},
     code_version=f"{MODEL_CODE_VERSION}-{registry_hash()}",
-    deps=FEATURE_STORE_DEPS,
+    deps=_feature_store_deps(TRAINING_READ_DAYS),
     freshness_policy=WEEKLY_FRESHNESS,
     check_specs=risk_model_checks,
     metadata={"table": MODEL_REGISTRY, "partition_column": "cutoff"},
@@ -264,7 +279,7 @@ model_evaluation_checks = _check_specs(
     group_name="models",
     kinds={"lightgbm", "duckdb"},
     code_version=f"{MODEL_CODE_VERSION}-{registry_hash()}",
-    deps=FEATURE_STORE_DEPS,
+    deps=_feature_store_deps(EVALUATION_READ_DAYS),
     check_specs=model_evaluation_checks,
     metadata={"partition_column": "cutoff", "dagster/column_schema": column_schema(EVALUATION_SCHEMA)},
 )
@@ -566,3 +581,10 @@ def _prediction_checks(
 
 
 MODEL_ASSETS = [risk_model, model_evaluation, model_card, risk_predictions]
+
+
+def with_oracle(evaluation: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """`model_evaluation` declaring what it reads on the demo city: `demo_truth`'s ex-ante
+    oracle over the folds it tests (for `oracle_share`), so a backfill materializes it too."""
+    oracle = dg.AssetDep(TRUTH_TABLE, partition_mapping=_weeks_before(EVALUATION_READ_DAYS))
+    return evaluation.map_asset_specs(lambda spec: spec.replace_attributes(deps=[*spec.deps, oracle]))

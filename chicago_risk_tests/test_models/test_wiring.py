@@ -18,7 +18,8 @@ def test_model_assets_jobs_and_sensors_load_with_the_platform(tmp_path, source):
     }
     assert parents == {
         "risk_model": ["cell_day_features", "cell_day_labels"],
-        "model_evaluation": ["cell_day_features", "cell_day_labels"],
+        # on the demo city the backtest also reads its truth (oracle_share)
+        "model_evaluation": ["cell_day_features", "cell_day_labels", *(["demo_truth"] if source == "demo" else [])],
         "model_card": ["model_evaluation", "risk_model"],
         "risk_predictions": ["cell_day_features", "risk_model"],
     }
