@@ -124,7 +124,11 @@ feature_check_specs = [
             )
         ),
     },
-    metadata={"dagster/column_schema": column_schema(CELL_DAY_FEATURES_SCHEMA)},
+    # Static facts live on the definition, not copied into every partition's materialization.
+    metadata={
+        "dagster/column_schema": column_schema(CELL_DAY_FEATURES_SCHEMA),
+        "features": dg.MetadataValue.md("\n".join(f"- `{f.name}` ({f.window}): {f.description}" for f in FEATURES)),
+    },
 )
 def cell_day_features(
     context: dg.AssetExecutionContext,
@@ -141,13 +145,7 @@ def cell_day_features(
     features = build_cell_day_features(incidents, weather_daily, city.h3_resolution, start, end)
     yield dg.Output(
         features,
-        metadata={
-            **frame_metadata(features, start, end),
-            "registry_hash": registry_hash(),
-            "features": dg.MetadataValue.md(
-                "\n".join(f"- `{f.name}` ({f.window}): {f.description}" for f in FEATURES)
-            ),
-        },
+        metadata={**frame_metadata(features, start, end), "registry_hash": registry_hash()},
     )
     yield from feature_checks(features, len(city.cells()), _drift_reference(features, warehouse, end))
 
