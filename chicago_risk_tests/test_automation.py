@@ -59,3 +59,12 @@ def test_one_running_sensor_evaluates_every_asset_that_follows_its_inputs(tmp_pa
     assert {"cell_day_features", "cell_day_labels", "risk_predictions", "cost_layer", "recommendation_clusters",
             "recommendation_schedule", "published/risk_predictions", "feature_registry"} <= names
     assert not names & {"raw_311_requests", "weather_daily", "risk_model", "model_evaluation"}
+
+
+def test_a_first_evaluation_over_old_history_requests_nothing(instance):
+    """The sensor's first tick in a warehouse with years of upstream history and a few derived
+    days (what make demo leaves) must not backfill every derived day never built."""
+    assets = _graph(check_passes=True)
+    dg.materialize(assets[:1], instance=instance, tags=partition_range_tags("2024-01-01", "2024-03-31"))
+    dg.materialize(assets, instance=instance, tags=partition_range_tags("2024-03-29", "2024-03-31"))
+    assert dg.evaluate_automation_conditions(defs=assets, instance=instance).total_requested == 0

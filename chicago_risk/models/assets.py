@@ -148,12 +148,13 @@ def risk_model(
     partition's cutoff C on as-of days <= C - 8 and calibrated on a slice of whole days spread
     over the last year (disjoint from training), stored in `model_registry`."""
     first_available = first_labelled_day(warehouse)
+    windows = [plan_window(c, first_available, SETTINGS.training, SETTINGS.calibration) for c in cutoffs_of_run(context)]
+    # One read for every cutoff of the run: their two-year windows overlap but for a few weeks.
+    rows = load_labelled_rows(warehouse, min(w.first_day for w in windows), max(w.last_day for w in windows))
     fitted, facts, samples, summaries = [], [], {}, []
-    for cutoff in cutoffs_of_run(context):
-        window = plan_window(cutoff, first_available, SETTINGS.training, SETTINGS.calibration)
-        rows = load_labelled_rows(warehouse, window.first_day, window.last_day)
+    for window in windows:
+        cutoff = window.cutoff
         train, calibration_rows = window.split(rows)
-        del rows
         models = {kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in MODEL_KINDS}
         context.log.info(
             f"cutoff {cutoff}: trained {', '.join(MODEL_KINDS)} on {train.height:,} rows, calibrated on "

@@ -72,7 +72,7 @@ def monthly_folds(last_day: date, months: int) -> list[Fold]:
 @dataclass
 class BacktestResult:
     metrics: pl.DataFrame  # model, fold_start, metric, value
-    predictions: pl.DataFrame  # model, fold_start, h3_id, day, p, y_event_7d, n_events_7d
+    predictions: pl.DataFrame  # model, fold_start, day, p, y_event_7d, n_events_7d
     misses: pl.DataFrame  # the served model's worst misses, MISSES_SCHEMA without cutoff
     windows: dict[date, TrainingWindow]
     folds: pl.DataFrame  # per fold: the days its training, calibration and test rows really span
@@ -100,7 +100,7 @@ def run_backtest(
     for fold in folds:
         window = plan_window(fold.start, first_available, settings.training, settings.calibration)
         windows[fold.start] = window
-        train, calibration_rows = window.split(rows.filter(pl.col("day") <= window.last_day))
+        train, calibration_rows = window.split(rows)  # the window's days only: none after the fold starts
         models = {kind: fit_model(kind, train, calibration_rows, window, settings) for kind in kinds}
         test = rows.filter(pl.col("day").is_between(fold.start, fold.end))
         if test.is_empty():
@@ -130,10 +130,8 @@ def run_backtest(
             for metric, value in M.evaluate(scored, oracle=oracle).items():
                 metric_rows.append({"model": kind, "fold_start": fold.start, "metric": metric, "value": value})
             prediction_frames.append(
-                scored.select(
-                    pl.lit(kind).alias("model"), pl.lit(fold.start).alias("fold_start"),
-                    "h3_id", "day", "p", LABEL, COUNT,
-                )
+                # what the figures need: 12 folds x 4 models of the whole city add up
+                scored.select(pl.lit(kind).alias("model"), pl.lit(fold.start).alias("fold_start"), "day", "p", LABEL, COUNT)
             )
             if kind == settings.served_kind:
                 miss_frames.append(worst_misses(model, scored, fold, settings))

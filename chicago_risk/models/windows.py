@@ -59,12 +59,11 @@ class TrainingWindow:
         return self.roles().filter(pl.col("role") == role)["day"]
 
     def split(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(training rows, calibration rows) of labelled rows; other days are dropped."""
-        tagged = rows.join(self.roles(), on="day", how="inner")
-        return (
-            tagged.filter(pl.col("role") == TRAIN).drop("role"),
-            tagged.filter(pl.col("role") == CALIBRATION).drop("role"),
-        )
+        """(training rows, calibration rows) of labelled rows; other days are dropped.
+
+        Filtered by day directly: joining the roles first would copy two years of the city once
+        more (1.4 GB on the demo) before the filters."""
+        return tuple(rows.filter(pl.col("day").is_in(self.days(role).implode())) for role in (TRAIN, CALIBRATION))
 
     def describe(self) -> dict:
         """The window as JSON-ready facts, for the registry and the model card."""
