@@ -3,6 +3,7 @@ it (the Dagster UI and the read API) until Ctrl-C."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from chicago_risk.backfill import BackfillError, default_steps, run_steps
+from chicago_risk.backfill import BackfillError, Step, default_steps, run_steps
 from chicago_risk.cli import chicago_today, dagster_instance
 from chicago_risk.config import Settings
 from chicago_risk.definitions import build_definitions
@@ -94,29 +95,47 @@ def _signal_group(group: int, sig: int) -> None:
         pass
 
 
-def main() -> int:
+def _materialize_step(step: Step) -> None:
+    """A child process's work: one step, then exit (a clean error line, exit code 1, on failure)."""
     settings = Settings.from_env()
-    defs = build_definitions(settings)
-    instance = dagster_instance(settings)
-    yesterday = chicago_today() - timedelta(days=1)
-    layers, assessment = default_steps(defs, yesterday, settings.served_days)
-    print(f"chicago-risk demo: the {settings.source} city, {settings.served_days} days of map layers to {yesterday}")
     try:
-        run_steps(defs, [layers], instance)
+        run_steps(build_definitions(settings), [step], dagster_instance(settings))
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _in_child(step: Step) -> bool:
+    """Run `step` in a fresh process: its memory (two years of the city, a dozen models) goes back
+    to the system when it ends, before the servers start or while they run."""
+    child = multiprocessing.get_context("spawn").Process(target=_materialize_step, args=(step,))
+    child.start()
+    try:
+        child.join()
+    finally:
+        if child.is_alive():  # interrupted: the step stops with us
+            child.terminate()
+            child.join()
+    return child.exitcode == 0
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    dagster_instance(settings)  # the instance and its run settings, inherited by every child
+    yesterday = chicago_today() - timedelta(days=1)
+    layers, assessment = default_steps(build_definitions(settings), yesterday, settings.served_days)
+    print(f"chicago-risk demo: the {settings.source} city, {settings.served_days} days of map layers to {yesterday}")
+    if not _in_child(layers):
         return 1
 
     def assess() -> None:
         # The map is served as soon as its layers are published; the backtest behind the model
         # card takes a few minutes more and needs no reader to wait for it.
         print("serving the map; meanwhile the newest model's backtest and model card:")
-        try:
-            run_steps(defs, [assessment], instance)
-        except BackfillError as error:
-            print(f"error: {error} (the map keeps serving)", file=sys.stderr)
-            return
-        print(f"the whole graph is materialized; model card: {settings.reports_dir / 'model_card.md'}")
+        if _in_child(assessment):
+            print(f"the whole graph is materialized; model card: {settings.reports_dir / 'model_card.md'}")
+        else:
+            print("the backtest failed (above); the map keeps serving", file=sys.stderr)
 
     return serve(settings, meanwhile=assess)
 
