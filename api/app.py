@@ -19,7 +19,7 @@ from api import errors
 from api.context import ApiContext
 from api.http import GEOJSON, GZIP_LEVEL
 from api.observability import ObservabilityMiddleware, configure_logging
-from api.routes import cells, layers, meta, ops, predict, recommendations
+from api.routes import cells, city, layers, meta, ops, predict, recommendations
 from api.store import PublishedLayers
 from chicago_risk.config.serving import API_KEY_HEADER, ServingSettings
 from chicago_risk.publish.store import PublishedStore
@@ -50,7 +50,7 @@ def create_app(
         ),
     )
     app.state.context = ApiContext.build(settings, reader)
-    for module in (meta, layers, cells, recommendations, predict, ops):
+    for module in (meta, city, layers, cells, recommendations, predict, ops):
         app.include_router(module.router)
     errors.install(app)
     # Added innermost first: observability sees the final status and the bytes actually sent.

@@ -131,6 +131,25 @@ class RecommendationsLayer(DayLayer):
     features: list[RecommendationFeature]
 
 
+class CityProperties(BaseModel):
+    name: str
+    source: str = Field(description="where the outline comes from and how it was simplified")
+    attribution: str = Field(description="the credit a map showing the outline displays")
+
+
+class CityFeature(BaseModel):
+    type: Literal["Feature"]
+    geometry: Outline
+    properties: CityProperties
+
+
+class CityOutline(BaseModel):
+    """The city limits the grid is cut from (`GET /api/city`)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[CityFeature] = Field(min_length=1, max_length=1)
+
+
 class EventsLayer(BaseModel):
     type: Literal["FeatureCollection"]
     layer: str
@@ -156,18 +175,44 @@ class LayerStatus(BaseModel):
     source_version: str | None
 
 
+class RiskBandThresholds(BaseModel):
+    """How `risk_band` follows from p_event_7d: low below `medium_from`, medium from it, high
+    from `high_from`."""
+
+    medium_from: float = Field(gt=0, lt=1, description="lowest p_event_7d of the medium band")
+    high_from: float = Field(gt=0, lt=1, description="lowest p_event_7d of the high band")
+
+
+class DateRun(BaseModel):
+    """Consecutive published days, `first` to `last` included."""
+
+    first: date
+    last: date
+
+
 class Meta(BaseModel):
     city: str
+    city_outline_path: str = Field(description="the route serving the city outline (GeoJSON)")
     grid: Grid
     date_min: date | None = Field(description="first date with a published risk layer")
     date_max: date | None = Field(description="last date with a published risk layer")
+    published_dates: list[DateRun] = Field(
+        description=(
+            "the days on which every map layer (risk, cost, recommendations, events) is published, "
+            "as runs of consecutive days in date order; a day between two runs is not published. "
+            "Empty while no day has every layer."
+        )
+    )
+    risk_bands: RiskBandThresholds
     horizons_days: list[int]
     last_refresh_utc: datetime | None
     risk_model_version: str | None
     pricing_model_version: str | None
     recommendation_version: str | None
     leak_311_types: list[str]
-    recommendation_action_types: list[str]
+    recommendation_action_types: list[str] = Field(
+        description="the configured action types, in the configured order, then any other published one"
+    )
     layers: dict[str, LayerStatus]
 
 
@@ -182,6 +227,7 @@ class HistoryPoint(BaseModel):
 class CellHistory(BaseModel):
     h3_id: str
     days: int
+    end_date: date = Field(description="the last day of the window (`days` count back from it)")
     history: list[HistoryPoint]
 
 

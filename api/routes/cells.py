@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api import drilldown
 from api.context import context
 from api.http import matches, not_modified, send_model
-from api.params import H3_PATTERN, DateQuery
-from api.partitions import city_cell, day_entry, published
+from api.params import H3_PATTERN, DateQuery, IsoDate
+from api.partitions import city_cell, day_entry
 from api.render import cost_properties, risk_properties
 from api.schemas import CellDetail, CellHistory, ErrorBody
 from chicago_risk.publish.layers import COST, EVENTS, RISK, WEATHER
@@ -28,16 +28,21 @@ CellId = Annotated[str, Path(pattern=H3_PATTERN, description="an H3 cell of the 
 def cell_history(
     request: Request,
     h3_id: CellId,
-    days: Annotated[int, Query(ge=1, le=365, description="calendar days ending at the latest published date")] = 180,
+    days: Annotated[int, Query(ge=1, le=365, description="calendar days ending at `end_date`")] = 180,
+    end_date: Annotated[
+        IsoDate | None, Query(description="YYYY-MM-DD, a published date: the window's last day (default: the latest)")
+    ] = None,
 ) -> Response:
-    """Per published date: p_event_7d, risk band, expected cost and observed incidents."""
+    """Per published date of the `days` ending at `end_date`: p_event_7d, risk band, expected cost
+    and observed incidents."""
     reader = context(request).reader
     h3_id = city_cell(reader, "path", "h3_id", h3_id)
-    inputs = drilldown.history_inputs(reader, published(reader, RISK).days()[-1], days)
-    tag = inputs.tag("history", h3_id, days)
+    end = day_entry(reader, RISK, end_date, parameter="end_date").day
+    inputs = drilldown.history_inputs(reader, end, days)
+    tag = inputs.tag("history", h3_id, days, end)
     if matches(request, tag):
         return not_modified(tag)
-    body = CellHistory(h3_id=h3_id, days=days, history=drilldown.history(reader, inputs, h3_id))
+    body = CellHistory(h3_id=h3_id, days=days, end_date=end, history=drilldown.history(reader, inputs, h3_id))
     return send_model(body, tag)
 
 

@@ -1,15 +1,19 @@
-"""`GET /api/meta`: what the map UI needs to set itself up: the grid, the published dates, the
-versions behind each layer, the 311 types and action types it can filter on."""
+"""`GET /api/meta`: what the map UI needs to set itself up: the grid and the city outline's
+route, the published dates (and the days every map layer has), the risk bands, the versions behind
+each layer, the 311 types and action types it can filter on."""
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.context import ApiContext, context
 from api.http import etag, matches, not_modified, send_model
-from api.schemas import LayerStatus, Meta
-from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES
+from api.routes import city
+from api.schemas import DateRun, LayerStatus, Meta, RiskBandThresholds
+from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, MODEL_SETTINGS
+from chicago_risk.cost.pressure import ACTION_TYPES
 from chicago_risk.grid import city_cells
 from chicago_risk.publish.layers import COST, MAP_LAYERS, RECOMMENDATIONS, RISK
 from chicago_risk.publish.store import Manifest
@@ -17,6 +21,8 @@ from chicago_risk.publish.store import Manifest
 router = APIRouter(prefix="/api", tags=["meta"])
 CITY = "Chicago"
 DEFAULT_RESOLUTION = 9  # shown until a layer is published (Settings.h3_resolution's default)
+# What the body holds besides the manifests: a deploy that changes it changes the ETag.
+CONFIGURED = (MODEL_SETTINGS.bands, ACTION_TYPES, tuple(t.sr_type for t in LEAK_TYPES), LABEL_HORIZON_DAYS)
 
 
 def _status(manifest: Manifest | None) -> LayerStatus:
@@ -31,12 +37,40 @@ def _status(manifest: Manifest | None) -> LayerStatus:
     )
 
 
+def days_of_every_layer(manifests: Iterable[Manifest | None]) -> list[date]:
+    """The days each of the manifests publishes, in order (none if a layer is not published)."""
+    common: set[date] | None = None
+    for manifest in manifests:
+        days = set(manifest.days()) if manifest else set()
+        common = days if common is None else common & days
+    return sorted(common or ())
+
+
+def date_runs(days: list[date]) -> list[DateRun]:
+    """Sorted days as runs of consecutive days: as many runs as gaps + 1, however long the
+    history (a list of two years of days would be 730 dates, growing every day)."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day - runs[-1][1] == timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [DateRun(first=first, last=last) for first, last in runs]
+
+
+def action_types(published: Manifest | None) -> list[str]:
+    """The configured actions in their order (clients colour by position), then any other action a
+    published partition names (one configured before a change of settings)."""
+    seen = {a for e in (published.partitions.values() if published else []) for a in e.facets.get("action_type", [])}
+    return [*ACTION_TYPES, *sorted(seen - set(ACTION_TYPES))]
+
+
 @router.get("/meta", response_model=Meta, responses={304: {"description": "Not Modified"}})
 def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Response:
     manifests = {layer.table: api.reader.manifest(layer.table) for layer in MAP_LAYERS}
     model = api.reader.model()
     tag_parts = [m.updated_at if m else "-" for m in manifests.values()]
-    tag = etag("meta", *tag_parts, model.model_id if model else "-")
+    tag = etag("meta", *tag_parts, model.model_id if model else "-", *CONFIGURED)
     if matches(request, tag):
         return not_modified(tag)
     layers = {name: _status(m) for name, m in manifests.items()}
@@ -48,18 +82,19 @@ def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Resp
     layer_models = risk.latest().facets.get("model_id", []) if risk else []
     body = Meta(
         city=CITY,
+        city_outline_path=str(request.app.url_path_for(city.ROUTE_NAME)),
         grid={"h3_resolution": resolution, "cells": len(city_cells(resolution))},
         date_min=layers[RISK.table].date_min,
         date_max=layers[RISK.table].date_max,
+        published_dates=date_runs(days_of_every_layer(manifests.values())),
+        risk_bands=RiskBandThresholds(medium_from=MODEL_SETTINGS.bands.medium_from, high_from=MODEL_SETTINGS.bands.high_from),
         horizons_days=[LABEL_HORIZON_DAYS],
         last_refresh_utc=max(refreshed) if refreshed else None,
         risk_model_version=layer_models[-1] if layer_models else (model.model_id if model else None),
         pricing_model_version=layers[COST.table].source_version,
         recommendation_version=layers[RECOMMENDATIONS.table].source_version,
         leak_311_types=[t.sr_type for t in LEAK_TYPES],
-        recommendation_action_types=sorted(
-            {a for e in (recommendations.partitions.values() if recommendations else []) for a in e.facets.get("action_type", [])}
-        ),
+        recommendation_action_types=action_types(recommendations),
         layers=layers,
     )
     return send_model(body, tag)

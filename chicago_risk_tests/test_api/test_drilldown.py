@@ -39,7 +39,7 @@ def test_history_is_one_point_per_published_day_with_risk_cost_and_incidents(cli
     response = client.get(f"/api/cell/{busy_cell}/history")
     assert response.status_code == 200
     body = CellHistory.model_validate(response.json())
-    assert body.h3_id == busy_cell and body.days == 180
+    assert body.h3_id == busy_cell and body.days == 180 and body.end_date == LAST_DAY
     assert [p.date for p in body.history] == [FIRST_DAY + timedelta(days=i) for i in range(14)]
     risk = published["risk_predictions"].filter(pl.col("h3_id") == busy_cell)
     cost = published["cost_layer"].filter(pl.col("h3_id") == busy_cell)
@@ -56,9 +56,37 @@ def test_history_is_one_point_per_published_day_with_risk_cost_and_incidents(cli
     assert [p["date"] for p in short] == [str(LAST_DAY - timedelta(days=d)) for d in (2, 1, 0)]
 
 
+def test_history_ends_at_end_date_and_counts_days_back_from_it(client, busy_cell):
+    full = {p["date"]: p for p in client.get(f"/api/cell/{busy_cell}/history").json()["history"]}
+    end = LAST_DAY - timedelta(days=4)
+    body = CellHistory.model_validate(client.get(f"/api/cell/{busy_cell}/history?end_date={end}&days=5").json())
+    assert body.end_date == end and body.days == 5
+    assert [p.date for p in body.history] == [end - timedelta(days=d) for d in (4, 3, 2, 1, 0)]
+    assert [p.model_dump(mode="json") for p in body.history] == [full[str(p.date)] for p in body.history]
+    # A window reaching before the first published day holds the published days only.
+    early = client.get(f"/api/cell/{busy_cell}/history?end_date={FIRST_DAY + timedelta(days=1)}&days=30").json()
+    assert [p["date"] for p in early["history"]] == [str(FIRST_DAY), str(FIRST_DAY + timedelta(days=1))]
+
+
+@pytest.mark.parametrize(
+    ("asked", "nearest"),
+    [(LAST_DAY + timedelta(days=10), [LAST_DAY - timedelta(days=d) for d in (2, 1, 0)]),
+     (FIRST_DAY - timedelta(days=1), [FIRST_DAY + timedelta(days=d) for d in (0, 1, 2)])],
+)
+def test_an_unpublished_end_date_is_a_404_with_the_range_and_nearest_dates(client, busy_cell, asked, nearest):
+    response = client.get(f"/api/cell/{busy_cell}/history?end_date={asked}")
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert (detail["error"], detail["parameter"]) == ("unknown_date", "end_date")
+    assert (detail["date_min"], detail["date_max"]) == (str(FIRST_DAY), str(LAST_DAY))
+    assert detail["nearest_dates"] == [str(d) for d in nearest]
+
+
 @pytest.mark.parametrize(
     ("path", "parameter"),
-    [("/history?days=0", "days"), ("/history?days=366", "days"), ("/history?days=x", "days"), ("?date=2024-5-1", "date")],
+    [("/history?days=0", "days"), ("/history?days=366", "days"), ("/history?days=x", "days"), ("?date=2024-5-1", "date"),
+     ("/history?end_date=2024-5-20", "end_date"), ("/history?end_date=2024-02-30", "end_date"),
+     ("/history?end_date=1716163200", "end_date")],
 )
 def test_cell_routes_validate_their_query(client, busy_cell, path, parameter):
     response = client.get(f"/api/cell/{busy_cell}{path}")
@@ -136,7 +164,8 @@ def test_an_older_recommendation_is_found_and_an_unknown_one_is_404(client, publ
 
 def test_drilldowns_answer_304_to_their_etag(client, busy_cell, published):
     rec_id = published["recommendation_clusters"]["rec_id"][0]
-    for url in (f"/api/cell/{busy_cell}/history", f"/api/cell/{busy_cell}", f"/api/recommendations/{rec_id}", "/api/meta"):
+    history = f"/api/cell/{busy_cell}/history"
+    for url in (history, f"{history}?end_date={FIRST_DAY}", f"/api/cell/{busy_cell}", f"/api/recommendations/{rec_id}", "/api/meta"):
         first = client.get(url)
         assert first.headers["etag"].startswith('W/"')
         assert client.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304, url

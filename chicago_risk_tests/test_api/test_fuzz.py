@@ -46,7 +46,7 @@ def _operations(schema) -> list:
 def test_no_generated_request_gives_a_server_error_or_breaks_the_schema(schema, mode):
     operations = _operations(schema)
     assert {op.path for op in operations} >= {
-        "/api/meta", "/api/layers/risk", "/api/layers/cost", "/api/layers/recommendations", "/api/layers/events",
+        "/api/meta", "/api/city", "/api/layers/risk", "/api/layers/cost", "/api/layers/recommendations", "/api/layers/events",
         "/api/cell/{h3_id}/history", "/api/cell/{h3_id}", "/api/recommendations/{rec_id}",
         "/api/v1/predict/flood", "/health", "/ready", "/metrics",
     }
@@ -81,6 +81,9 @@ requests = st.one_of(
         days, st.integers(-1, 95), st.sampled_from(["open", "closed", "all"]),
     ),
     st.builds(lambda c, n: (f"/api/cell/{c}/history?days={n}", CellHistory), cells, st.integers(1, 365)),
+    st.builds(
+        lambda c, n, d: (f"/api/cell/{c}/history?days={n}&end_date={d}", CellHistory), cells, st.integers(1, 365), days
+    ),
     st.builds(lambda c, d: (f"/api/cell/{c}?date={d}", CellDetail), cells, days),
 )
 

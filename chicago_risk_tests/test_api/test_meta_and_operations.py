@@ -1,16 +1,22 @@
-"""`/api/meta`, `/health`, `/ready`, `/metrics`, CORS and the static mount."""
+"""`/api/meta`, `/api/city`, `/health`, `/ready`, `/metrics`, CORS and the static mount."""
 
 import shutil
+from datetime import timedelta
 
+import h3
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.schemas import Meta, Ready
-from chicago_risk.config import LEAK_TYPES
+from api.schemas import CityOutline, DateRun, Meta, Ready
+from chicago_risk.config import LEAK_TYPES, MODEL_SETTINGS
 from chicago_risk.config.serving import ServingSettings
-from chicago_risk.grid import city_cells
+from chicago_risk.cost.pressure import ACTION_TYPES
+from chicago_risk.grid import city_cells, city_limits_geojson
 from chicago_risk_tests.test_api.conftest import make_app
+from chicago_risk_tests.test_api.gaps import published_without
+from chicago_risk_tests.test_api.geojson_checks import _area, assert_geometry
 from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 
@@ -27,10 +33,82 @@ def test_meta_describes_the_published_city(client, small_city):
     assert meta.pricing_model_version.startswith("cost_layer@")
     assert meta.recommendation_version.startswith("recommendation_clusters@")
     assert meta.leak_311_types == [t.sr_type for t in LEAK_TYPES]
-    actions = set(store.read_layer("recommendation_clusters")["action_type"])
-    assert set(meta.recommendation_action_types) == actions
     assert meta.last_refresh_utc is not None
     assert meta.layers["cost_layer"].partitions == 14 and meta.layers["raw_311_requests"].date_max == LAST_DAY
+    # Every map layer publishes the same 14 days: one run.
+    assert meta.published_dates == [DateRun(first=FIRST_DAY, last=LAST_DAY)]
+    assert meta.city_outline_path == "/api/city"
+
+
+def test_meta_lists_the_configured_actions_first_then_any_other_published(client, small_city):
+    meta = Meta.model_validate(client.get("/api/meta").json())
+    published = set(small_city.store().read_layer("recommendation_clusters")["action_type"])
+    # The small city's stand-in clusters publish actions of their own, none of the configured ones:
+    # both kinds must be listed, the configured ones first and in their order (the page colours by it).
+    assert published and not published & set(ACTION_TYPES)
+    assert meta.recommendation_action_types == [*ACTION_TYPES, *sorted(published)]
+
+
+def test_meta_risk_bands_are_the_thresholds_the_risk_layer_was_banded_with(client, small_city):
+    bands = Meta.model_validate(client.get("/api/meta").json()).risk_bands
+    assert (bands.medium_from, bands.high_from) == (MODEL_SETTINGS.bands.medium_from, MODEL_SETTINGS.bands.high_from)
+    risk = small_city.store().read_layer("risk_predictions")
+    expected = (
+        pl.when(pl.col("p_event_7d") >= bands.high_from).then(pl.lit("high"))
+        .when(pl.col("p_event_7d") >= bands.medium_from).then(pl.lit("medium")).otherwise(pl.lit("low"))
+    )
+    assert set(risk["risk_band"]) == {"low", "medium", "high"}, "every band occurs, so each threshold is tested"
+    assert risk.filter(pl.col("risk_band") != expected).height == 0
+
+
+def test_published_dates_are_runs_of_the_days_every_map_layer_has(small_city, tmp_path):
+    # The cost run failed on one day, the 311 extract on the next: neither day has every layer.
+    gap = FIRST_DAY + timedelta(days=5)
+    url = published_without(small_city, tmp_path / "published", {
+        "cost_layer": [gap], "raw_311_requests": [gap + timedelta(days=1)],
+    })
+    with TestClient(make_app(url)) as client:
+        meta = Meta.model_validate(client.get("/api/meta").json())
+    assert meta.published_dates == [
+        DateRun(first=FIRST_DAY, last=gap - timedelta(days=1)), DateRun(first=gap + timedelta(days=2), last=LAST_DAY)
+    ]
+    assert (meta.date_min, meta.date_max) == (FIRST_DAY, LAST_DAY), "date_min and date_max stay the risk layer's"
+
+
+def test_city_outline_is_rfc7946_geojson_with_its_source_and_attribution(client):
+    response = client.get("/api/city")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    body = response.json()
+    CityOutline.model_validate(body)
+    assert body["type"] == "FeatureCollection" and "crs" not in body
+    (feature,) = body["features"]
+    assert_geometry(feature["geometry"])  # closed, [lon, lat], exterior counter-clockwise, holes clockwise
+    source = city_limits_geojson()["features"][0]
+    # The same rings as the grid's file (which runs the other way round), to the same precision.
+    served, original = feature["geometry"]["coordinates"], source["geometry"]["coordinates"]
+    assert len(served) == len(original) == 4
+    for ring, source_ring in zip(served, original):
+        assert ring in (source_ring, source_ring[::-1])
+    assert _area(original[0]) < 0, "the source's exterior is clockwise: the route must turn it"
+    properties = feature["properties"]
+    assert properties["source"] == source["properties"]["source"] and properties["name"] == source["properties"]["name"]
+    assert "City of Chicago" in properties["attribution"] and "Chicago Data Portal" in properties["attribution"]
+    # The grid is the cells whose centre is in this outline.
+    outer, *holes = ([(lat, lon) for lon, lat in ring] for ring in served)
+    assert sorted(h3.polygon_to_cells(h3.LatLngPoly(outer, *holes), RESOLUTION)) == sorted(city_cells(RESOLUTION))
+
+
+def test_city_outline_answers_304_to_its_etag_and_is_gzipped_when_asked(client):
+    plain = client.get("/api/city", headers={"Accept-Encoding": "identity"})
+    zipped = client.get("/api/city", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers and zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json() and zipped.num_bytes_downloaded < plain.num_bytes_downloaded / 2
+    tag = plain.headers["etag"]
+    assert tag.startswith('W/"') and zipped.headers["etag"] == tag and plain.headers["vary"] == "Accept-Encoding"
+    again = client.get("/api/city", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    assert client.get("/api/city", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
 def test_health_and_ready(client):
@@ -48,6 +126,10 @@ def test_nothing_published_is_not_ready_and_never_a_500(tmp_path):
         assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
         meta = client.get("/api/meta")
         assert meta.status_code == 200 and meta.json()["date_max"] is None
+        # What comes from the settings is there before anything is published, the outline too.
+        assert meta.json()["published_dates"] == [] and meta.json()["recommendation_action_types"] == list(ACTION_TYPES)
+        assert meta.json()["risk_bands"] == {"medium_from": MODEL_SETTINGS.bands.medium_from, "high_from": MODEL_SETTINGS.bands.high_from}
+        assert client.get(meta.json()["city_outline_path"]).json()["features"][0]["properties"]["attribution"]
         for url in ("/api/layers/risk", "/api/layers/events", "/api/cell/872664190ffffff", "/api/recommendations/x"):
             response = client.get(url)
             assert response.status_code == 404 and response.json()["detail"]["error"] == "not_published", url
