@@ -62,18 +62,16 @@ class Step:
 EVALUATION_ASSETS = ("demo_truth", "model_evaluation", "model_card")
 
 
-def default_steps(defs: dg.Definitions, yesterday: date, served_days: int) -> list[Step]:
-    """What `make demo` and `chicago-risk materialize` without dates build: the map layers of the
-    last `served_days` days (with the models, two years of features and four of 311 history they
-    need), then the newest model's backtest and model card."""
-    start = yesterday - timedelta(days=served_days - 1)
+def default_steps(defs: dg.Definitions, start: date, end: date) -> list[Step]:
+    """The whole graph for start..end as an operator wants it: the map layers of those days (with
+    the models, two years of features and four of 311 history they need), then the backtest and
+    model card of the newest model, once (not once per weekly cutoff of the window)."""
     known = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
     evaluation = tuple(name for name in EVALUATION_ASSETS if name in known)
-    cutoff = yesterday - timedelta(days=yesterday.weekday())  # the newest Monday: its model
+    cutoff = end - timedelta(days=end.weekday())  # the newest Monday: its model
     return [
-        Step(f"map layers {start}..{yesterday} and their history", start, yesterday,
-             tuple(sorted(known - set(evaluation)))),
-        Step(f"backtest and model card of the {cutoff} model", cutoff, yesterday, evaluation),
+        Step(f"map layers {start}..{end} and their history", start, end, tuple(sorted(known - set(evaluation)))),
+        Step(f"backtest and model card of the {cutoff} model", cutoff, end, evaluation),
     ]
 
 

@@ -51,15 +51,12 @@ def _materialize(args: argparse.Namespace) -> int:
     defs = build_definitions(settings)
     yesterday = chicago_today() - timedelta(days=1)
     select = tuple(name.strip() for name in args.select.split(",") if name.strip()) if args.select else None
-    if args.start or args.end or select:
-        end = args.end or yesterday
-        start = args.start or end - timedelta(days=settings.served_days - 1)
-        if start > end:
-            print(f"--start {start} is after --end {end}", file=sys.stderr)
-            return 2
-        steps = [Step(f"{start}..{end}", start, end, select)]
-    else:
-        steps = default_steps(defs, yesterday, settings.served_days)
+    end = args.end or yesterday
+    start = args.start or end - timedelta(days=settings.served_days - 1)
+    if start > end:
+        print(f"--start {start} is after --end {end}", file=sys.stderr)
+        return 2
+    steps = [Step(f"{start}..{end}", start, end, select)] if select else default_steps(defs, start, end)
     print(f"materializing from the {settings.source} source into {settings.warehouse_path}")
     try:
         run_steps(defs, steps, None if args.dry_run else dagster_instance(settings))
@@ -106,9 +103,9 @@ def parser() -> argparse.ArgumentParser:
 
     materialize = commands.add_parser(
         "materialize",
-        help="materialize assets for a window of days, one single-run backfill per asset; without "
-        "dates or --select: the last CHICAGO_RISK_SERVED_DAYS days of map layers (and the history "
-        "they need), then the newest model's backtest and card",
+        help="materialize assets for a window of days (default: the last CHICAGO_RISK_SERVED_DAYS), one "
+        "single-run backfill per asset; without --select, the map layers of the window with the "
+        "history they need, then the newest model's backtest and card",
     )
     materialize.add_argument(
         "--start", type=_iso_date, help="first day (default: CHICAGO_RISK_SERVED_DAYS before --end)"

@@ -15,11 +15,9 @@ from pathlib import Path
 
 from chicago_risk.backfill import BackfillError, Step, default_steps, run_steps
 from chicago_risk.cli import chicago_today, dagster_instance
-from chicago_risk.config import Settings
+from chicago_risk.config import ServingSettings, Settings
 from chicago_risk.definitions import build_definitions
 
-DAGSTER_UI = ("127.0.0.1", 3000)
-READ_API = ("127.0.0.1", 8000)
 
 
 def _restore_default_signals() -> None:
@@ -43,14 +41,14 @@ def serve(settings: Settings, meanwhile: Callable[[], None] | None = None) -> in
     """Run the Dagster UI against the same warehouse and instance, and the read API beside it,
     then `meanwhile` (work that can finish while they serve); stop both and their children on
     Ctrl-C or SIGTERM, or when either exits."""
-    host, port = DAGSTER_UI
-    api_host, api_port = READ_API
+    serving = ServingSettings.from_env()
+    host, port = serving.host, serving.dagster_ui_port
     children = [
         _start([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)]),
-        _start([sys.executable, "-m", "chicago_risk.cli", "serve", "--host", api_host, "--port", str(api_port)]),
+        _start([sys.executable, "-m", "chicago_risk.cli", "serve"]),  # host and port from the same settings
     ]
     print(f"Dagster UI: http://{host}:{port}  (warehouse {settings.warehouse_path})")
-    print(f"read API:   http://{api_host}:{api_port}/docs  (published layers); Ctrl-C stops both")
+    print(f"map:        http://{serving.host}:{serving.port}/  (API docs at /docs); Ctrl-C stops both")
 
     def stop(signum: int, _frame) -> None:
         raise KeyboardInterrupt
@@ -123,7 +121,8 @@ def main() -> int:
     settings = Settings.from_env()
     dagster_instance(settings)  # the instance and its run settings, inherited by every child
     yesterday = chicago_today() - timedelta(days=1)
-    layers, assessment = default_steps(build_definitions(settings), yesterday, settings.served_days)
+    first = yesterday - timedelta(days=settings.served_days - 1)
+    layers, assessment = default_steps(build_definitions(settings), first, yesterday)
     print(f"chicago-risk demo: the {settings.source} city, {settings.served_days} days of map layers to {yesterday}")
     if not _in_child(layers):
         return 1

@@ -73,7 +73,7 @@ def test_map_layers_for_a_few_days_bring_the_history_their_models_read(tmp_path)
 
 def test_the_default_steps_build_the_served_days_then_assess_the_newest_model(tmp_path):
     defs = build_definitions(Settings(data_dir=tmp_path))
-    layers, evaluation = default_steps(defs, date(2026, 11, 26), served_days=7)  # a Thursday
+    layers, evaluation = default_steps(defs, date(2026, 11, 20), date(2026, 11, 26))  # to a Thursday
     assert (layers.start, layers.end) == (date(2026, 11, 20), date(2026, 11, 26))
     assert "risk_predictions" in layers.select and "model_evaluation" not in layers.select
     assert evaluation.select == ("demo_truth", "model_evaluation", "model_card")

@@ -13,6 +13,7 @@
 | `CHICAGO_RISK_MANIFEST_POLL_S` | 1.0 | how often the API looks for a newly published manifest |
 | `CHICAGO_RISK_RETAIN_SUPERSEDED_S` | 600 | how long a replaced partition file stays readable for readers that still hold the old manifest |
 | `CHICAGO_RISK_API_HOST`, `CHICAGO_RISK_API_PORT` | 127.0.0.1, 8000 | where `chicago-risk serve` listens |
+| `CHICAGO_RISK_DAGSTER_UI_PORT` | 3000 | where `make demo` serves the Dagster UI (on the API's host) |
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class ServingSettings:
     retain_superseded_s: float = 600.0
     host: str = "127.0.0.1"
     port: int = 8000
+    dagster_ui_port: int = 3000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ServingSettings:
@@ -93,4 +95,5 @@ class ServingSettings:
             retain_superseded_s=_number(env, "CHICAGO_RISK_RETAIN_SUPERSEDED_S", defaults.retain_superseded_s, minimum=0),
             host=env.get("CHICAGO_RISK_API_HOST", defaults.host),
             port=int(_number(env, "CHICAGO_RISK_API_PORT", defaults.port, int)),
+            dagster_ui_port=int(_number(env, "CHICAGO_RISK_DAGSTER_UI_PORT", defaults.dagster_ui_port, int)),
         )

@@ -32,6 +32,7 @@ from chicago_risk.models.backtest import (
     metric_summary,
     monthly_folds,
     run_backtest,
+    trainable_folds,
     wins,
 )
 from chicago_risk.models.card import metrics_table, render_model_card
@@ -293,7 +294,7 @@ def model_evaluation(
     evaluations, misses, fold_facts, timings = [], [], [], []
     figures: dict[str, str] = {}
     for cutoff in cutoffs_of_run(context):
-        folds = monthly_folds(last_labelled_day(cutoff), SETTINGS.backtest.months)
+        folds = trainable_folds(monthly_folds(last_labelled_day(cutoff), SETTINGS.backtest.months), first_available, SETTINGS)
         first_window = plan_window(folds[0].start, first_available, SETTINGS.training, SETTINGS.calibration)
         rows = load_labelled_rows(warehouse, first_window.first_day, folds[-1].end)
         truth = load_truth(warehouse, folds[0].start, folds[-1].end)

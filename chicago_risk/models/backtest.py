@@ -23,7 +23,7 @@ from chicago_risk.models.drivers import drivers_sentence, explain
 from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.model import FittedModel, fit_model
 from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
-from chicago_risk.models.windows import TrainingWindow, last_labelled_day, plan_window
+from chicago_risk.models.windows import InsufficientHistoryError, TrainingWindow, last_labelled_day, plan_window
 
 EVALUATION_SCHEMA: dict[str, pl.DataType] = {
     "cutoff": pl.Date(),  # the evaluation's own cutoff: its folds end before it
@@ -67,6 +67,25 @@ def monthly_folds(last_day: date, months: int) -> list[Fold]:
         folds.append(Fold(start, end))
         end = start - timedelta(days=1)
     return folds[::-1]
+
+
+def trainable_folds(folds: list[Fold], first_available: date, settings: ModelSettings) -> list[Fold]:
+    """The folds with enough labelled history before them to train and calibrate a model (a young
+    warehouse backtests its last months only); InsufficientHistoryError when none has."""
+    trainable = []
+    for fold in folds:
+        try:
+            plan_window(fold.start, first_available, settings.training, settings.calibration)
+        except InsufficientHistoryError:
+            continue
+        trainable.append(fold)
+    if not trainable:
+        raise InsufficientHistoryError(
+            f"no fold of {folds[0].start}..{folds[-1].end} has enough labelled history since "
+            f"{first_available} to train a model; materialize cell_day_features and cell_day_labels "
+            "further back"
+        )
+    return trainable
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from chicago_risk.models.backtest import Fold, monthly_folds, run_backtest
+from chicago_risk.models.backtest import Fold, monthly_folds, run_backtest, trainable_folds
 from chicago_risk.config import MODEL_SETTINGS
 from chicago_risk.models.windows import (
     CALIBRATION,
@@ -88,3 +88,14 @@ def test_backtest_training_rows_end_a_horizon_before_each_fold(small_city):
         assert fact["test_first_day"] == fact["fold_start"]
     assert result.metrics.select("model", "fold_start").unique().height == 2 * 3
     assert result.predictions.group_by("model", "fold_start").len()["len"].min() > 0
+
+
+def test_a_young_warehouse_backtests_only_the_months_it_can_train_for():
+    folds = monthly_folds(last_labelled_day(date(2019, 6, 10)), 12)
+    trainable = trainable_folds(folds, date(2019, 1, 1), MODEL_SETTINGS)
+    assert [f.start for f in trainable][-1] == date(2019, 5, 1)
+    assert all(f.start >= date(2019, 3, 1) for f in trainable)  # not the months before the data
+    for fold in trainable:  # each trains only on the past, with room for its calibration slice
+        plan_window(fold.start, date(2019, 1, 1), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    with pytest.raises(InsufficientHistoryError, match="no fold of .* has enough labelled history"):
+        trainable_folds(folds, date(2019, 5, 20), MODEL_SETTINGS)
