@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_CODE, FOLLOW_UPSTREAM
+from chicago_risk.checks import one_row_per_cell_day
 from chicago_risk.config import DATA_START, LABEL_HORIZON_DAYS, FeatureChecks
 from chicago_risk.features.compute import (
     CELL_DAY_LABELS_SCHEMA,
@@ -162,13 +163,7 @@ def feature_checks(
         check_name="required_not_null", asset_key="cell_day_features", passed=not nulls,
         metadata={"null_counts": dg.MetadataValue.json(nulls)},
     )
-    per_day = features.group_by("day").len()
-    wrong = per_day.filter(pl.col("len") != cell_count)
-    yield dg.AssetCheckResult(
-        check_name="one_row_per_cell_day", asset_key="cell_day_features",
-        passed=wrong.is_empty() and features.select("h3_id", "day").is_unique().all(),
-        metadata={"cells": cell_count, "days_with_wrong_count": wrong.height},
-    )
+    yield one_row_per_cell_day(features, cell_count, "cell_day_features")
     counts = [f.name for f in FEATURES if f.source.startswith("raw_311")]
     out_of_range = features.filter(
         pl.any_horizontal(pl.col(counts) < 0)

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM, WEEKLY_FRESHNESS
+from chicago_risk.checks import one_row_per_cell_day
 from chicago_risk.features.registry import registry_hash
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.models import plots
@@ -524,13 +525,7 @@ def risk_predictions(
 def _prediction_checks(
     predictions: pl.DataFrame, cell_count: int, base_rates: dict[str, float]
 ) -> Iterator[dg.AssetCheckResult]:
-    per_day = predictions.group_by("day").len()
-    wrong = per_day.filter(pl.col("len") != cell_count)
-    yield dg.AssetCheckResult(
-        check_name="one_row_per_cell_day", asset_key="risk_predictions",
-        passed=wrong.is_empty() and predictions.select("h3_id", "day").is_unique().all(),
-        metadata={"cells": cell_count, "days_with_wrong_count": wrong.height},
-    )
+    yield one_row_per_cell_day(predictions, cell_count, "risk_predictions")
     floor = SETTINGS.calibration.probability_floor
     p = pl.col("p_event_7d")
     invalid = predictions.filter(
