@@ -1,6 +1,6 @@
 #!/bin/sh
-# Copies the map library pinned in package-lock.json, and the city outline, into api/static/vendor/,
-# where the map page loads them (committed: serving the page needs no npm).
+# Copies the map library pinned in package-lock.json into api/static/vendor/, where the map page
+# loads it (committed: serving the page needs no npm). The city outline comes from the API (/api/city).
 #   cd web && npm ci && npm run vendor        # or: sh web/vendor.sh after `npm ci` in web/
 set -eu
 web=$(cd "$(dirname "$0")" && pwd)
@@ -15,5 +15,4 @@ rm -rf "$vendor/leaflet"
 mkdir -p "$vendor/leaflet/images"
 cp "$leaflet/dist/leaflet-src.esm.js" "$leaflet/dist/leaflet.css" "$leaflet/LICENSE" "$vendor/leaflet/"
 cp "$leaflet/dist/images/"*.png "$vendor/leaflet/images/"
-cp "$web/../chicago_risk/chicago_city_limits.geojson" "$vendor/chicago_city_limits.geojson"
-echo "vendored leaflet $version and the city outline into api/static/vendor/"
+echo "vendored leaflet $version into api/static/vendor/"

@@ -51,11 +51,13 @@ export async function getJson(path, params = {}) {
 
 export const api = {
   meta: () => getJson("/api/meta"),
+  city: (path) => getJson(path), // the route /api/meta names (city_outline_path)
   risk: (date) => getJson("/api/layers/risk", { date }),
   cost: (date, costMode) => getJson("/api/layers/cost", { date, cost_mode: costMode }),
   recommendations: (date) => getJson("/api/layers/recommendations", { date }),
   events: (startDate, endDate) => getJson("/api/layers/events", { start_date: startDate, end_date: endDate }),
   cell: (h3Id, date) => getJson(`/api/cell/${encodeURIComponent(h3Id)}`, { date }),
-  cellHistory: (h3Id, days) => getJson(`/api/cell/${encodeURIComponent(h3Id)}/history`, { days }),
+  cellHistory: (h3Id, days, endDate) =>
+    getJson(`/api/cell/${encodeURIComponent(h3Id)}/history`, { days, end_date: endDate }),
   recommendation: (recId) => getJson(`/api/recommendations/${encodeURIComponent(recId)}`),
 };

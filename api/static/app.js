@@ -1,12 +1,16 @@
-// The map page: sets itself up from GET /api/meta, draws the chosen layers for the chosen date,
-// opens a cell's drill-down or a recommendation's plan on click, and shows every API error.
+// The map page: sets itself up from GET /api/meta (then draws the city outline from the route it
+// names), draws the chosen layers for the chosen date, opens a cell's drill-down or a
+// recommendation's plan on click, and shows every API error. The date picker offers only the days
+// every layer is published (meta's `published_dates`): previous/next step over the others, and a
+// date picked between them moves to the nearest published day; the note beside it says so.
 // State lives in the URL hash (#date=…&layers=…&cell=… or &rec=…), so a view can be shared.
 
 import * as L from "./vendor/leaflet/leaflet-src.esm.js";
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { PublishedDays, daysBetween, describeSkipped } from "./dates.js";
+import { escapeHtml, h } from "./dom.js";
 import { showCell, showRecommendation } from "./drilldown.js";
-import { LAYERS, createPanes, drawCityOutline, raiseSelected, shiftDate } from "./layers.js";
+import { LAYERS, createPanes, drawCityOutline, raiseSelected } from "./layers.js";
 import { renderLegend } from "./legend.js";
 
 const LAYER_ORDER = ["risk", "cost", "recommendations", "events"];
@@ -16,6 +20,7 @@ const CHICAGO = [41.8375, -87.6866];
 
 const state = {
   meta: null,
+  days: null, // PublishedDays: what the date picker offers
   date: null,
   layers: new Set(["risk", "recommendations", "events"]),
   costMode: "total",
@@ -28,8 +33,7 @@ let generation = 0;
 
 const $ = (id) => document.getElementById(id);
 const map = L.map("map", { zoomSnap: 0.25, attributionControl: true, minZoom: 8, maxZoom: 16 }).setView(CHICAGO, 10);
-map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-map.attributionControl.addAttribution("City limits: City of Chicago (Chicago Data Portal)");
+map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>'); // the outline's credit: drawOutline
 createPanes(map);
 new ResizeObserver(() => map.invalidateSize()).observe($("map")); // e.g. when errors push it down
 const legend = L.control({ position: "bottomleft" });
@@ -105,7 +109,10 @@ function updateLegendAndStatus() {
   renderLegend($("legend"), shown.map((n) => ({
     name: n,
     title: LAYERS[n].title,
-    rows: LAYERS[n].legend(drawn.get(n).fc, { actionTypes: state.meta.recommendation_action_types }),
+    rows: LAYERS[n].legend(drawn.get(n).fc, {
+      actionTypes: state.meta.recommendation_action_types,
+      riskBands: state.meta.risk_bands,
+    }),
   })));
   $("status").textContent = shown.length
     ? `${state.date}: ${shown.map((n) => LAYERS[n].countLabel(drawn.get(n).fc)).join(" · ")}`
@@ -182,34 +189,51 @@ function selectRecommendation(recId) {
 
 // --- controls --------------------------------------------------------------------------------
 
-function publishedDays() {
-  const { date_min: first, date_max: last } = state.meta;
-  return { first, last };
+function showDateNote(note) {
+  $("date-note").textContent = note;
 }
 
-function setDate(date) {
-  const { first, last } = publishedDays();
+// A step button names the day it goes to, and the days it steps over.
+function labelStep(button, from, to, which) {
+  button.disabled = !to;
+  const skips = to && Math.abs(daysBetween(from, to)) > 1 ? ` (skips ${describeSkipped(from, to)}: not published)` : "";
+  button.title = to ? `${which} published day: ${to}${skips}` : `no ${which === "previous" ? "earlier" : "later"} published day`;
+}
+
+// Shows `date`, or the nearest published day when it is not published (saying so); `note` says
+// how the date was reached.
+function setDate(date, note = "") {
+  const { first, last } = state.days;
   if (!date || date < first || date > last) {
     showError(new Error(date ? `${date} is outside the published dates ${first}..${last}` : `pick a date in ${first}..${last}`));
     $("date").value = state.date;
     return;
   }
-  state.date = date;
-  $("date").value = date;
-  $("day-prev").disabled = date <= first;
-  $("day-next").disabled = date >= last;
+  const shown = state.days.nearest(date);
+  state.date = shown;
+  $("date").value = shown;
+  showDateNote(shown === date ? note : `${date} is not published: showing ${shown}, the nearest published day`);
+  labelStep($("day-prev"), shown, state.days.step(shown, -1), "previous");
+  labelStep($("day-next"), shown, state.days.step(shown, 1), "next");
   refresh();
-  if (state.cell) showCell(panel, state.cell, date, { onError: showError, onClose: closePanel });
+  if (state.cell) showCell(panel, state.cell, shown, { onError: showError, onClose: closePanel });
+}
+
+function stepDate(step) {
+  const from = state.date;
+  const to = state.days.step(from, step);
+  if (!to) return;
+  setDate(to, Math.abs(daysBetween(from, to)) > 1 ? `skipped ${describeSkipped(from, to)}: not published` : "");
 }
 
 function setUpControls() {
-  const { first, last } = publishedDays();
+  const { first, last } = state.days;
   const input = $("date");
   input.min = first;
   input.max = last;
   input.addEventListener("change", () => setDate(input.value));
-  $("day-prev").addEventListener("click", () => setDate(shiftDate(state.date, -1)));
-  $("day-next").addEventListener("click", () => setDate(shiftDate(state.date, 1)));
+  $("day-prev").addEventListener("click", () => stepDate(-1));
+  $("day-next").addEventListener("click", () => stepDate(1));
 
   const boxes = [...document.querySelectorAll('#layer-toggles input[name="layer"]')];
   const sync = () => boxes.forEach((box) => { box.checked = state.layers.has(box.value); });
@@ -233,27 +257,36 @@ function setUpControls() {
   });
 }
 
-function showMeta(meta) {
+function showMeta(meta, days) {
+  const missing = days ? days.missing() : 0;
   const parts = [
     `${meta.city}, H3 resolution ${meta.grid.h3_resolution} (${meta.grid.cells} cells)`,
-    `published ${meta.date_min}..${meta.date_max}`,
+    days && days.first ? `published ${days.first}..${days.last}` : "nothing published",
+    missing && `${missing} day${missing > 1 ? "s" : ""} in between not published (the date picker steps over them)`,
     meta.risk_model_version && `risk model ${meta.risk_model_version}`,
     meta.last_refresh_utc && `refreshed ${meta.last_refresh_utc.replace("T", " ").replace("Z", " UTC")}`,
   ];
   $("meta").textContent = parts.filter(Boolean).join(" · ");
 }
 
+// The city outline under the cells (and its credit), from the route /api/meta names; a failure
+// is shown and the map goes on without it.
+async function drawOutline(path) {
+  try {
+    const outline = await api.city(path);
+    map.fitBounds(drawCityOutline(map, outline).getBounds(), { padding: [8, 8] });
+    const credit = outline.features[0].properties.attribution;
+    if (credit) map.attributionControl.addAttribution(escapeHtml(credit));
+  } catch (error) {
+    showError(error);
+  }
+}
+
 async function start() {
   readHash();
   let meta;
   try {
-    [meta] = await Promise.all([
-      api.meta(),
-      fetch("vendor/chicago_city_limits.geojson")
-        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`city outline: ${r.status}`))))
-        .then((outline) => map.fitBounds(drawCityOutline(map, outline).getBounds(), { padding: [8, 8] }))
-        .catch(showError),
-    ]);
+    meta = await api.meta();
   } catch (error) {
     showError(error);
     $("status").textContent = "The API's metadata could not be read: nothing to show.";
@@ -261,18 +294,27 @@ async function start() {
     return;
   }
   state.meta = meta;
-  showMeta(meta);
+  await drawOutline(meta.city_outline_path); // before the layers: fitting the map moves them
   if (!meta.date_max) {
+    showMeta(meta, null);
     showError(new Error("nothing is published yet: materialize the graph (chicago-risk materialize), then reload"));
     $("status").textContent = "No published layers.";
     document.body.dataset.state = "error";
     return;
   }
+  if (!meta.published_dates.length) {
+    // Some layer has none of the risk layer's days: offer those, and let the layers' errors say which.
+    showError(new Error(`no day has every map layer published: the date picker offers the risk layer's ${meta.date_min}..${meta.date_max}`));
+  }
+  state.days = new PublishedDays(meta.published_dates.length ? meta.published_dates : [{ first: meta.date_min, last: meta.date_max }]);
+  showMeta(meta, state.days);
+  const { first, last } = state.days;
   const wanted = state.date;
-  state.date = meta.date_max;
+  state.date = last;
   setUpControls();
-  setDate(wanted && wanted >= meta.date_min && wanted <= meta.date_max ? wanted : meta.date_max);
-  if (wanted && state.date !== wanted) showError(new Error(`${wanted} is not published (${meta.date_min}..${meta.date_max}): showing ${state.date}`));
+  const inRange = wanted && wanted >= first && wanted <= last;
+  setDate(inRange ? wanted : last); // an unpublished day in range moves to the nearest, with a note
+  if (wanted && !inRange) showError(new Error(`${wanted} is not published (${first}..${last}): showing ${state.date}`));
   if (!state.cell && state.rec) selectRecommendation(state.rec);
 }
 

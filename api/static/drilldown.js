@@ -1,6 +1,7 @@
-// The side panel: a cell's drill-down (GET /api/cell/{h3_id} and its /history) with its charts,
-// and a recommendation's plan (GET /api/recommendations/{rec_id}). Failed requests are shown in
-// the panel and reported through `onError`; the parts that did arrive are still shown.
+// The side panel: a cell's drill-down (GET /api/cell/{h3_id} and its /history, both ending at the
+// chosen date) with its charts, and a recommendation's plan (GET /api/recommendations/{rec_id}).
+// Failed requests are shown in the panel and reported through `onError`; the parts that did
+// arrive are still shown.
 
 import { api } from "./api.js";
 import { timeSeriesChart } from "./chart.js";
@@ -107,7 +108,7 @@ export async function showCell(panel, h3Id, date, { onError, onClose }) {
   panel.dataset.kind = "cell";
   panel.dataset.id = h3Id;
   panel.dataset.state = "loading";
-  const [detail, history] = await Promise.allSettled([api.cell(h3Id, date), api.cellHistory(h3Id, HISTORY_DAYS)]);
+  const [detail, history] = await Promise.allSettled([api.cell(h3Id, date), api.cellHistory(h3Id, HISTORY_DAYS, date)]);
   if (request !== shown) return;
   const parts = [header(`Cell ${h3Id}`, `on ${date}`, onClose)];
   if (detail.status === "fulfilled") parts.push(riskSection(detail.value));

@@ -4,6 +4,7 @@
 
 import * as L from "./vendor/leaflet/leaflet-src.esm.js";
 import { api } from "./api.js";
+import { shiftDate } from "./dates.js";
 import { escapeHtml } from "./dom.js";
 
 export const RISK_COLORS = { low: "#fdd49e", medium: "#fc8d59", high: "#d7301f" };
@@ -15,6 +16,18 @@ export const usd = (value) =>
   value === null || value === undefined ? "n/a" : `$${Math.round(value).toLocaleString("en-US")}`;
 export const percent = (value) =>
   value === null || value === undefined ? "n/a" : `${(100 * value).toFixed(1)}%`;
+// A band threshold as a short percentage: 0.2 -> "20%", 0.125 -> "12.5%".
+const threshold = (value) => `${Number((100 * value).toFixed(1))}%`;
+
+// The p_event_7d range of each band, from /api/meta's `risk_bands` (as the model bands cells:
+// low below medium_from, high from high_from).
+export function bandRanges({ medium_from: medium, high_from: high }) {
+  return {
+    low: `p < ${threshold(medium)}`,
+    medium: `${threshold(medium)} ≤ p < ${threshold(high)}`,
+    high: `p ≥ ${threshold(high)}`,
+  };
+}
 
 // Leaflet panes, bottom to top: the outline, the cells, the recommendations' outlines, events.
 export const PANES = { outline: 350, cells: 410, recommendations: 450, events: 460 };
@@ -100,12 +113,12 @@ export const LAYERS = {
       });
       return { group, tag: () => tagElements(group, "data-h3-id", (f) => f.properties.h3_id) };
     },
-    legend(fc) {
-      const rows = ["low", "medium", "high"].map((band) => {
+    legend(fc, { riskBands }) {
+      const ranges = bandRanges(riskBands);
+      return ["low", "medium", "high"].map((band) => {
         const n = fc.features.filter((f) => f.properties.risk_band === band).length;
-        return swatch(RISK_COLORS[band], `${band} (${n} cells)`);
+        return swatch(RISK_COLORS[band], `${band} (${n} cells) · ${ranges[band]}`);
       });
-      return rows;
     },
   },
 
@@ -228,10 +241,3 @@ export const LAYERS = {
     },
   },
 };
-
-// Dates are Chicago-local `YYYY-MM-DD` strings; arithmetic on them in UTC never crosses a DST edge.
-export function shiftDate(isoDate, days) {
-  const day = new Date(`${isoDate}T00:00:00Z`);
-  day.setUTCDate(day.getUTCDate() + days);
-  return day.toISOString().slice(0, 10);
-}

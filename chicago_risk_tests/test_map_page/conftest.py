@@ -20,8 +20,8 @@ def small_city(tmp_path_factory):
 def base_url(small_city):
     logger = logging.getLogger("chicago_risk.api")  # one JSON line per request is noise here
     level = logger.level
-    logger.setLevel(logging.WARNING)
     with serve_api(small_city.published_url) as url:
+        logger.setLevel(logging.WARNING)  # after the app's configure_logging, which sets INFO
         yield url
     logger.setLevel(level)
 

@@ -1,6 +1,7 @@
-"""The map page at `/` in headless Chromium, over the small published city: it loads, draws every
-layer from the API (nothing from elsewhere), toggles layers, follows the date picker, opens a
-cell's drill-down with its charts and a recommendation's plan on a real click, and shows the
+"""The map page at `/` in headless Chromium, over the small published city: it loads, draws the
+city outline and every layer from the API (nothing from elsewhere), toggles layers, follows the
+date picker (stepping over days that are not published), opens a cell's drill-down with its
+charts (ending at the chosen date) and a recommendation's plan on a real click, and shows the
 API's errors. Saves a screenshot under data/test-artifacts/."""
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from chicago_risk_tests.test_api.gaps import published_without
+from chicago_risk_tests.test_map_page.browser import serve_api
+from chicago_risk_tests.test_publish.small_city import FIRST_DAY
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "data" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "map_page.png"
@@ -114,6 +119,26 @@ def cell_centre_selector(h3_id: str) -> str:
     return f'path.hex-risk[data-h3-id="{h3_id}"]'
 
 
+def band_ranges(bands: dict) -> dict[str, str]:
+    """layers.js `bandRanges`: the p_event_7d range of each band, from /api/meta's risk_bands."""
+    medium, high = (f"{round(100 * bands[k], 1):g}%" for k in ("medium_from", "high_from"))
+    return {"low": f"p < {medium}", "medium": f"{medium} ≤ p < {high}", "high": f"p ≥ {high}"}
+
+
+def pick_date(browser, day: str):
+    """Types `day` into the date picker, as a person choosing it would."""
+    js(browser, """
+        const input = document.getElementById('date');
+        input.value = arguments[0];
+        input.dispatchEvent(new Event('change', {bubbles: true}));
+    """, day)
+
+
+def wait_shown(browser, day: str):
+    wait_until(browser, lambda: text(browser, "#status").startswith(f"{day}:"), f"the layers of {day}")
+    wait_ready(browser)
+
+
 # --- tests -----------------------------------------------------------------------------------
 
 def test_page_loads_and_draws_every_layer_from_the_api(browser, base_url, get_json):
@@ -121,10 +146,13 @@ def test_page_loads_and_draws_every_layer_from_the_api(browser, base_url, get_js
     risk = get_json("/api/layers/risk")
     recommendations = get_json("/api/layers/recommendations")
     events = get_json("/api/layers/events")
+    outline = get_json(meta["city_outline_path"])
     open_page(browser, base_url)
 
     date_input = browser.find_element(By.ID, "date")
-    assert [date_input.get_attribute(a) for a in ("value", "min", "max")] == [meta["date_max"], meta["date_min"], meta["date_max"]]
+    (run,) = meta["published_dates"]
+    assert [date_input.get_attribute(a) for a in ("value", "min", "max")] == [run["last"], run["first"], run["last"]]
+    assert run["last"] == meta["date_max"]
     assert risk["count"] > 100 and recommendations["count"] > 0 and events["count"] > 0
     assert count(browser, "path.hex-risk") == risk["count"]
     drawn = js(browser, "return [...document.querySelectorAll('path.hex-risk')].map(p => p.dataset.h3Id)")
@@ -132,20 +160,25 @@ def test_page_loads_and_draws_every_layer_from_the_api(browser, base_url, get_js
     assert count(browser, "path.rec-outline") == recommendations["count"]
     assert count(browser, "path.event-dot") == events["count"]
     assert count(browser, ".leaflet-outline-pane path") == 1, "the city outline"
+    assert outline["features"][0]["properties"]["attribution"] in text(browser, ".leaflet-control-attribution")
 
     high = next(f["properties"]["h3_id"] for f in risk["features"] if f["properties"]["risk_band"] == "high")
     assert js(browser, "return document.querySelector(arguments[0]).getAttribute('fill')", cell_centre_selector(high)) == RISK_COLORS["high"]
     legend = text(browser, "#legend")
+    ranges = band_ranges(meta["risk_bands"])
+    assert ranges["medium"] == "20% ≤ p < 40%", "the settings' bands, as the page writes them"
     for band in ("low", "medium", "high"):
         n = sum(f["properties"]["risk_band"] == band for f in risk["features"])
-        assert f"{band} ({n} cells)" in legend
+        assert f"{band} ({n} cells) · {ranges[band]}" in legend
     assert "Recommended pressure tests" in legend and "311 requests" in legend
     assert text(browser, "#status").startswith(meta["date_max"])
-    assert meta["risk_model_version"] in text(browser, "#meta")
+    assert meta["risk_model_version"] in text(browser, "#meta") and "not published" not in text(browser, "#meta")
+    assert text(browser, "#date-note") == ""
 
-    # Everything came from the API's own origin: no tiles, no CDN.
+    # Everything came from the API's own origin: no tiles, no CDN; the outline from its route.
     resources = js(browser, "return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(url.startswith(base_url) for url in resources), resources
+    assert f"{base_url}/api/city" in resources and not any(url.endswith(".geojson") for url in resources)
     assert count(browser, "img.leaflet-tile") == 0
     assert text(browser, "#errors") == ""
     assert severe_console_messages(browser) == []
@@ -185,13 +218,8 @@ def test_the_date_picker_shows_another_published_day(browser, base_url, get_json
     first = meta["date_min"]
     risk = get_json(f"/api/layers/risk?date={first}")
     open_page(browser, base_url)
-    js(browser, """
-        const input = document.getElementById('date');
-        input.value = arguments[0];
-        input.dispatchEvent(new Event('change', {bubbles: true}));
-    """, first)
-    wait_until(browser, lambda: text(browser, "#status").startswith(first), f"the layers of {first}")
-    wait_ready(browser)
+    pick_date(browser, first)
+    wait_shown(browser, first)
     assert f"date={first}" in browser.current_url
     legend = text(browser, "#legend")
     for band in ("low", "medium", "high"):
@@ -201,6 +229,60 @@ def test_the_date_picker_shows_another_published_day(browser, base_url, get_json
     browser.find_element(By.ID, "day-next").click()
     second = str(date.fromisoformat(first) + timedelta(days=1))
     wait_until(browser, lambda: text(browser, "#status").startswith(second), f"the layers of {second}")
+    assert text(browser, "#date-note") == "", "no day was stepped over"
+    assert severe_console_messages(browser) == []
+
+
+def test_the_date_picker_steps_over_days_that_are_not_published_and_says_so(browser, small_city, tmp_path_factory):
+    # The cost run failed on one day and the 311 extract on the next: the risk layer has both
+    # days, but neither has every layer, so the picker offers neither.
+    gap = FIRST_DAY + timedelta(days=5)
+    before, skipped, after = str(gap - timedelta(days=1)), (str(gap), str(gap + timedelta(days=1))), str(gap + timedelta(days=2))
+    url = published_without(small_city, tmp_path_factory.mktemp("gapped") / "published", {
+        "cost_layer": [gap], "raw_311_requests": [gap + timedelta(days=1)],
+    })
+    with serve_api(url) as gapped:
+        # A shared link to a day that is not published shows the nearest published day (one day
+        # later here, two days earlier).
+        open_page(browser, gapped, f"date={skipped[1]}", ready=False)
+        wait_shown(browser, after)
+        assert text(browser, "#date-note") == f"{skipped[1]} is not published: showing {after}, the nearest published day"
+        assert "2 days in between not published (the date picker steps over them)" in text(browser, "#meta")
+        previous = browser.find_element(By.ID, "day-prev")
+        assert previous.get_attribute("title") == f"previous published day: {before} (skips {skipped[0]} to {skipped[1]}: not published)"
+
+        previous.click()
+        wait_shown(browser, before)
+        assert text(browser, "#date-note") == f"skipped {skipped[0]} to {skipped[1]}: not published"
+        assert browser.find_element(By.ID, "date").get_attribute("value") == before and f"date={before}" in browser.current_url
+        assert browser.find_element(By.ID, "day-next").get_attribute("title").startswith(f"next published day: {after} ")
+
+        browser.find_element(By.ID, "day-next").click()
+        wait_shown(browser, after)
+        assert text(browser, "#date-note") == f"skipped {skipped[0]} to {skipped[1]}: not published"
+
+        pick_date(browser, skipped[0])  # one day after `before`, two before `after`
+        wait_shown(browser, before)
+        assert text(browser, "#date-note") == f"{skipped[0]} is not published: showing {before}, the nearest published day"
+        assert text(browser, "#errors") == ""
+    assert severe_console_messages(browser) == []
+
+
+def test_the_cell_drilldown_history_ends_at_the_chosen_date(browser, base_url, get_json):
+    chosen = str(FIRST_DAY + timedelta(days=4))
+    risk = get_json(f"/api/layers/risk?date={chosen}")
+    cell = max((f["properties"] for f in risk["features"]), key=lambda p: p["p_event_7d"])["h3_id"]
+    history = get_json(f"/api/cell/{cell}/history?end_date={chosen}")["history"]
+    assert len(history) == 5 < len(get_json(f"/api/cell/{cell}/history")["history"])
+
+    open_page(browser, base_url, f"date={chosen}&layers=risk&cell={cell}", ready=False)
+    wait_panel(browser, "cell", cell)
+    titles = js(browser, "return [...document.querySelectorAll('#panel h3')].map(t => t.textContent)")
+    assert f"History, {len(history)} days to {chosen}" in titles, titles
+    line = js(browser, "return document.querySelector('#panel svg.chart path.chart-line').getAttribute('d')")
+    assert line.count("L") == sum(p["p_event_7d"] is not None for p in history) - 1
+    resources = js(browser, "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(f"/api/cell/{cell}/history?" in url and f"end_date={chosen}" in url for url in resources), resources
     assert severe_console_messages(browser) == []
 
 

@@ -1,5 +1,5 @@
 """The vendored files in api/static/vendor/ are what web/vendor.sh would write today: the Leaflet
-build pinned in web/package-lock.json and the city outline the grid is cut from."""
+build pinned in web/package-lock.json. (The city outline is not vendored: the page reads /api/city.)"""
 
 import json
 import re
@@ -17,13 +17,6 @@ def test_the_vendored_leaflet_is_the_version_the_lock_pins():
     header = (VENDOR / "leaflet" / "leaflet-src.esm.js").read_text()[:300]
     assert re.search(rf"Leaflet {re.escape(pinned)}\b", header), f"vendored Leaflet is not {pinned}: run npm ci && npm run vendor in web/"
     assert "BSD 2-Clause" in (VENDOR / "leaflet" / "LICENSE").read_text()
-
-
-def test_the_vendored_city_outline_is_the_grids():
-    source = ROOT / "chicago_risk" / "chicago_city_limits.geojson"
-    assert (VENDOR / "chicago_city_limits.geojson").read_bytes() == source.read_bytes(), (
-        "api/static/vendor/chicago_city_limits.geojson differs from chicago_risk's: run sh web/vendor.sh"
-    )
 
 
 def test_the_page_loads_nothing_from_elsewhere():
