@@ -13,10 +13,7 @@ for `retain_superseded_s` so that a reader holding the previous manifest still f
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -25,6 +22,7 @@ from functools import cached_property
 import polars as pl
 
 from chicago_risk.publish.storage import Storage, open_storage, utc_now_iso
+from chicago_risk.resources.manifests import parquet_bytes, read_manifest, replace_manifest, write_content_addressed
 
 MANIFEST_FORMAT = 1
 CURRENT = "current"  # the partition key of a one-partition table
@@ -79,6 +77,9 @@ class Manifest:
     def latest(self) -> PartitionEntry | None:
         return self._latest
 
+    def files(self) -> set[str]:
+        return {entry.path for entry in self.partitions.values()}
+
     def to_json(self) -> bytes:
         payload = {
             "format": MANIFEST_FORMAT,
@@ -104,12 +105,6 @@ class Manifest:
         )
 
 
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
-    return buffer.getvalue()
-
-
 class PublishedStore:
     """Publish and read layers at `url` (see the module docstring for the layout)."""
 
@@ -129,10 +124,7 @@ class PublishedStore:
     ) -> PartitionEntry:
         """Write one partition's file (not yet visible to readers: see `commit`)."""
         data = parquet_bytes(frame)
-        digest = hashlib.sha256(data).hexdigest()
-        path = f"{layer}/{key}/{digest[:16]}.parquet"
-        if not self.storage.exists(path):  # same content, same name: nothing to write
-            self.storage.write_bytes(path, data)
+        path, digest = write_content_addressed(self.storage, f"{layer}/{key}", data)
         return PartitionEntry(
             key=key,
             path=path,
@@ -147,33 +139,15 @@ class PublishedStore:
     def commit(self, layer: str, entries: Iterable[PartitionEntry], h3_resolution: int) -> Manifest:
         """Make `entries` visible: one atomic manifest replacement, serialised among writers."""
         entries = list(entries)
-        key = self.manifest_key(layer)
-        with self.storage.lock(key):
-            current = self.read_manifest(layer)
-            partitions = dict(current.partitions) if current else {}
-            superseded = dict(current.superseded) if current else {}
-            now = time.time()
-            for entry in entries:
-                previous = partitions.get(entry.key)
-                if previous is not None and previous.path != entry.path:
-                    superseded[previous.path] = now
-                partitions[entry.key] = entry
-                superseded.pop(entry.path, None)  # republished content is listed again
-            manifest = Manifest(layer, h3_resolution, utc_now_iso(), partitions, superseded)
-            self.storage.write_bytes(key, manifest.to_json())
-            return self._delete_expired(manifest, now)
 
-    def _delete_expired(self, manifest: Manifest, now: float) -> Manifest:
-        expired = [p for p, at in manifest.superseded.items() if now - at >= self.retain_superseded_s]
-        if not expired:
-            return manifest
-        kept = {p: at for p, at in manifest.superseded.items() if p not in expired}
-        trimmed = Manifest(manifest.layer, manifest.h3_resolution, manifest.updated_at, manifest.partitions, kept)
-        # The manifest stops naming the files before they go, so no reader is sent to a gone file.
-        self.storage.write_bytes(self.manifest_key(manifest.layer), trimmed.to_json())
-        for path in expired:
-            self.storage.delete(path)
-        return trimmed
+        def build(current: Manifest | None) -> Manifest:
+            partitions = dict(current.partitions) if current else {}
+            partitions.update((entry.key, entry) for entry in entries)
+            return Manifest(layer, h3_resolution, utc_now_iso(), partitions)
+
+        return replace_manifest(
+            self.storage, self.manifest_key(layer), Manifest.from_json, build, self.retain_superseded_s
+        )
 
     def publish(
         self,
@@ -194,10 +168,7 @@ class PublishedStore:
         return self.storage.stamp(self.manifest_key(layer))
 
     def read_manifest(self, layer: str) -> Manifest | None:
-        try:
-            return Manifest.from_json(self.storage.read_bytes(self.manifest_key(layer)))
-        except FileNotFoundError:
-            return None
+        return read_manifest(self.storage, self.manifest_key(layer), Manifest.from_json)
 
     def read_partition(self, entry: PartitionEntry) -> pl.DataFrame:
         return pl.read_parquet(self.storage.uri(entry.path))
