@@ -1,10 +1,12 @@
-"""The warehouse's promises: atomic, idempotent partition replacement by column name, one writer."""
+"""The warehouse's promises, kept by both storages (the DuckDB file and Parquet partitions): atomic,
+idempotent partition replacement by column name, one writer at a time, clear errors."""
 
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import date
 
@@ -20,9 +22,15 @@ def frame(days, value: float) -> pl.DataFrame:
     return pl.DataFrame({"day": days, "h3_id": ["a"] * len(days), "value": [value] * len(days)})
 
 
-@pytest.fixture
-def warehouse(tmp_path) -> WarehouseResource:
-    return WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), lock_timeout_s=5)
+def open_warehouse(storage: str, folder, lock_timeout_s: float = 5) -> WarehouseResource:
+    if storage == "parquet":
+        return WarehouseResource(storage="parquet", url=str(folder / "warehouse"), lock_timeout_s=lock_timeout_s)
+    return WarehouseResource(path=str(folder / "warehouse.duckdb"), lock_timeout_s=lock_timeout_s)
+
+
+@pytest.fixture(params=["duckdb", "parquet"])
+def warehouse(request, tmp_path) -> WarehouseResource:
+    return open_warehouse(request.param, tmp_path)
 
 
 def test_replacing_a_partition_twice_gives_the_same_rows(warehouse):
@@ -31,6 +39,12 @@ def test_replacing_a_partition_twice_gives_the_same_rows(warehouse):
     warehouse.replace_partitions("t", frame(JAN[1:2], 2.0), JAN[1], JAN[1])
     stored = warehouse.read_table("t").sort("day")
     assert stored["value"].to_list() == [1.0, 2.0, 1.0]
+
+
+def test_a_day_the_new_rows_leave_out_is_emptied(warehouse):
+    warehouse.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
+    warehouse.replace_partitions("t", frame(JAN[1:2], 2.0), JAN[0], JAN[-1])
+    assert warehouse.read_table("t").rows() == [(JAN[1], "a", 2.0)]
 
 
 def test_columns_are_inserted_by_name_not_position(warehouse):
@@ -46,52 +60,140 @@ def test_a_new_column_is_added_and_old_rows_hold_null(warehouse):
     warehouse.replace_partitions("t", frame(JAN[:1], 1.0), JAN[0], JAN[0])
     warehouse.replace_partitions("t", frame(JAN[1:2], 1.0).with_columns(extra=pl.lit(3)), JAN[1], JAN[1])
     assert warehouse.read_table("t").sort("day")["extra"].to_list() == [None, 3]
+    # A window of old days alone still has the new column.
+    assert warehouse.read_partitions("t", JAN[0], JAN[0]).columns == ["day", "h3_id", "value", "extra"]
 
 
 def test_rows_outside_the_window_are_refused_and_nothing_changes(warehouse):
     warehouse.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
     with pytest.raises(ValueError, match="outside 2024-01-01..2024-01-01"):
         warehouse.replace_partitions("t", frame(JAN[:2], 9.0), JAN[0], JAN[0])
+    with pytest.raises(ValueError, match="outside"):  # a row without a day belongs to no window
+        warehouse.replace_partitions("t", frame([JAN[0], None], 9.0), JAN[0], JAN[0])
     assert warehouse.read_table("t")["value"].to_list() == [1.0, 1.0, 1.0]
 
 
+def test_an_empty_window_still_creates_the_table_with_its_columns(warehouse):
+    warehouse.replace_partitions("t", frame(JAN, 1.0).clear(), JAN[0], JAN[-1])
+    assert warehouse.table_exists("t")
+    empty = warehouse.read_partitions("t", JAN[0], JAN[-1])
+    assert empty.height == 0 and empty.columns == ["day", "h3_id", "value"]
+
+
+def test_a_table_written_whole_keeps_its_rows_outside_a_replaced_window(warehouse):
+    warehouse.replace_table("t", frame(JAN, 1.0))
+    warehouse.replace_partitions("t", frame(JAN[1:2], 2.0), JAN[1], JAN[1])
+    assert warehouse.read_table("t").sort("day")["value"].to_list() == [1.0, 2.0, 1.0]
+    warehouse.replace_table("t", frame(JAN[:1], 3.0))  # whole again: the old days are gone
+    assert warehouse.read_table("t").rows() == [(JAN[0], "a", 3.0)]
+
+
+def test_sql_joins_tables_by_name_with_parameters(warehouse):
+    warehouse.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
+    warehouse.replace_table("cells", pl.DataFrame({"h3_id": ["a"], "ward": [7]}))
+    joined = warehouse.query(
+        'SELECT t."day", c.ward FROM t JOIN "cells" c USING (h3_id) WHERE t."day" >= ? ORDER BY 1', [JAN[1]]
+    )
+    assert joined.rows() == [(JAN[1], 7), (JAN[2], 7)]
+
+
 def test_reading_a_table_never_materialized_says_what_to_do(warehouse):
+    assert not warehouse.table_exists("raw_311_requests")
     with pytest.raises(LookupError, match="chicago-risk materialize --select raw_311_requests"):
         warehouse.read_partitions("raw_311_requests", JAN[0], JAN[0])
 
 
-KILLED_WRITER = textwrap.dedent(
-    """
+def test_concurrent_writers_of_one_table_never_lose_each_others_days(warehouse):
+    days = [date(2024, 2, d) for d in range(1, 13)]
+    writers = [
+        threading.Thread(target=lambda mine=mine: [
+            warehouse.replace_partitions("t", frame([d], 1.0), d, d) for d in mine
+        ])
+        for mine in (days[0::2], days[1::2])
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert sorted(warehouse.read_table("t")["day"].to_list()) == days
+
+
+def test_a_reader_racing_a_writer_always_reads_one_whole_window(warehouse):
+    rows = 2_000  # per day
+    def window(generation: int) -> pl.DataFrame:
+        return frame(JAN * rows, float(generation))
+
+    warehouse.replace_partitions("t", window(1), JAN[0], JAN[-1])
+    writer = threading.Thread(target=lambda: [
+        warehouse.replace_partitions("t", window(g), JAN[0], JAN[-1]) for g in range(2, 16)
+    ])
+    writer.start()
+    seen = set()
+    while writer.is_alive():
+        stored = warehouse.read_partitions("t", JAN[0], JAN[-1])
+        assert stored.height == 3 * rows and stored["value"].n_unique() == 1
+        seen.add(stored["value"][0])
+    writer.join()
+    assert warehouse.read_table("t")["value"].unique().to_list() == [15.0]
+    if warehouse.storage == "parquet":  # the DuckDB file's readers queue behind the writer instead
+        assert len(seen) >= 2, "readers take no lock: they read while the writer replaced the window"
+
+
+KILLED_WRITERS = {
+    # The real replacement runs its DELETE and INSERT, then the process dies before COMMIT.
+    "duckdb": """
+        import duckdb
+        from chicago_risk.resources.warehouse import replace_partitions
+
+        class StallAtCommit:
+            def __init__(self, connection):
+                self.connection = connection
+            def commit(self):
+                open(sys.argv[2], "w").write("deleted and inserted")
+                time.sleep(120)
+            def __getattr__(self, name):
+                return getattr(self.connection, name)
+
+        replace_partitions(StallAtCommit(duckdb.connect(sys.argv[1])), "t", new_rows, days[0], days[-1])
+    """,
+    # The new partitions' files are written and the new manifest too, under a temporary name; the
+    # process dies before the rename that would make them visible.
+    "parquet": """
+        import os
+        from chicago_risk.resources.warehouse import WarehouseResource
+
+        rename = os.replace
+        def stall_before_the_manifest(source, target):
+            if str(target).endswith("manifest.json"):
+                open(sys.argv[2], "w").write("partitions and manifest written")
+                time.sleep(120)
+            rename(source, target)
+        os.replace = stall_before_the_manifest
+
+        WarehouseResource(storage="parquet", url=sys.argv[1]).replace_partitions(
+            "t", new_rows, days[0], days[-1]
+        )
+    """,
+}
+KILLED_PREAMBLE = """
     import sys, time
     from datetime import date
-    import duckdb, polars as pl
-    from chicago_risk.resources.warehouse import replace_partitions
-
-    class StallAtCommit:
-        # The real replacement runs its DELETE and INSERT, then the process dies before COMMIT.
-        def __init__(self, connection):
-            self.connection = connection
-        def commit(self):
-            open(sys.argv[2], "w").write("deleted and inserted")
-            time.sleep(120)
-        def __getattr__(self, name):
-            return getattr(self.connection, name)
+    import polars as pl
 
     days = [date(2024, 1, d) for d in (1, 2, 3)]
     new_rows = pl.DataFrame({"day": days * 1000, "h3_id": ["b"] * 3000, "value": [9.0] * 3000})
-    replace_partitions(StallAtCommit(duckdb.connect(sys.argv[1])), "t", new_rows, days[0], days[-1])
-    """
-)
+"""
 
 
 def test_a_process_killed_mid_write_leaves_the_previous_partition_intact(warehouse, tmp_path):
     warehouse.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
-    marker = tmp_path / "reached_commit"
-    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, warehouse.path, str(marker)])
+    marker = tmp_path / "reached_the_last_step"
+    script = textwrap.dedent(KILLED_PREAMBLE) + textwrap.dedent(KILLED_WRITERS[warehouse.storage])
+    writer = subprocess.Popen([sys.executable, "-c", script, warehouse.location, str(marker)])
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
-            assert writer.poll() is None, "the writer exited before reaching COMMIT"
+            assert writer.poll() is None, "the writer exited before its last step"
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
@@ -99,13 +201,14 @@ def test_a_process_killed_mid_write_leaves_the_previous_partition_intact(warehou
         writer.wait()
     stored = warehouse.read_table("t").sort("day")
     assert stored.equals(frame(JAN, 1.0))
+    warehouse.replace_partitions("t", frame(JAN[:1], 2.0), JAN[0], JAN[0])  # and writes go on
+    assert warehouse.read_table("t").sort("day")["value"].to_list() == [2.0, 1.0, 1.0]
 
 
 def test_a_second_writer_waits_for_the_first_and_times_out_clearly(warehouse):
-    impatient = WarehouseResource(path=warehouse.path, lock_timeout_s=0.2)
-    with warehouse.connect():
+    impatient = warehouse.model_copy(update={"lock_timeout_s": 0.2})
+    with warehouse.writing("t"):
         with pytest.raises(WarehouseLockTimeout, match="another chicago-risk run is writing"):
-            with impatient.connect():
-                pass
-    with impatient.connect() as connection:  # free again once the first writer is done
-        assert connection.execute("SELECT 1").fetchall() == [(1,)]
+            impatient.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
+    impatient.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])  # free again once the first is done
+    assert warehouse.read_table("t").height == 3
