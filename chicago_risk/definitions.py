@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from chicago_risk.config import Settings, published_location
+from chicago_risk.config import Settings
 from chicago_risk.cost.assets import COST_ASSETS
 from chicago_risk.features.assets import cell_day_features, cell_day_labels, feature_registry
 from chicago_risk.ingest.raw_311 import raw_311
@@ -43,11 +43,18 @@ def _sources(settings: Settings) -> tuple[RequestSource, WeatherSource]:
     return files, files
 
 
+def _warehouse(settings: Settings) -> WarehouseResource:
+    """The DuckDB file, or Parquet partitions under a folder (CHICAGO_RISK_STORAGE)."""
+    if settings.storage == "parquet":
+        return WarehouseResource(
+            storage="parquet", url=settings.warehouse_url, lock_timeout_s=settings.writer_lock_timeout_s
+        )
+    return WarehouseResource(path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     requests_source, weather_source = _sources(settings)
-    warehouse = WarehouseResource(
-        path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s
-    )
+    warehouse = _warehouse(settings)
     assets: list = [
         raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels,
         *MODEL_ASSETS, *COST_ASSETS, *PUBLISH_ASSETS,
@@ -59,7 +66,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "reports": ReportsResource(folder=str(settings.reports_dir)),
-        "published_store": PublishedStoreResource(url=published_location(settings.data_dir)),
+        "published_store": PublishedStoreResource(url=settings.published_location),
     }
     if settings.source == "demo":
         from chicago_risk.demo_city.assets import demo_truth

@@ -3,7 +3,7 @@
 
 | variable | default | meaning |
 |---|---|---|
-| `CHICAGO_RISK_PUBLISHED_URL` | `$CHICAGO_RISK_DATA_DIR/published` | where published layers are written and read: a folder or a `file://` URL |
+| `CHICAGO_RISK_PUBLISHED_URL` | `$CHICAGO_RISK_DATA_DIR/published`; `$CHICAGO_RISK_STORAGE_URL/published` with `CHICAGO_RISK_STORAGE=parquet` | where published layers are written and read: a folder or a `file://` URL |
 | `CHICAGO_RISK_API_KEYS` | none | comma-separated keys accepted by `POST /api/v1/predict/flood` |
 | `CHICAGO_RISK_API_KEYS_FILE` | none | a file of keys, one a line (`#` starts a comment); adds to the above |
 | `CHICAGO_RISK_API_RATE_PER_MINUTE` | 60 | scoring requests per key and minute (also the burst) |
@@ -22,13 +22,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chicago_risk.config.settings import default_published_url, read_storage
+
 API_KEY_HEADER = "X-API-Key"
 
 
 def published_location(data_dir: Path, env: dict[str, str] | None = None) -> str:
-    """Where layers are published: `CHICAGO_RISK_PUBLISHED_URL`, else `<data_dir>/published`."""
+    """Where layers are published: `CHICAGO_RISK_PUBLISHED_URL`, else beside the warehouse
+    (`<CHICAGO_RISK_STORAGE_URL>/published` with `CHICAGO_RISK_STORAGE=parquet`, else
+    `<data_dir>/published`)."""
     env = os.environ if env is None else env
-    return env.get("CHICAGO_RISK_PUBLISHED_URL") or str(data_dir / "published")
+    return env.get("CHICAGO_RISK_PUBLISHED_URL") or default_published_url(data_dir, *read_storage(env))
 
 
 def _split(text: str | None) -> tuple[str, ...]:

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from chicago_risk.resources.storage import join_url, open_storage
+
 SourceName = Literal["demo", "socrata", "files"]
+StorageName = Literal["duckdb", "parquet"]
+STORAGE_NAMES: tuple[str, ...] = ("duckdb", "parquet")
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,31 @@ class Settings:
     # `chicago-risk materialize` without dates build, ending yesterday; the feature history their
     # models need (two years) and its 311 history (two more) come with them.
     served_days: int = 28
+    # Where assets are materialized: the `warehouse.duckdb` file, or Parquet partitions under
+    # `storage_url` (a folder or file:// URL; None: <data_dir>/warehouse).
+    storage: StorageName = "duckdb"
+    storage_url: str | None = None
+    # Where layers are published (None: <storage url>/published for Parquet, else <data_dir>/published).
+    published_url: str | None = None
 
     @property
     def warehouse_path(self) -> Path:
+        """The DuckDB file (storage `duckdb`)."""
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def warehouse_url(self) -> str:
+        """The Parquet warehouse's folder or URL (storage `parquet`)."""
+        return self.storage_url or str(self.data_dir / "warehouse")
+
+    @property
+    def warehouse_location(self) -> str:
+        """Where this configuration materializes: the DuckDB file or the Parquet folder."""
+        return self.warehouse_url if self.storage == "parquet" else str(self.warehouse_path)
+
+    @property
+    def published_location(self) -> str:
+        return self.published_url or default_published_url(self.data_dir, self.storage, self.storage_url)
 
     @property
     def reports_dir(self) -> Path:
@@ -50,6 +75,7 @@ class Settings:
         resolution = int(env.get("CHICAGO_RISK_H3_RESOLUTION", "9"))
         if not 5 <= resolution <= 10:
             raise ValueError(f"CHICAGO_RISK_H3_RESOLUTION={resolution} must be between 5 and 10")
+        storage, storage_url = read_storage(env)
         defaults = cls()
         return cls(
             data_dir=data_dir,
@@ -67,7 +93,37 @@ class Settings:
             files_dir=Path(env.get("CHICAGO_RISK_FILES_DIR", str(data_dir / "exports"))),
             writer_lock_timeout_s=float(env.get("CHICAGO_RISK_WRITER_LOCK_TIMEOUT_S", "600")),
             served_days=_positive_int(env, "CHICAGO_RISK_SERVED_DAYS", defaults.served_days),
+            storage=storage,
+            storage_url=storage_url,
+            published_url=env.get("CHICAGO_RISK_PUBLISHED_URL") or None,
         )
+
+
+def read_storage(env: dict[str, str]) -> tuple[StorageName, str | None]:
+    """`CHICAGO_RISK_STORAGE` and `CHICAGO_RISK_STORAGE_URL`, checked."""
+    storage = env.get("CHICAGO_RISK_STORAGE") or "duckdb"
+    if storage not in STORAGE_NAMES:
+        raise ValueError(
+            f"CHICAGO_RISK_STORAGE={storage!r} is not a storage; use duckdb (the warehouse.duckdb "
+            "file, the default) or parquet (Parquet partitions under CHICAGO_RISK_STORAGE_URL)"
+        )
+    url = env.get("CHICAGO_RISK_STORAGE_URL") or None
+    if url is not None and storage != "parquet":
+        raise ValueError(
+            f"CHICAGO_RISK_STORAGE_URL={url!r} is read only with CHICAGO_RISK_STORAGE=parquet "
+            f"(it is {storage}): set CHICAGO_RISK_STORAGE=parquet, or unset the URL"
+        )
+    if url is not None:
+        open_storage(url, "CHICAGO_RISK_STORAGE_URL")  # an object-store URL is refused here, clearly
+    return storage, url  # type: ignore[return-value]
+
+
+def default_published_url(data_dir: Path, storage: str = "duckdb", storage_url: str | None = None) -> str:
+    """Published layers sit beside the warehouse: `<storage url>/published` for Parquet, else
+    `<data_dir>/published`."""
+    if storage == "parquet":
+        return join_url(storage_url or str(data_dir / "warehouse"), "published")
+    return str(data_dir / "published")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:
