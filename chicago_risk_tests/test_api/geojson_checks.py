@@ -6,7 +6,7 @@ import h3
 LON, LAT = (-88.0, -87.4), (41.6, 42.1)
 
 
-def _area(ring: list) -> float:
+def signed_area(ring: list) -> float:
     return sum(ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1] for i in range(len(ring) - 1)) / 2
 
 
@@ -14,7 +14,7 @@ def assert_ring(ring: list, exterior: bool) -> None:
     assert len(ring) >= 4 and ring[0] == ring[-1], "a ring is closed: its last position repeats the first"
     for lon, lat in ring:
         assert LON[0] < lon < LON[1] and LAT[0] < lat < LAT[1], f"[{lon}, {lat}] is not [lon, lat] in Chicago"
-    assert (_area(ring) > 0) == exterior, "exterior rings run counter-clockwise, holes clockwise"
+    assert (signed_area(ring) > 0) == exterior, "exterior rings run counter-clockwise, holes clockwise"
 
 
 def assert_geometry(geometry: dict) -> None:

@@ -16,7 +16,7 @@ from chicago_risk.cost.pressure import ACTION_TYPES
 from chicago_risk.grid import city_cells, city_limits_geojson
 from chicago_risk_tests.test_api.conftest import make_app
 from chicago_risk_tests.test_api.gaps import published_without
-from chicago_risk_tests.test_api.geojson_checks import _area, assert_geometry
+from chicago_risk_tests.test_api.geojson_checks import assert_geometry, signed_area
 from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 
@@ -90,7 +90,7 @@ def test_city_outline_is_rfc7946_geojson_with_its_source_and_attribution(client)
     assert len(served) == len(original) == 4
     for ring, source_ring in zip(served, original):
         assert ring in (source_ring, source_ring[::-1])
-    assert _area(original[0]) < 0, "the source's exterior is clockwise: the route must turn it"
+    assert signed_area(original[0]) < 0, "the source's exterior is clockwise: the route must turn it"
     properties = feature["properties"]
     assert properties["source"] == source["properties"]["source"] and properties["name"] == source["properties"]["name"]
     assert "City of Chicago" in properties["attribution"] and "Chicago Data Portal" in properties["attribution"]
