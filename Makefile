@@ -36,7 +36,7 @@ demo: $(STAMP)
 
 # Regenerates the lock after a dependency change in pyproject.toml.
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra deploy --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
 	rm -rf $(VENV)
