@@ -35,35 +35,58 @@ CELL_DAY_LABELS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def _cells(resolution: int) -> pl.DataFrame:
+    """`h3_id` -> `cell`, its index in the sorted city grid: the dense frames key on the integer,
+    which hashes, joins and partitions `over()` far cheaper than the 15-character id."""
+    return pl.DataFrame({"h3_id": city_cells(resolution)}).with_row_index("cell")
+
+
+def _h3_id_of_cell(resolution: int) -> pl.Expr:
+    """`cell` back to `h3_id`; cells are in h3_id order, so sorting by `cell` sorts by id."""
+    return pl.lit(pl.Series(city_cells(resolution))).gather(pl.col("cell")).alias("h3_id")
+
+
+def _stream_columns(dense: pl.DataFrame) -> list[str]:
+    return [c for c in dense.columns if c.startswith("n")]
+
+
 def _dense_counts(
     incidents: pl.DataFrame, resolution: int, first_day: date, last_day: date
 ) -> pl.DataFrame:
-    """One row per (cell, day) of first_day..last_day with incident counts per stream: the cell's
-    own (`n`, and `n_<group>`), its ring-1 neighbours' (`n_ring1`) and its disk-2 (`n_disk2`)."""
-    incidents = incidents.filter(pl.col("day").is_between(first_day, last_day))
-    own = incidents.group_by("h3_id", "day").agg(
+    """One row per (`cell`, day) of first_day..last_day, sorted so, with incident counts per
+    stream: the cell's own (`n`, and `n_<group>`), its ring-1 neighbours' (`n_ring1`) and its
+    disk-2 (`n_disk2`)."""
+    cells = _cells(resolution)
+    incidents = incidents.filter(pl.col("day").is_between(first_day, last_day)).join(cells, on="h3_id")
+    own = incidents.group_by("cell", "day").agg(
         n=pl.len(), **{f"n_{g}": (pl.col("type_group") == g).sum() for g in TYPE_GROUPS}
     )
-    neighbourhoods = [
-        incidents.join(disk_pairs(resolution, k), left_on="h3_id", right_on="nbr_h3_id")
-        .group_by(pl.col("h3_id_right").alias("h3_id"), "day")
-        .agg(pl.len().alias(name))
-        for k, name in ((1, "n_ring1"), (2, "n_disk2"))
-    ]
-    calendar = pl.DataFrame({"h3_id": city_cells(resolution)}).join(
+    neighbourhoods = []
+    for k, name in ((1, "n_ring1"), (2, "n_disk2")):
+        pairs = (
+            disk_pairs(resolution, k)
+            .join(cells, on="h3_id")
+            .join(cells.rename({"h3_id": "nbr_h3_id", "cell": "nbr_cell"}), on="nbr_h3_id")
+            .select("cell", "nbr_cell")
+        )
+        neighbourhoods.append(
+            incidents.join(pairs, left_on="cell", right_on="nbr_cell", suffix="_right")
+            .group_by(pl.col("cell_right").alias("cell"), "day")
+            .agg(pl.len().alias(name))
+        )
+    calendar = cells.select("cell").join(
         pl.DataFrame({"day": pl.date_range(first_day, last_day, eager=True)}), how="cross"
     )
     dense = calendar
     for counts in (own, *neighbourhoods):
-        dense = dense.join(counts, on=["h3_id", "day"], how="left")
-    stream_columns = [c for c in dense.columns if c.startswith("n")]
-    return dense.with_columns(pl.col(stream_columns).fill_null(0).cast(pl.Int32)).sort("h3_id", "day")
+        dense = dense.join(counts, on=["cell", "day"], how="left")
+    return dense.with_columns(pl.col(_stream_columns(dense)).fill_null(0).cast(pl.Int32)).sort("cell", "day")
 
 
 def _trailing(column: str, days: int) -> pl.Expr:
     """Sum of `column` over the `days` days ending on t, per cell (rows sorted by cell, day)."""
     running = pl.col(column).cum_sum()
-    return (running - running.shift(days, fill_value=0)).over("h3_id")
+    return (running - running.shift(days, fill_value=0)).over("cell")
 
 
 def _weather_features(weather: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
@@ -97,15 +120,18 @@ def build_cell_day_features(
     """
     first_day = start - timedelta(days=HISTORY_DAYS - 1)
     dense = _dense_counts(incidents, resolution, first_day, end)
-    disk2_cells = disk_pairs(resolution, 2).group_by("h3_id").agg(disk2_cells=pl.len())
-    last_incident_day = pl.when(pl.col("n") > 0).then(pl.col("day")).forward_fill().over("h3_id")
+    disk2_cells = (
+        disk_pairs(resolution, 2).group_by("h3_id").agg(disk2_cells=pl.len()).join(_cells(resolution), on="h3_id")
+        .select("cell", "disk2_cells")
+    )
+    last_incident_day = pl.when(pl.col("n") > 0).then(pl.col("day")).forward_fill().over("cell")
     history = (
         dense.with_columns(
             cnt_7d=_trailing("n", 7),
             cnt_30d=_trailing("n", 30),
             cnt_365d=_trailing("n", 365),
             cnt_730d=_trailing("n", HISTORY_DAYS),
-            decay_7d=pl.col("n").cast(pl.Float64).rolling_sum(DECAY_DAYS, weights=DECAY_WEIGHTS, min_samples=1).over("h3_id"),
+            decay_7d=pl.col("n").cast(pl.Float64).rolling_sum(DECAY_DAYS, weights=DECAY_WEIGHTS, min_samples=1).over("cell"),
             nbr_cnt_30d=_trailing("n_ring1", 30),
             nbr_cnt_365d=_trailing("n_ring1", 365),
             ring2_cnt_365d=_trailing("n_disk2", 365),
@@ -113,9 +139,11 @@ def build_cell_day_features(
             days_since_last=(pl.col("day") - last_incident_day).dt.total_days().clip(upper_bound=365).fill_null(365),
             **{f"cnt_30d_{g}": _trailing(f"n_{g}", 30) for g in TYPE_GROUPS},
         )
+        .drop(_stream_columns(dense))  # summed into the windows: not copied by the filter
         .filter(pl.col("day") >= start)
-        .join(disk2_cells, on="h3_id", how="left")
+        .join(disk2_cells, on="cell", how="left")
     )
+    del dense  # two years more than the output: free it before the sort and joins below
     # Gamma-Poisson shrinkage: the neighbourhood's per-cell rate is the prior mean, worth
     # SHRINKAGE_PRIOR_DAYS days of the cell's own history.
     neighbourhood_rate = pl.col("disk2_cnt_730d") / (pl.col("disk2_cells").fill_null(1) * HISTORY_DAYS)
@@ -125,14 +153,15 @@ def build_cell_day_features(
     )
     day_of_year = 2 * math.pi * pl.col("day").dt.ordinal_day() / 365.25
     return (
-        history.join(_weather_features(weather, start, end), on="day", how="left")
+        history.sort("day", "cell")
+        .join(_weather_features(weather, start, end), on="day", how="left", maintain_order="left")
         .with_columns(
+            _h3_id_of_cell(resolution),
             doy_sin=day_of_year.sin(),
             doy_cos=day_of_year.cos(),
             dow=pl.col("day").dt.weekday() - 1,
         )
         .select(pl.col(name).cast(dtype) for name, dtype in CELL_DAY_FEATURES_SCHEMA.items())
-        .sort("day", "h3_id")
     )
 
 
@@ -140,11 +169,13 @@ def build_cell_day_labels(incidents: pl.DataFrame, resolution: int, start: date,
     """Labels for as-of dates start..end: incidents dated t+1..t+7 in the cell."""
     dense = _dense_counts(incidents, resolution, start, end + timedelta(days=LABEL_HORIZON_DAYS))
     running = pl.col("n").cum_sum()
-    coming_week = (running.shift(-LABEL_HORIZON_DAYS) - running).over("h3_id")
+    coming_week = (running.shift(-LABEL_HORIZON_DAYS) - running).over("cell")
     return (
-        dense.with_columns(n_events_7d=coming_week)
+        dense.lazy()
+        .with_columns(n_events_7d=coming_week)
         .filter(pl.col("day") <= end)
-        .with_columns(y_event_7d=(pl.col("n_events_7d") > 0))
+        .with_columns(_h3_id_of_cell(resolution), y_event_7d=(pl.col("n_events_7d") > 0))
+        .sort("day", "cell")
         .select(pl.col(name).cast(dtype) for name, dtype in CELL_DAY_LABELS_SCHEMA.items())
-        .sort("day", "h3_id")
+        .collect()
     )
