@@ -103,11 +103,17 @@ def plan_backfill(
     return plan
 
 
+# Runs one planned run given its progress label: `execute_planned` in this process by default;
+# `make demo` runs each in a child process instead.
+Execute = Callable[[PlannedRun, str], NodeRun]
+
+
 def run_steps(
     defs: dg.Definitions,
     steps: Sequence[Step],
     instance: dg.DagsterInstance | None,
     echo: Callable[[str], None] = print,
+    execute: Execute | None = None,
 ) -> list[NodeRun]:
     """Materialize each step in turn; without an instance, only print the plan (a dry run)."""
     runs = []
@@ -117,7 +123,7 @@ def run_steps(
             for planned in plan_backfill(defs, step.start, step.end, step.select):
                 echo(f"  {', '.join(planned.names)}: {planned.describe()}")
         else:
-            runs += materialize_window(defs, step.start, step.end, instance, step.select, echo)
+            runs += materialize_window(defs, step.start, step.end, instance, step.select, echo, execute)
     return runs
 
 
@@ -128,37 +134,51 @@ def materialize_window(
     instance: dg.DagsterInstance,
     select: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
+    execute: Execute | None = None,
 ) -> list[NodeRun]:
     """Materialize the selected assets (all by default) for the partitions in start..end."""
     plan = plan_backfill(defs, start, end, select)
-    runs = []
-    for index, planned in enumerate(plan, start=1):
-        label = f"[{index}/{len(plan)}] {', '.join(planned.names)}"
-        echo(f"{label}: {planned.describe()} ...")
-        tags = partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
-        began = time.perf_counter()
-        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            run_config=QUIET_RUN_CONFIG,
-            instance=instance,
-            asset_selection=list(planned.assets),
-            tags=tags,
-            raise_on_error=False,
-        )
-        seconds = time.perf_counter() - began
-        _raise_on_failure(result, label)
-        for warning in _check_warnings(result):
-            echo(f"{label}: warning: {warning}")
-        # A range run records one materialization per partition, each with the run's row count.
-        row_counts = {
-            event.asset_key: int(event.materialization.metadata["dagster/row_count"].value)
-            for event in result.get_asset_materialization_events()
-            if "dagster/row_count" in event.materialization.metadata
-        }
-        rows = sum(row_counts.values())
-        echo(f"{label}: done in {seconds:.1f} s, {rows:,} rows")
-        keys = planned.partition_keys or ("(unpartitioned)",)
-        runs.append(NodeRun(planned.names, keys[0], keys[-1], len(keys), rows, seconds))
-    return runs
+    if execute is None:
+        def execute(planned: PlannedRun, label: str) -> NodeRun:
+            return execute_planned(defs, planned, label, instance, echo)
+    return [
+        execute(planned, f"[{index}/{len(plan)}] {', '.join(planned.names)}")
+        for index, planned in enumerate(plan, start=1)
+    ]
+
+
+def execute_planned(
+    defs: dg.Definitions,
+    planned: PlannedRun,
+    label: str,
+    instance: dg.DagsterInstance,
+    echo: Callable[[str], None] = print,
+) -> NodeRun:
+    """One planned run as a single-run backfill in this process, with its progress lines."""
+    echo(f"{label}: {planned.describe()} ...")
+    tags = partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
+    began = time.perf_counter()
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        run_config=QUIET_RUN_CONFIG,
+        instance=instance,
+        asset_selection=list(planned.assets),
+        tags=tags,
+        raise_on_error=False,
+    )
+    seconds = time.perf_counter() - began
+    _raise_on_failure(result, label)
+    for warning in _check_warnings(result):
+        echo(f"{label}: warning: {warning}")
+    # A range run records one materialization per partition, each with the run's row count.
+    row_counts = {
+        event.asset_key: int(event.materialization.metadata["dagster/row_count"].value)
+        for event in result.get_asset_materialization_events()
+        if "dagster/row_count" in event.materialization.metadata
+    }
+    rows = sum(row_counts.values())
+    echo(f"{label}: done in {seconds:.1f} s, {rows:,} rows")
+    keys = planned.partition_keys or ("(unpartitioned)",)
+    return NodeRun(planned.names, keys[0], keys[-1], len(keys), rows, seconds)
 
 
 def _windows_read_downstream(

@@ -11,13 +11,29 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 
-from chicago_risk.backfill import BackfillError, Step, default_steps, run_steps
+import psutil
+
+from chicago_risk.backfill import BackfillError, NodeRun, PlannedRun, default_steps, execute_planned, run_steps
 from chicago_risk.cli import chicago_today, dagster_instance
 from chicago_risk.config import ServingSettings, Settings
 from chicago_risk.definitions import build_definitions
 
+# Each planned run in a fresh child process: its memory (two years of the city, a dozen models)
+# goes back to the system when it ends, so the demo's peak is its largest run's, not what one
+# process's allocators kept from every run before. Children fork from a server that imported,
+# once, what each would import: the code location (3 s) and the instance's SQLite storages
+# (1.5 s). A module a Dagster release moves is skipped by the server, only costing that time.
+_CHILDREN = multiprocessing.get_context("forkserver")
+PRELOAD = [
+    "chicago_risk.definitions",
+    "alembic",
+    "dagster._core.storage.runs.sqlite",
+    "dagster._core.storage.event_log.sqlite",
+    "dagster._core.storage.schedules.sqlite",
+]
 
 
 def _restore_default_signals() -> None:
@@ -67,7 +83,10 @@ def serve(settings: Settings, meanwhile: Callable[[], None] | None = None) -> in
 
 
 def _stop_groups(processes: list[subprocess.Popen]) -> int:
-    """Ask politely, then firmly; finally sweep whatever each leader left in its process group."""
+    """Ask politely, then firmly; finally sweep whatever each leader left in its process group,
+    and any process they started outside it (they are no longer ours once their parent is gone,
+    so they are listed first)."""
+    started = psutil.Process().children(recursive=True)
     for sig, grace_s in ((signal.SIGINT, 20), (signal.SIGTERM, 10)):
         for process in processes:
             _signal_group(process.pid, sig)
@@ -82,6 +101,11 @@ def _stop_groups(processes: list[subprocess.Popen]) -> int:
     for process in processes:
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
+    for survivor in psutil.wait_procs(started, timeout=5)[1]:
+        try:
+            survivor.kill()
+        except psutil.NoSuchProcess:
+            pass
     print("stopped")
     return 0
 
@@ -93,48 +117,59 @@ def _signal_group(group: int, sig: int) -> None:
         pass
 
 
-def _materialize_step(step: Step) -> None:
-    """A child process's work: one step, then exit (a clean error line, exit code 1, on failure)."""
+def _execute_here(planned: PlannedRun, label: str, sender: Connection) -> None:
+    """A child process's work: one planned run, its NodeRun sent back (a clean error line and
+    exit code 1 on failure)."""
     settings = Settings.from_env()
     try:
-        run_steps(build_definitions(settings), [step], dagster_instance(settings))
+        run = execute_planned(build_definitions(settings), planned, label, dagster_instance(settings))
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    sender.send(run)
 
 
-def _in_child(step: Step) -> bool:
-    """Run `step` in a fresh process: its memory (two years of the city, a dozen models) goes back
-    to the system when it ends, before the servers start or while they run."""
-    child = multiprocessing.get_context("spawn").Process(target=_materialize_step, args=(step,))
+def _execute_in_child(planned: PlannedRun, label: str) -> NodeRun:
+    receiver, sender = _CHILDREN.Pipe(duplex=False)
+    child = _CHILDREN.Process(target=_execute_here, args=(planned, label, sender))
     child.start()
+    sender.close()
     try:
         child.join()
     finally:
-        if child.is_alive():  # interrupted: the step stops with us
+        if child.is_alive():  # interrupted: the run stops with us
             child.terminate()
             child.join()
-    return child.exitcode == 0
+    if child.exitcode != 0 or not receiver.poll():
+        raise BackfillError(f"{label}: its process ended with exit code {child.exitcode} (see above)")
+    return receiver.recv()
 
 
 def main() -> int:
     settings = Settings.from_env()
-    dagster_instance(settings)  # the instance and its run settings, inherited by every child
+    instance = dagster_instance(settings)  # the instance and its run settings, used by every child
+    _CHILDREN.set_forkserver_preload(PRELOAD)
+    defs = build_definitions(settings)
     yesterday = chicago_today() - timedelta(days=1)
     first = yesterday - timedelta(days=settings.served_days - 1)
-    layers, assessment = default_steps(build_definitions(settings), first, yesterday)
+    layers, assessment = default_steps(defs, first, yesterday)
     print(f"chicago-risk demo: the {settings.source} city, {settings.served_days} days of map layers to {yesterday}")
-    if not _in_child(layers):
+    try:
+        run_steps(defs, [layers], instance, execute=_execute_in_child)
+    except BackfillError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
 
     def assess() -> None:
         # The map is served as soon as its layers are published; the backtest behind the model
         # card takes a few minutes more and needs no reader to wait for it.
         print("serving the map; meanwhile the newest model's backtest and model card:")
-        if _in_child(assessment):
-            print(f"the whole graph is materialized; model card: {settings.reports_dir / 'model_card.md'}")
+        try:
+            run_steps(defs, [assessment], instance, execute=_execute_in_child)
+        except BackfillError as error:
+            print(f"the backtest failed ({error}); the map keeps serving", file=sys.stderr)
         else:
-            print("the backtest failed (above); the map keeps serving", file=sys.stderr)
+            print(f"the whole graph is materialized; model card: {settings.reports_dir / 'model_card.md'}")
 
     return serve(settings, meanwhile=assess)
 
