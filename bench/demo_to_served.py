@@ -22,10 +22,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 API_READY = "http://127.0.0.1:8000/ready"
 DAGSTER_UI = "http://127.0.0.1:3000/server_info"
-PAGE = 4096
 WHOLE_GRAPH = "the whole graph is materialized"
 
 
@@ -37,26 +38,24 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _tree(root: int) -> dict[int, int]:
-    """RSS in bytes of `root` and every descendant, by pid (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+def _tree(root: psutil.Process) -> dict[psutil.Process, tuple[int, int]]:
+    """(RSS, PSS) in bytes of `root` and every descendant. The sum of RSS counts the
+    libraries every Python process maps (Dagster, LightGBM, polars) once per process; PSS splits
+    shared pages between the processes sharing them, so its sum is what the tree takes."""
+    found = {}
+    for process in [root, *root.children(recursive=True)]:
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            rss[int(entry.name)] = int(stat[21]) * PAGE
-            children.setdefault(int(stat[1]), []).append(int(entry.name))
-        except (OSError, IndexError, ValueError):
+            memory = process.memory_full_info()
+            found[process] = (memory.rss, memory.pss)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-    found, stack = {}, [root]
-    while stack:
-        pid = stack.pop()
-        if pid in rss:
-            found[pid] = rss[pid]
-            stack.extend(children.get(pid, []))
     return found
+
+
+def _last_progress(path: Path) -> str:
+    """The demo's latest progress line ("[i/n] asset: ..."), not the servers' logs."""
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.startswith("[")]
+    return lines[-1] if lines else ""
 
 
 def main() -> None:
@@ -72,15 +71,23 @@ def main() -> None:
     began = time.monotonic()
     log = (data.parent / f"{data.name}.log").open("w")
     demo = subprocess.Popen(["make", "demo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    peak_total = peak_single = 0
-    seen: set[int] = set()
+    peaks = {"served": [0, 0, 0], "whole": [0, 0, 0]}  # RSS sum, PSS sum, largest RSS
+    peak_during = ""  # the demo's last log line when the largest process peaked
+    seen: set[psutil.Process] = set()
     served_at = ui_at = whole_at = None
     log_path = Path(log.name)
+    root = psutil.Process(demo.pid)
     while time.monotonic() - began < args.timeout_s and demo.poll() is None:
-        tree = _tree(demo.pid)
+        tree = _tree(root)
         seen |= set(tree)
-        peak_total = max(peak_total, sum(tree.values()))
-        peak_single = max(peak_single, max(tree.values(), default=0))
+        largest = max((rss for rss, _ in tree.values()), default=0)
+        if largest > peaks["whole"][2]:
+            peak_during = _last_progress(log_path)
+        for phase in ("whole",) if served_at is not None else ("served", "whole"):
+            figures = peaks[phase]
+            figures[0] = max(figures[0], sum(rss for rss, _ in tree.values()))
+            figures[1] = max(figures[1], sum(pss for _, pss in tree.values()))
+            figures[2] = max(figures[2], largest)
         now = time.monotonic() - began
         if served_at is None and _answers(API_READY):
             served_at = now
@@ -100,12 +107,16 @@ def main() -> None:
     demo.wait(timeout=120)
     stop_s = time.monotonic() - stop_began
     time.sleep(1)
-    left = sorted(pid for pid in seen if Path(f"/proc/{pid}").exists())
+    # is_running() also tells a reused pid from the process the demo started.
+    left = sorted(process.pid for process in seen if process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
     print(f"make demo, empty data directory {data}: log {log.name}")
     print(f"read API ready (every map layer published): {served_at:6.1f} s")
     print(f"Dagster UI answering:                        {ui_at:6.1f} s")
     print(f"whole graph materialized (backtest, card):   {whole_at:6.1f} s" if whole_at else "whole graph: not reported")
-    print(f"peak memory of the process tree: {peak_total / 2**30:.2f} GiB (largest process {peak_single / 2**30:.2f} GiB)")
+    for phase, title in (("served", "empty directory to a served API"), ("whole", "to the whole graph, serving")):
+        rss, pss, largest = (figure / 2**30 for figure in peaks[phase])
+        print(f"peak memory, {title}: PSS {pss:.2f} GiB, RSS {rss:.2f} GiB (largest process {largest:.2f} GiB)")
+    print(f"the largest process peaked during: {peak_during}")
     print(f"Ctrl-C: stopped in {stop_s:.1f} s; processes left running: {left or 'none'}")
     if not args.keep:
         shutil.rmtree(data, ignore_errors=True)
