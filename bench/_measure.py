@@ -1,4 +1,8 @@
-"""Run one bench function in a fresh Python process: its result, wall time and peak memory."""
+"""Run one bench function in a fresh Python process: its result, wall time and peak memory.
+
+`preload` modules are imported before the clock starts, and their import time is reported
+apart (`import_seconds`): what every process pays once (Dagster and the code location take
+seconds to import, more with no bytecode cache), not what the measured work costs."""
 
 from __future__ import annotations
 
@@ -8,18 +12,24 @@ import sys
 from pathlib import Path
 
 CHILD = """
-import json, resource, sys, time
+import importlib, json, resource, sys, time
 sys.path.insert(0, {folder!r})
+imports_began = time.perf_counter()
+for name in {preload!r}:
+    importlib.import_module(name)
+import_seconds = time.perf_counter() - imports_began
 from {module} import {function} as step
 began = time.perf_counter()
 result = step(*{args!r})
-print(json.dumps({{**result, "seconds": time.perf_counter() - began,
+print(json.dumps({{**result, "seconds": time.perf_counter() - began, "import_seconds": import_seconds,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
 
-def measure(module: str, function: str, *args) -> dict:
-    code = CHILD.format(folder=str(Path(__file__).parent), module=module, function=function, args=args)
+def measure(module: str, function: str, *args, preload: tuple[str, ...] = ()) -> dict:
+    code = CHILD.format(
+        folder=str(Path(__file__).parent), module=module, function=function, args=args, preload=list(preload)
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{module}.{function} failed:\n{done.stderr[-3000:]}")
