@@ -49,7 +49,10 @@ def _warehouse(settings: Settings) -> WarehouseResource:
         return WarehouseResource(
             storage="parquet", url=settings.warehouse_url, lock_timeout_s=settings.writer_lock_timeout_s
         )
-    return WarehouseResource(path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s)
+    return WarehouseResource(
+        path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s,
+        memory_limit=settings.duckdb_memory_limit,
+    )
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,8 @@ class Settings:
     open_meteo_archive_url: str = "https://archive-api.open-meteo.com"
     files_dir: Path = Path("data/exports")
     writer_lock_timeout_s: float = 600.0
+    # The warehouse.duckdb connections' buffer pool; beyond it DuckDB spills to disk.
+    duckdb_memory_limit: str = "1GB"
     # Days of map layers (predictions, cost, recommendations, publication) that `make demo` and
     # `chicago-risk materialize` without dates build, ending yesterday; the feature history their
     # models need (two years) and its 311 history (two more) come with them.
@@ -92,6 +95,7 @@ class Settings:
             ),
             files_dir=Path(env.get("CHICAGO_RISK_FILES_DIR", str(data_dir / "exports"))),
             writer_lock_timeout_s=float(env.get("CHICAGO_RISK_WRITER_LOCK_TIMEOUT_S", "600")),
+            duckdb_memory_limit=_memory_size(env, "CHICAGO_RISK_DUCKDB_MEMORY_LIMIT", defaults.duckdb_memory_limit),
             served_days=_positive_int(env, "CHICAGO_RISK_SERVED_DAYS", defaults.served_days),
             storage=storage,
             storage_url=storage_url,
@@ -124,6 +128,13 @@ def default_published_url(data_dir: Path, storage: str = "duckdb", storage_url: 
     if storage == "parquet":
         return join_url(storage_url or str(data_dir / "warehouse"), "published")
     return str(data_dir / "published")
+
+
+def _memory_size(env: dict[str, str], name: str, default: str) -> str:
+    text = env.get(name, default).strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text):
+        raise ValueError(f"{name}={text!r} must be a size such as 1GB or 512MiB")
+    return text
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

@@ -50,3 +50,12 @@ def test_the_definitions_wire_the_chosen_storage(tmp_path: Path):
     assert resources["published_store"].url == str(tmp_path / "shared" / "published")
     duckdb = build_definitions(Settings(data_dir=tmp_path)).resources["warehouse"]
     assert (duckdb.storage, duckdb.path) == ("duckdb", str(tmp_path / "warehouse.duckdb"))
+
+
+def test_the_duckdb_memory_limit_is_a_size_and_reaches_the_warehouse(tmp_path: Path):
+    settings = Settings.from_env({"CHICAGO_RISK_DATA_DIR": str(tmp_path), "CHICAGO_RISK_DUCKDB_MEMORY_LIMIT": "256MiB"})
+    warehouse = build_definitions(settings).resources["warehouse"]
+    with warehouse.connect() as connection:
+        assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "256.0 MiB"
+    with pytest.raises(ValueError, match="CHICAGO_RISK_DUCKDB_MEMORY_LIMIT='lots' must be a size"):
+        Settings.from_env({"CHICAGO_RISK_DUCKDB_MEMORY_LIMIT": "lots"})
