@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chicago_risk.cli import DAGSTER_RUN_ENV
 from chicago_risk.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +145,7 @@ def test_the_helm_values_run_this_image_with_parquet_storage_and_the_k8s_run_lau
     assert code["codeServerArgs"] == ["-m", "chicago_risk.definitions"] and code["port"] == 4000
     env = {e["name"]: e["value"] for e in code["env"]}
     assert env["CHICAGO_RISK_STORAGE"] == "parquet" and env["CHICAGO_RISK_STORAGE_URL"].startswith("/data")
+    assert DAGSTER_RUN_ENV.items() <= env.items(), "run pods get the command line's run settings"
     assert {m["mountPath"] for m in code["volumeMounts"]} == {"/data"}
     assert code["includeConfigInLaunchedRuns"]["enabled"], "run pods mount the same volume"
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
