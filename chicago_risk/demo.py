@@ -86,7 +86,7 @@ def _stop_groups(processes: list[subprocess.Popen]) -> int:
     """Ask politely, then firmly; finally sweep whatever each leader left in its process group,
     and any process they started outside it (they are no longer ours once their parent is gone,
     so they are listed first)."""
-    started = psutil.Process().children(recursive=True)
+    started = [d for process in processes for d in _descendants(process.pid)]
     for sig, grace_s in ((signal.SIGINT, 20), (signal.SIGTERM, 10)):
         for process in processes:
             _signal_group(process.pid, sig)
@@ -108,6 +108,13 @@ def _stop_groups(processes: list[subprocess.Popen]) -> int:
             pass
     print("stopped")
     return 0
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _signal_group(group: int, sig: int) -> None:
