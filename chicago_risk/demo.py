@@ -84,8 +84,8 @@ def serve(settings: Settings, meanwhile: Callable[[], None] | None = None) -> in
 
 def _stop_groups(processes: list[subprocess.Popen]) -> int:
     """Ask politely, then firmly; finally sweep whatever each leader left in its process group,
-    and any process they started outside it (they are no longer ours once their parent is gone,
-    so they are listed first)."""
+    any process they started outside it (no longer ours once their parent is gone, so listed
+    first), and this process's own children."""
     started = [d for process in processes for d in _descendants(process.pid)]
     for sig, grace_s in ((signal.SIGINT, 20), (signal.SIGTERM, 10)):
         for process in processes:
@@ -101,11 +101,15 @@ def _stop_groups(processes: list[subprocess.Popen]) -> int:
     for process in processes:
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
-    for survivor in psutil.wait_procs(started, timeout=5)[1]:
-        try:
-            survivor.kill()
-        except psutil.NoSuchProcess:
-            pass
+    # What is left: what the servers started elsewhere, and our own fork server and its helpers.
+    leftovers = started + psutil.Process().children(recursive=True)
+    for signal_them in (psutil.Process.terminate, psutil.Process.kill):
+        for process in leftovers:
+            try:
+                signal_them(process)
+            except psutil.NoSuchProcess:
+                pass
+        leftovers = psutil.wait_procs(leftovers, timeout=5)[1]
     print("stopped")
     return 0
 
