@@ -1,6 +1,6 @@
 """`make demo` materializes each planned run in a child process forked from a server that imported
-the code location: the parent gets each run's figures back, and a run that fails is a
-BackfillError naming it, with the parent still standing to say so.
+the code location: the parent gets each run's figures back, a run that fails is a BackfillError
+naming it, with the parent still standing to say so, and stopping leaves no child behind.
 
 Run in a fresh interpreter, as `make demo` is: the fork server and its children take the
 environment of the process that starts them.
@@ -36,8 +36,12 @@ SCRIPT = textwrap.dedent(
         failure = None
     except BackfillError as error:
         failure = str(error)
+    import psutil
+    forked = len(psutil.Process().children(recursive=True))  # the fork server, at least
+    demo._stop_groups([])  # what Ctrl-C ends with, here with no servers
     print(json.dumps({"runs": [[list(r.assets), r.partitions, r.rows] for r in runs],
-                      "recorded": rows, "failure": failure}))
+                      "recorded": rows, "failure": failure,
+                      "children": [forked, len(psutil.Process().children(recursive=True))]}))
     """
 )
 
@@ -60,3 +64,5 @@ def test_each_run_in_a_child_reports_back_and_a_failing_run_is_a_clear_error(tmp
     assert result["failure"].startswith("[1/1] cell_day_features:")
     assert "exit code 1" in result["failure"]
     assert "raw_311_requests lacks" in done.stderr  # the child's own error line, for the reader
+    forked, left = result["children"]
+    assert forked >= 1 and left == 0  # stopping takes the fork server and its helpers along
