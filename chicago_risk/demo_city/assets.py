@@ -15,7 +15,7 @@ from chicago_risk.resources.io_manager import window_days
     backfill_policy=single_run,
     group_name="demo_city",
     kinds={"duckdb", "polars"},
-    code_version="1",
+    code_version="2",  # 2: storms with after-storm backlogs, snow and thaws
 )
 def demo_truth(context: dg.AssetExecutionContext, demo_city: DemoCitySource) -> dg.Output:
     """Per cell and day: `mu`, the expected number of incidents, and `p_oracle_7d`, the ex-ante

@@ -75,11 +75,12 @@ class CityFields:
         return len(self.cells)
 
 
-def storm_pattern(fields: CityFields, rng: np.random.Generator) -> np.ndarray:
-    """One day's uneven rain over the city: lognormal, smooth, mean exactly 1 over the cells."""
-    g = fields.storm_basis @ rng.standard_normal(P.STORM_N_FEATURES)
-    pattern = np.exp(P.STORM_LOG_SD * g)
-    return pattern / pattern.mean()
+def storm_patterns(fields: CityFields, weights: np.ndarray, log_sd: np.ndarray) -> np.ndarray:
+    """(days x cells) uneven rain over the city, one row per row of `weights` (days x
+    STORM_N_FEATURES, standard normal) and of `log_sd` (days,): lognormal, smooth, mean exactly 1
+    over the cells."""
+    patterns = np.exp(log_sd[:, None] * (weights @ fields.storm_basis.T))
+    return patterns / patterns.mean(axis=1, keepdims=True)
 
 
 def _adjacency(cells: tuple[str, ...], resolution: int) -> sp.csr_matrix:

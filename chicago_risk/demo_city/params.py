@@ -51,6 +51,8 @@ STREAM_STORM = 14  # per day: the spatial pattern of that day's rain
 STREAM_INCIDENTS = 15  # per day: the Poisson incident counts
 STREAM_REPORTS = 16  # per day: duplicates, times, places, statuses and noise of that day's reports
 STREAM_ADMIN = 17  # the synthetic community areas, wards and police districts
+STREAM_BURST = 18  # whole horizon: how concentrated in time each day's rain was
+STREAM_STORM_SAMPLE = 19  # sample storm patterns whose values calibrate the base rates
 
 # ---------------------------------------------------------------------------------------------
 # Weather (CHICAGO_FACTS: O'Hare 1995-2019, GHCN-Daily USW00094846)
@@ -81,6 +83,36 @@ WET_PERSISTENCE = 0.25
 # 0.3-0.75 and about 8.5 days a year of >= 25 mm, which CHICAGO_FACTS says is about 8.
 GAMMA_SHAPE_BOUNDS = (0.2, 1.5)
 
+# Snow: precipitation falls as snow below SNOW_BELOW_C of daily mean temperature and as rain above
+# RAIN_ABOVE_C, mixed (linearly) between: the usual transition band of daily phase partitioning in
+# snow hydrology (HBV and Snow-17 put their thresholds at about 0-2 C). The snowpack (water
+# equivalent) melts by the degree-day method, MELT_MM_PER_C a day for each degree of mean
+# temperature above 0 C (2-5 mm/C/day is the usual range in open terrain), plus the heat that rain
+# brings to the pack: c_water / L_fusion = 4.19 / 334 = 0.0125 mm of melt per mm of rain per C.
+SNOW_BELOW_C = -1.0
+RAIN_ABOVE_C = 2.0
+MELT_MM_PER_C = 3.0
+RAIN_MELT_PER_MM_C = 4.19 / 334.0
+# A snowpack of this much water (about 10 cm of snow) covers the streets: snow banks and frozen
+# slush block the catch basins, so rain and melt pond on the streets (params.TypeModel.thaw).
+SNOW_COVER_MM = 10.0
+# Melt comes out over the warm hours and partly refreezes at night or stays in the pack, so a mm of
+# melt floods like this share of a mm of (bursty) rain.
+MELT_FLOOD_SHARE = 0.5
+# Sub-daily intensity: sewers overflow with the rain of the wettest hours, not the daily total, so
+# the same daily amount floods more as a cloudburst than as a day-long soak. Each day's flood
+# surplus is multiplied by a "burst" factor (its own random stream, so the station weather is
+# unchanged): lognormal of median 1 for the usual spread of rain over a day's hours, times
+# CLOUDBURST_FACTOR on the warm days (tmax at least CONVECTIVE_TMAX_C) that bring convective
+# cloudbursts. Chicago's worst flooding days are such summer storms: of its eight days of 60 mm or
+# more in 2010-16 the median brought 496 flooding calls and the worst 3,380. Rare cloudbursts make
+# that tail while leaving the typical day of each amount, the bucket medians, as it is (factor
+# fitted with the flood knots: the worst day of 30 years is 150-250 times the median day).
+BURST_LOG_SD = 0.3
+CLOUDBURST_SHARE = 0.1
+CLOUDBURST_FACTOR = 6.0
+CONVECTIVE_TMAX_C = 20.0
+
 # Forecast errors, growing with lead time k = 1..7 days (NWS-like skill: tmin errors of ~1.5 C a
 # day ahead to ~4 C a week ahead; quantitative precipitation forecasts lose most skill by day 5).
 FC_TMIN_SD_C = (1.0, 0.4)  # sd = a + b*k
@@ -92,18 +124,29 @@ FC_PRECIP_DRIZZLE_MM = (0.05, 0.05)  # model drizzle: Exponential(mean a + b*k) 
 # Weather -> incident drivers (CHICAGO_FACTS "How the weather drives requests")
 # ---------------------------------------------------------------------------------------------
 
-# Flooding calls against r = max(today's, yesterday's) rain, as a ratio to dry days: CHICAGO_FACTS
-# gives 33/24 under 5 mm, 58/24 for 5-12.7, 123/24 for 12.7-25.4, 264/24 for 25.4-50.8 and
-# 602/24 above 50.8. The knots are log-linear in r and sit somewhat above those bin ratios because
-# the measured ratio is diluted: dry days carry the excitation and late duplicates of earlier
-# storms, and winter's freeze-driven Water On Street calls. With these knots the simulated bin
-# ratios come out at about 1.4, 2.4, 5, 10 and 27. Above 70 mm the ratio keeps growing with the
-# slope of the 25-50 mm bin to 70 mm bin step (ln(602/264) per 38 mm) up to a cap: the worst days
-# brought 2,400-5,000 calls against ~24 on a dry day, 100-200x.
-FLOOD_KNOTS_MM = np.array([0.0, 0.25, 2.5, 8.5, 18.0, 36.0, 70.0])
-FLOOD_KNOTS_RATIO = np.array([1.0, 1.25, 1.7, 3.2, 7.0, 15.0, 27.0])
-FLOOD_TAIL_SLOPE_PER_MM = float(np.log(602 / 264) / 38.0)
-FLOOD_RATIO_CAP = 120.0
+# Flooding calls of a cell against the water reaching its ground that day (its rain, by the storm's
+# pattern over the city, plus snowmelt), as a ratio to a dry day: log-linear between knots, then
+# with the tail slope, up to a cap; the day's burst multiplies the surplus (ratio - 1). The knots
+# are fitted (on 30 simulated years of five seeds) so that the city's flooding rows per day,
+# bucketed by the day's own O'Hare precipitation, have Chicago's medians (CHICAGO_FACTS, 2010-01 to
+# 2016-09: dry 16, 0.1-5 mm 22, 5-15 mm 35, 15-25 mm 103, 25-40 mm 153, 40-60 mm 397, 60 mm or more
+# 496) within about 20%: the city's curve is flatter than a cell's because storms spread their rain
+# unevenly, and light precipitation in winter is snow. The first step is steep because a day's rain
+# is counted at O'Hare while some of the city gets more, and because the yearly volumes
+# (config.LEAK_TYPES, since 2018) are 11% above 2010-16's, whose dry days were quieter.
+FLOOD_KNOTS_MM = np.array([0.0, 0.25, 5.0, 10.0, 15.0, 22.0, 35.0, 50.0, 80.0])
+FLOOD_KNOTS_RATIO = np.array([1.0, 1.9, 2.0, 3.7, 9.0, 16.0, 25.0, 55.0, 67.0])
+FLOOD_TAIL_SLOPE_PER_MM = 0.015
+FLOOD_RATIO_CAP = 250.0
+# After a storm the ground stays saturated and the sewers and the river stay high, so basements keep
+# flooding (and being found, and reported) for days: the three dry days after 2010-07-24 (3,380
+# calls) still brought 940-1,020 a day (CHICAGO_FACTS). Only water that overwhelms the sewers leaves
+# that backlog: a cell's backlog gains the part of its day's surplus S above BACKLOG_FREE_SURPLUS
+# (a flood ratio of 4, about 10 mm of ordinary rain), and decays by FLOOD_BACKLOG_DECAY a day; it
+# adds rain * tail * backlog to a type's ratio on the following days (TypeModel.tail). Fitted with
+# the knots: the dry days after the biggest storms bring about a third of the storm day's calls.
+BACKLOG_FREE_SURPLUS = 3.0
+FLOOD_BACKLOG_DECAY = 0.8
 STORM_WINDOW_MM = 12.7  # r at or above this is a storm window (duplicates surge, CHICAGO_FACTS)
 
 # Main breaks: freeze-thaw crossings (tmin <= 0 < tmax) in the last 7 days, weighted by recency
@@ -145,11 +188,19 @@ FIELD_LENGTH_SCALES_KM = (1.0, 4.0)
 FIELD_SCALE_MIX = 0.5  # variance share of the 1 km scale
 FIELD_N_FEATURES = 400
 # Storms are uneven (CHICAGO_FACTS: over 100 mm in one neighbourhood and 35 mm at Midway the same
-# day): each wet day's rain-driven part is multiplied by exp(sd * g) / mean over the city, g a
-# smooth field of this length scale, so one neighbourhood can get ~3x another.
+# day): a rainy day's rain in each cell is the station's times exp(sd * g) / its mean over the city,
+# g a smooth field of this length scale. Day-long frontal rain is fairly even (sd 0.3: the wettest
+# neighbourhood gets about 1.8x the city's mean); convective storms (the cloudburst days) are not
+# (sd 0.6: about 3x the mean and 5-10x the driest part). With the convex flood response a storm
+# floods some neighbourhoods far more than others, and each storm others.
 STORM_LENGTH_SCALE_KM = 5.0
-STORM_LOG_SD = 0.5
+STORM_LOG_SD = 0.3
+CONVECTIVE_STORM_LOG_SD = 0.6
 STORM_N_FEATURES = 128
+# The base rates are calibrated on the flood response averaged over the values that storm patterns
+# take: pooled from this many sample patterns, summarised by this many quantiles.
+STORM_SAMPLE_PATTERNS = 16
+STORM_SAMPLE_QUANTILES = 64
 
 # Reference point of the local km coordinates and of the address grid: State & Madison.
 GRID_ORIGIN_LAT, GRID_ORIGIN_LON = 41.88189, -87.62779
@@ -178,10 +229,14 @@ HAWKES_ALPHA_NBR = 0.05 / 6
 class TypeModel:
     """How one request type responds to weather and place, and how often it is re-reported.
 
-    The weather multiplier is a product of linear mixes, each 1 on an ordinary dry mild day:
-    rain:   1 + rain * (flood_ratio(r) - 1) * local_rain(cell, day)
+    The weather multiplier of a cell c on day d is a product of linear mixes, each 1 on an ordinary
+    dry mild day:
     freeze: 1 + freeze_thaw * ft_index + temp_drop * drop_index + cold * cold_index
     heat:   1 + heat * (h(tmax) - 1)
+    flood:  1 + (rain + thaw * snow_cover(d)) * S(c, d) + rain * tail * backlog(c, d - 1)
+    with S = flood_ratio(water reaching the cell's ground) - 1 and the backlog the decaying sum of
+    the cell's past S (intensity.py). `thaw` is the extra response of a snow-bound city, whose
+    blocked drains and thawing ground turn rain and melt into flooded streets and broken mains.
     `fields` are the coefficients of the latent fields in log V_type(cell).
     Duplicates per incident are Poisson(dup_dry + (dup_storm - dup_dry) * storm_weight(r)).
     """
@@ -192,6 +247,8 @@ class TypeModel:
     temp_drop: float = 0.0
     cold: float = 0.0
     heat: float = 0.0
+    thaw: float = 0.0
+    tail: float = 0.0
     fields: dict[str, float] = field(default_factory=dict)
     dup_dry: float = 0.04
     dup_storm: float = 0.04
@@ -208,25 +265,25 @@ class TypeModel:
 TYPE_MODELS: tuple[TypeModel, ...] = (
     TypeModel(
         "Water On Street Complaint",
-        rain=1.0, freeze_thaw=0.30, temp_drop=0.20, cold=0.20,
+        rain=1.0, freeze_thaw=0.30, temp_drop=0.20, cold=0.20, thaw=4.0, tail=0.3,
         fields={"pop": 0.45, "low": 0.5, "age": 0.4, "idio": 0.3},
         dup_dry=0.05, dup_storm=0.38,
     ),
     TypeModel(
         "Water in Basement Complaint",
-        rain=1.0,
+        rain=1.0, tail=0.5,
         fields={"pop": 0.45, "low": 0.8, "idio": 0.3},
         dup_dry=0.03, dup_storm=0.08,
     ),
     TypeModel(
         "Sewer Cleaning Inspection Request",
-        rain=0.35,
+        rain=0.35, tail=0.5,
         fields={"pop": 0.45, "low": 0.5, "age": 0.3, "idio": 0.3},
         dup_dry=0.05, dup_storm=0.10,
     ),
     TypeModel(
         "Check for Leak",
-        freeze_thaw=0.25, temp_drop=0.15, cold=0.20,
+        freeze_thaw=0.25, temp_drop=0.15, cold=0.20, thaw=0.1,
         fields={"pop": 0.5, "age": 0.6, "idio": 0.3},
         dup_dry=0.06, dup_storm=0.06,
     ),
@@ -238,25 +295,25 @@ TYPE_MODELS: tuple[TypeModel, ...] = (
     ),
     TypeModel(
         "Sewer Cave-In Inspection Request",
-        rain=0.25, freeze_thaw=0.20, temp_drop=0.10, cold=0.10,
+        rain=0.25, freeze_thaw=0.20, temp_drop=0.10, cold=0.10, thaw=0.1, tail=0.5,
         fields={"pop": 0.4, "age": 0.6, "low": 0.3, "idio": 0.3},
         dup_dry=0.04, dup_storm=0.06,
     ),
     TypeModel(
         "No Water Complaint",
-        freeze_thaw=0.45, temp_drop=0.30, cold=0.40,
+        freeze_thaw=0.45, temp_drop=0.30, cold=0.40, thaw=0.15,
         fields={"pop": 0.4, "age": 0.8, "idio": 0.3},
         dup_dry=0.12, dup_storm=0.12,
     ),
     TypeModel(
         "Low Water Pressure Complaint",
-        freeze_thaw=0.30, temp_drop=0.20, cold=0.25, heat=0.06,
+        freeze_thaw=0.30, temp_drop=0.20, cold=0.25, heat=0.06, thaw=0.1,
         fields={"pop": 0.4, "age": 0.6, "heat": 0.3, "idio": 0.3},
         dup_dry=0.08, dup_storm=0.08,
     ),
     TypeModel(
         "Alley Sewer Inspection Request",
-        rain=0.5,
+        rain=0.5, tail=0.5,
         fields={"pop": 0.45, "low": 0.5, "age": 0.4, "idio": 0.3},
         dup_dry=0.04, dup_storm=0.06,
     ),

@@ -4,8 +4,11 @@ Per type t, cell c and day d (a step per day, vectorised over cells x types):
     lambda(c, d, t) = b(c, d, t) + E_{d-1}(c, t)
     C_d(c, t) ~ Poisson(lambda)
     E_d = beta * E_{d-1} + alpha_self * C_d + alpha_nbr * A @ C_d
-with b the base intensity (intensity.py) and A the ring-1 adjacency: an incident adds
-alpha*beta**(d-s-1) to its cell's and its neighbours' intensity on later days d > s.
+    B_d = FLOOD_BACKLOG_DECAY * B_{d-1} + max(S_d - BACKLOG_FREE_SURPLUS, 0)
+with b the base intensity (intensity.py: the weather of the day, the storm's pattern over the city
+and the flood backlog B of earlier days' storms; all weather, none of it from incidents) and A the
+ring-1 adjacency: an incident adds alpha*beta**(d-s-1) to its cell's and its neighbours' intensity
+on later days d > s.
 
 Per-day random streams (np.random.default_rng([seed, day ordinal, stream])) make a day's incidents
 depend only on the seed and the days before it, never on the window asked for. The simulation runs
@@ -24,9 +27,9 @@ import polars as pl
 import scipy.sparse as sp
 
 from chicago_risk.demo_city import params as P
-from chicago_risk.demo_city.fields import CityFields, city_fields
-from chicago_risk.demo_city.intensity import Drivers, Intensity, drivers, intensity
-from chicago_risk.demo_city.weather import Weather, check_window, simulate_weather
+from chicago_risk.demo_city.fields import CityFields, city_fields, storm_patterns
+from chicago_risk.demo_city.intensity import Drivers, Intensity, backlog_inflow, drivers, intensity
+from chicago_risk.demo_city.weather import check_window, simulate_weather
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Simulation:
     excitation_state: np.ndarray  # (cells x types) E on the last simulated day
     excitation_sum_state: np.ndarray  # (cells,) its sum over types, carried (not re-summed) so
     # that an extended simulation is bit-for-bit the one run in one go
+    backlog_state: np.ndarray  # (cells,) the flood backlog B on the last simulated day
 
     @property
     def start(self) -> date:
@@ -88,12 +92,12 @@ def poisson_by_inversion(
 
 
 def _storm_patterns(
-    fields: CityFields, seed: int, sim_days: np.ndarray, wet: np.ndarray
+    fields: CityFields, seed: int, drv: Drivers, sim_days: np.ndarray
 ) -> dict[int, np.ndarray]:
-    """Storm patterns of the wet days among `sim_days`, from each day's own stream, computed with
-    one matrix product (patterns depend only on the seed and the day)."""
-    wet_days = sim_days[wet]
-    if wet_days.size == 0:
+    """Storm patterns of the rainy days among `sim_days`, from each day's own stream, computed
+    with one matrix product (patterns depend only on the seed and the day)."""
+    rainy_days = sim_days[drv.rain_mm[sim_days + P.WEATHER_LEAD_DAYS] > 0]
+    if rainy_days.size == 0:
         return {}
     ordinal0 = P.SIM_START.toordinal()
     weights = np.stack(
@@ -101,12 +105,11 @@ def _storm_patterns(
             np.random.default_rng([seed, ordinal0 + int(d), P.STREAM_STORM]).standard_normal(
                 P.STORM_N_FEATURES
             )
-            for d in wet_days
+            for d in rainy_days
         ]
     )
-    patterns = np.exp(P.STORM_LOG_SD * (weights @ fields.storm_basis.T))
-    patterns /= patterns.mean(axis=1, keepdims=True)
-    return dict(zip(wet_days.tolist(), patterns, strict=True))
+    log_sd = drv.storm_log_sd[rainy_days + P.WEATHER_LEAD_DAYS]
+    return dict(zip(rainy_days.tolist(), storm_patterns(fields, weights, log_sd), strict=True))
 
 
 def _neighbour_entries(
@@ -123,14 +126,14 @@ def _neighbour_entries(
 def _run(
     seed: int,
     fields: CityFields,
-    weather: Weather,
     drv: Drivers,
     rates: Intensity,
-    state: tuple[np.ndarray, np.ndarray],
+    state: tuple[np.ndarray, np.ndarray, np.ndarray],
     first: int,
     stop: int,
-) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Simulate sim days first..stop-1 from `state` (E after day first-1 and its sum over types).
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Simulate sim days first..stop-1 from `state` (after day first-1: E, its sum over types and
+    the flood backlog B).
 
     Days run in blocks aligned on multiples of SIM_BLOCK_DAYS from SIM_START whatever `first` is
     (it is always a block boundary), so each block's storm patterns come from the same matrix
@@ -143,30 +146,29 @@ def _run(
     beta, a_self, a_nbr = P.HAWKES_BETA, P.HAWKES_ALPHA_SELF, P.HAWKES_ALPHA_NBR
     lead = P.WEATHER_LEAD_DAYS
     sim_ordinal0 = P.SIM_START.toordinal()
-    # r = max(today's, yesterday's rain); the storm pattern of whichever day brought it applies.
-    rain_mm, use_today = drv.rain_mm, drv.use_today_storm
-    excitation, excitation_sum = (array.copy() for array in state)
+    excitation, excitation_sum, backlog = (array.copy() for array in state)
     lam = np.empty_like(vulnerability)
+    flood = np.empty((n_cells, 2))  # per cell: the day's surplus S and the backlog B before it
     found_day, found_flat, found_count = [], [], []
     for block in range(first, stop, P.SIM_BLOCK_DAYS):
-        block_days = np.arange(block - 1, min(block + P.SIM_BLOCK_DAYS, stop))
-        patterns = _storm_patterns(
-            fields, seed, block_days, weather.precip_mm[block_days + lead] > 0
-        )
-        for d in range(block, min(block + P.SIM_BLOCK_DAYS, stop)):
+        block_days = np.arange(block, min(block + P.SIM_BLOCK_DAYS, stop))
+        patterns = _storm_patterns(fields, seed, drv, block_days)
+        for d in block_days.tolist():
             i, w = d - first, d + lead
-            if rain_mm[w] > 0:
-                pattern = patterns[d if use_today[w] else d - 1]
-                np.multiply(pattern[:, None], rates.rain_part[w], out=lam)
-                lam += rates.dry_part[w]
-                lam *= vulnerability
-                base_total[i] = lam.sum(axis=1)
-            else:
-                np.multiply(vulnerability, rates.dry_part[w], out=lam)
-                base_total[i] = vulnerability @ rates.dry_part[w]
+            # Without rain the day's water (snowmelt, or none) is the same over the city.
+            surplus = drv.surplus(w, patterns.get(d, 1.0))
+            flood[:, 0], flood[:, 1] = surplus, backlog
+            # b = V * q * (1 + g S + k B), as V * (q + [S B] @ [g q; k q]): one small product.
+            q = rates.dry_part[w]
+            np.matmul(flood, np.stack([rates.flood_gain[w] * q, rates.backlog_gain * q]), out=lam)
+            lam += q
+            lam *= vulnerability
+            base_total[i] = lam.sum(axis=1)
             lam += excitation
             rng = np.random.default_rng([seed, sim_ordinal0 + d, P.STREAM_INCIDENTS])
             flat, count = poisson_by_inversion(rng, lam)
+            backlog *= P.FLOOD_BACKLOG_DECAY
+            backlog += backlog_inflow(surplus)
             excitation *= beta
             excitation_sum *= beta
             if flat.size:
@@ -189,7 +191,7 @@ def _run(
                             np.empty(0, np.int32))  # fmt: skip
     cell, typ = np.divmod(flat, n_types)
     arrays = [day, cell.astype(np.int32), typ.astype(np.int16), count]
-    return arrays, base_total, excitation_total, (excitation, excitation_sum)
+    return arrays, base_total, excitation_total, (excitation, excitation_sum, backlog)
 
 
 _CACHE: dict[tuple[int, int], Simulation] = {}
@@ -210,12 +212,13 @@ def simulation(seed: int, resolution: int, through: date) -> Simulation:
         fields, rates = city_fields(seed, resolution), intensity(seed, resolution)
         if cached is None:
             first = 0
-            state = (np.zeros_like(fields.vulnerability), np.zeros(fields.n_cells))
+            state = (np.zeros_like(fields.vulnerability), np.zeros(fields.n_cells),
+                     np.zeros(fields.n_cells))  # fmt: skip
         else:
             first = cached.n_days
-            state = (cached.excitation_state, cached.excitation_sum_state)
+            state = (cached.excitation_state, cached.excitation_sum_state, cached.backlog_state)
         arrays, base_total, excitation_total, state = _run(
-            seed, fields, weather, drivers(seed), rates, state, first, stop
+            seed, fields, drivers(seed), rates, state, first, stop
         )
         if cached is not None:
             old = [cached.incident_day, cached.incident_cell, cached.incident_type,
@@ -235,10 +238,14 @@ def clear_cache() -> None:
 
 def truth_frame(seed: int, resolution: int, start: date, end: date) -> pl.DataFrame:
     """One row per city cell per day start..end, sorted by day, h3_id:
-    mu = expected incidents (all types) that day, including the excitation of past incidents;
+    mu = expected incidents (all types) that day: the base intensity b (the day's weather, its
+    storm's pattern and the flood backlog of earlier storms) plus the excitation of past incidents;
     p_oracle_7d = P(at least one incident on days t+1..t+7) for an oracle that knows the latent
     risk, every incident up to t and the coming week's actual weather, but not the excitation of
-    incidents inside that week: 1 - exp(-sum_k [b_{t+k} + beta**(k-1) E_t])."""
+    incidents inside that week: 1 - exp(-sum_k [b_{t+k} + beta**(k-1) E_t]). Right for the
+    simulated process: b_{t+k} depends on weather alone (the backlog after a storm, the patterns
+    of the week's storms), so the oracle knows it ex ante; E_t is the excitation after day t's
+    incidents, decaying by beta a day; what incidents inside the week would add is left out."""
     check_window(start, end)
     sim = simulation(seed, resolution, end + timedelta(days=P.TRUTH_LOOKAHEAD_DAYS))
     i0, i1 = sim.index(start), sim.index(end) + 1

@@ -6,7 +6,15 @@ WEATHER_END), so a day's weather never depends on the window asked for:
 - tmin = climatology + sd * z, z a stationary AR(1) with lag-1 correlation 0.7;
 - tmax = climatology + 0.85 * the tmin anomaly + small noise, at least 1 C above tmin;
 - wet days from a 2-state Markov chain whose stationary wet share is the climatology's, with
-  persistence; wet-day amounts 0.25 mm + Gamma whose shape reproduces each month's 99th percentile.
+  persistence; wet-day amounts 0.25 mm + Gamma whose shape reproduces each month's 99th percentile;
+- precipitation falls as rain or snow by the day's mean temperature; the snowpack accumulates and
+  melts by degree-days (and by the heat of rain falling on it), so a warm rain on a snowy city
+  brings its rain and the snow's melt at once;
+- each day's rain has a "burst" factor (how concentrated in time it fell: warm days sometimes bring
+  cloudbursts), from its own stream.
+
+The station's observables (tmin, tmax, precipitation) are what the weather source returns; the
+snowpack, melt and burst are latent weather that only drives the city's incidents.
 
 The monthly table of CHICAGO_FACTS becomes a smooth daily curve through a periodic cubic spline
 whose knots are solved so that each month's mean of the curve equals the table (mean-preserving).
@@ -88,6 +96,11 @@ class Weather:
     tmax_c: np.ndarray
     precip_mm: np.ndarray
     tmax_clim_c: np.ndarray  # the day's climatological tmax (the seasonal cycle without weather)
+    rain_mm: np.ndarray  # the liquid part of precip_mm
+    melt_mm: np.ndarray  # snowmelt of the day
+    snowpack_mm: np.ndarray  # snow water equivalent on the ground at the start of the day
+    burst: np.ndarray  # concentration in time of the day's rain (median 1; cloudbursts more)
+    convective: np.ndarray  # bool: a day whose rain, if any, comes as convective cloudbursts
 
     def index(self, day: date) -> int:
         return (day - self.start).days
@@ -122,7 +135,7 @@ def simulate_weather(seed: int) -> Weather:
     tmax = tmax_clim + P.TMAX_ANOMALY_COUPLING * anomaly + P.TMAX_NOISE_SD_C * rng.standard_normal(n)
     tmax = np.maximum(tmax, tmin + P.MIN_DIURNAL_RANGE_C)
 
-    # Wet days: a 2-state Markov chain (the one loop over days besides the incident steps).
+    # Wet days: a 2-state Markov chain (a loop over days, like the snowpack and the incident steps).
     r = P.WET_PERSISTENCE
     p_wet_after_wet = wet_share + r * (1 - wet_share)
     p_wet_after_dry = wet_share * (1 - r)
@@ -136,7 +149,42 @@ def simulate_weather(seed: int) -> Weather:
         wet[i] = state
     amount = P.WET_THRESHOLD_MM + rng.gamma(shape, (wet_mean - P.WET_THRESHOLD_MM) / shape)
     precip = np.where(wet, amount, 0.0)
-    return Weather(P.WEATHER_START, days, tmin, tmax, precip, tmax_clim)
+    rain, melt, snowpack = snow_budget(tmin, tmax, precip)
+    burst, convective = rain_burst(np.random.default_rng([seed, P.STREAM_BURST]), tmax)
+    return Weather(
+        P.WEATHER_START, days, tmin, tmax, precip, tmax_clim,
+        rain, melt, snowpack, burst, convective,
+    )  # fmt: skip
+
+
+def rain_burst(rng: np.random.Generator, tmax_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per day: how concentrated in time its rain is (median 1), and whether it is a warm day of
+    convective cloudbursts (which concentrate it CLOUDBURST_FACTOR times more)."""
+    spread = np.exp(P.BURST_LOG_SD * rng.standard_normal(tmax_c.size))
+    convective = (rng.random(tmax_c.size) < P.CLOUDBURST_SHARE) & (tmax_c >= P.CONVECTIVE_TMAX_C)
+    return np.where(convective, P.CLOUDBURST_FACTOR * spread, spread), convective
+
+
+def snow_budget(
+    tmin_c: np.ndarray, tmax_c: np.ndarray, precip_mm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rain, melt, snowpack at the start of the day) in mm of water: precipitation splits into
+    rain and snow by the daily mean temperature; the pack gains the snow, then melts by
+    degree-days plus the heat of the rain (a loop over days: the pack is a running state)."""
+    tmean = (tmin_c + tmax_c) / 2
+    liquid = np.clip((tmean - P.SNOW_BELOW_C) / (P.RAIN_ABOVE_C - P.SNOW_BELOW_C), 0.0, 1.0)
+    rain = precip_mm * liquid
+    warmth = np.maximum(tmean, 0.0)
+    potential = (P.MELT_MM_PER_C + P.RAIN_MELT_PER_MM_C * rain) * warmth
+    snowpack = np.empty_like(precip_mm)
+    melt = np.empty_like(precip_mm)
+    pack = 0.0
+    for i, (snow, can_melt) in enumerate(zip((precip_mm - rain).tolist(), potential.tolist())):
+        snowpack[i] = pack
+        pack += snow
+        melt[i] = min(pack, can_melt)
+        pack -= melt[i]
+    return rain, melt, snowpack
 
 
 @lru_cache(maxsize=4)
@@ -204,6 +252,7 @@ def weather_frame(seed: int, start: date, end: date) -> pl.DataFrame:
 __all__ = [
     "Weather",
     "simulate_weather",
+    "snow_budget",
     "simulate_forecasts",
     "weather_frame",
     "smooth_climatology",

@@ -109,5 +109,5 @@ def test_an_extended_simulation_is_the_one_run_in_one_go() -> None:
     in_one_go = simulate.simulation(seed, 9, date(2020, 6, 1))
     assert extended.n_days == in_one_go.n_days
     for name in ("incident_day", "incident_cell", "incident_type", "incident_count",
-                 "base_total", "excitation_total", "excitation_state"):  # fmt: skip
+                 "base_total", "excitation_total", "excitation_state", "backlog_state"):  # fmt: skip
         assert np.array_equal(getattr(extended, name), getattr(in_one_go, name)), name

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from chicago_risk.config import HEAVY_RAIN_MM
 from chicago_risk.grid import city_cells
 
 
@@ -80,3 +81,27 @@ def test_risk_is_concentrated_in_some_cells(demo_year) -> None:
     )
     top = per_cell.head(len(per_cell) // 20)
     assert top.mean() >= 3 * per_cell.mean()
+
+
+def test_the_oracle_sees_storms_coming_and_their_aftermath(demo_year, labelled) -> None:
+    """The base intensity holds the coming week's storms and the flood backlog of past ones (both
+    weather, known ex ante), so the oracle rises before a storm and stays up after it, and stays
+    calibrated there; it leaves out only what the week's own incidents excite (slightly low)."""
+    storm_days = demo_year.weather.filter(pl.col("precip_mm") >= HEAVY_RAIN_MM)["day"]
+    assert storm_days.len() >= 3
+    days = demo_year.truth.select(pl.col("day").unique())
+    lags = [pl.col("day") + timedelta(days=k) for k in range(-6, 8)]
+    flagged = days.with_columns(
+        ahead=pl.any_horizontal(lag.is_in(storm_days.implode()) for lag in lags[7:]),
+        after=pl.any_horizontal(lag.is_in(storm_days.implode()) for lag in lags[:7]),
+    )
+    windows = labelled.join(flagged, on="day")
+    quiet = windows.filter(~pl.col("ahead") & ~pl.col("after"))["p_oracle_7d"].mean()
+    for name, window in (
+        ("storm ahead", pl.col("ahead")),
+        ("after a storm", pl.col("after") & ~pl.col("ahead")),
+    ):
+        rows = windows.filter(window)
+        p, observed = rows["p_oracle_7d"].mean(), rows["event"].mean()
+        assert -0.03 <= p - observed <= 0.01, (name, p, observed)
+        assert p >= 1.3 * quiet, (name, p, quiet)

@@ -85,3 +85,54 @@ def test_forecasts_are_noisy_but_informative(demo_year) -> None:
     assert np.corrcoef(w["fc_precip_7d_mm"], w["obs_precip_7d"])[0, 1] > 0.5
     assert np.corrcoef(w["fc_freeze_days_7d"], w["obs_freeze_7d"])[0, 1] > 0.8
     assert w["fc_freeze_days_7d"].is_between(0, 7).all()
+
+
+@pytest.fixture(scope="module")
+def latent() -> pl.DataFrame:
+    """The latent weather of the whole horizon: snowpack, rain, melt, cloudbursts."""
+    w = simulate_weather(SEED)
+    return pl.DataFrame(
+        {
+            "day": w.days, "tmin_c": w.tmin_c, "tmax_c": w.tmax_c, "precip_mm": w.precip_mm,
+            "rain_mm": w.rain_mm, "melt_mm": w.melt_mm, "snowpack_mm": w.snowpack_mm,
+            "burst": w.burst, "convective": w.convective,
+        }
+    ).with_columns(pl.col("day").cast(pl.Date))  # fmt: skip
+
+
+def test_snow_piles_up_in_winter_and_is_gone_by_summer(latent) -> None:
+    # Every mm of snow that falls is on the ground until it melts.
+    snowfall = latent["precip_mm"] - latent["rain_mm"]
+    np.testing.assert_allclose(
+        latent["snowpack_mm"].diff().drop_nulls(), (snowfall - latent["melt_mm"]).head(-1),
+        atol=1e-9,
+    )  # fmt: skip
+    assert (latent["melt_mm"] >= 0).all() and (latent["snowpack_mm"] >= 0).all()
+    monthly = latent.group_by(month=pl.col("day").dt.month()).agg(
+        covered=(pl.col("snowpack_mm") >= P.SNOW_COVER_MM).mean()
+    )
+    covered = dict(monthly.iter_rows())
+    assert 0.3 <= covered[1] <= 0.7 and 0.3 <= covered[2] <= 0.7
+    assert all(covered[m] == 0 for m in (6, 7, 8, 9))
+    # A winter's deepest snowpack: a few cm to a few dozen cm of snow (Chicago's seasonal snowfall
+    # is about 90 cm).
+    winters = latent.group_by(pl.col("day").dt.offset_by("5mo").dt.year()).agg(
+        peak=pl.col("snowpack_mm").max()
+    )
+    assert 30 <= winters["peak"].median() <= 100
+
+
+def test_warm_rain_on_snow_happens_a_few_times_a_decade(latent) -> None:
+    thaws = latent.filter((pl.col("snowpack_mm") >= P.SNOW_COVER_MM) & (pl.col("rain_mm") >= 15))
+    assert 1 <= thaws.height / 4 <= 8  # per decade, over the 40-year horizon
+    tmean = (thaws["tmin_c"] + thaws["tmax_c"]) / 2
+    assert (tmean > P.SNOW_BELOW_C).all() and (thaws["melt_mm"] > 0).all()
+
+
+def test_cloudbursts_come_on_warm_days(latent) -> None:
+    warm = latent.filter(pl.col("tmax_c") >= P.CONVECTIVE_TMAX_C)
+    assert latent.filter(pl.col("tmax_c") < P.CONVECTIVE_TMAX_C)["convective"].sum() == 0
+    assert abs(warm["convective"].mean() - P.CLOUDBURST_SHARE) <= 0.02
+    ordinary = latent.filter(~pl.col("convective"))["burst"]
+    assert 0.95 <= ordinary.median() <= 1.05
+    assert latent.filter("convective")["burst"].median() >= 0.8 * P.CLOUDBURST_FACTOR
