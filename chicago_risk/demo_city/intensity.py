@@ -2,9 +2,10 @@
 
 A cell c's base intensity of type t on day d is
     b(c, d, t) = V_t(c) * q_t(d) * (1 + g_t(d) * S(c, d) + k_t * B(c, d - 1))
-with q_t = base_t/N * dow * F_t * H_t the dry-day part (params.TypeModel), S = burst * (flood_ratio(
-water reaching the cell's ground) - 1) the day's flood surplus, spread by the storm's uneven pattern,
-g_t = rain_t + thaw_t * snow_cover(d) its gain, and B the cell's flood backlog: the sum of its past
+with q_t = base_t/N * dow * F_t * H_t the dry-day part (params.TypeModel); S = burst *
+(flood_ratio(water reaching the cell's ground) - 1) the day's flood surplus, spread by the storm's
+uneven pattern (and scaled down over the whole city where its mean is above CITY_SURPLUS_CAP);
+g_t = rain_t + thaw_t * snow_cover(d) its gain; and B the cell's flood backlog: the sum of its past
 surpluses beyond BACKLOG_FREE_SURPLUS, decaying by FLOOD_BACKLOG_DECAY a day, with gain
 k_t = rain_t * tail_t. Everything in b is weather and place, known before the day's incidents.
 
@@ -73,9 +74,13 @@ class Drivers:
     storm_weight: np.ndarray  # 0..1: how much of the duplicate surge of a storm window applies
 
     def surplus(self, w: int | np.ndarray, pattern: np.ndarray | float) -> np.ndarray:
-        """S = burst * (flood_ratio - 1) on weather day(s) w, of cells whose share of the day's
-        rain is `pattern` (1 = the station's)."""
-        return self.burst[w] * (flood_ratio(self.rain_mm[w] * pattern + self.melt_mm[w]) - 1)
+        """S = burst * (flood_ratio - 1) on weather day(s) w of the cells whose shares of the
+        day's rain are `pattern` (last axis; 1 = the station's), scaled down together where their
+        mean is above CITY_SURPLUS_CAP."""
+        ratio = flood_ratio(self.rain_mm[w] * pattern + self.melt_mm[w])
+        surplus = np.atleast_1d(self.burst[w] * (ratio - 1))
+        city = surplus.mean(axis=-1, keepdims=True)
+        return surplus * (P.CITY_SURPLUS_CAP / np.maximum(city, P.CITY_SURPLUS_CAP))
 
 
 @lru_cache(maxsize=4)

@@ -107,7 +107,7 @@ MELT_FLOOD_SHARE = 0.5
 # cloudbursts. Chicago's worst flooding days are such summer storms: of its eight days of 60 mm or
 # more in 2010-16 the median brought 496 flooding calls and the worst 3,380. Rare cloudbursts make
 # that tail while leaving the typical day of each amount, the bucket medians, as it is (factor
-# fitted with the flood knots: the worst day of 30 years is 150-250 times the median day).
+# fitted with the flood knots: the worst day of 30 years is 140-160 times the median day).
 BURST_LOG_SD = 0.3
 CLOUDBURST_SHARE = 0.1
 CLOUDBURST_FACTOR = 6.0
@@ -137,7 +137,13 @@ FC_PRECIP_DRIZZLE_MM = (0.05, 0.05)  # model drizzle: Exponential(mean a + b*k) 
 FLOOD_KNOTS_MM = np.array([0.0, 0.25, 5.0, 10.0, 15.0, 22.0, 35.0, 50.0, 80.0])
 FLOOD_KNOTS_RATIO = np.array([1.0, 1.9, 2.0, 3.7, 9.0, 16.0, 25.0, 55.0, 67.0])
 FLOOD_TAIL_SLOPE_PER_MM = 0.015
-FLOOD_RATIO_CAP = 250.0
+FLOOD_RATIO_CAP = 250.0  # a cell's basements and streets are all under water: no further growth
+# A day floods the city at most this much: where the cells' mean surplus S (burst included) would
+# be higher, every cell's is scaled down alike, so the storm keeps its uneven pattern. It keeps the
+# worst days of a few decades at 2,400-5,000 flooding calls (CHICAGO_FACTS: 2001-08-02, 2010-07-24,
+# 2013-04-18) and a day's requests of all types below about 40 times the weeks before (a day above
+# 60 times is blocked as implausible by raw_311_requests).
+CITY_SURPLUS_CAP = 450.0
 # After a storm the ground stays saturated and the sewers and the river stay high, so basements keep
 # flooding (and being found, and reported) for days: the three dry days after 2010-07-24 (3,380
 # calls) still brought 940-1,020 a day (CHICAGO_FACTS). Only water that overwhelms the sewers leaves

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from chicago_risk.config import LEAK_TYPES, TYPE_GROUP_BY_SR_TYPE
+from chicago_risk.config import HEAVY_RAIN_MM, LEAK_TYPES, TYPE_GROUP_BY_SR_TYPE
 from chicago_risk.demo_city import params as P
 from chicago_risk.demo_city.source import DemoCitySource
 from chicago_risk.demo_city.weather import simulate_weather
@@ -41,8 +41,9 @@ CHICAGO_MEDIANS = (
     (0.0, 0.1, 16), (0.1, 5.0, 22), (5.0, 15.0, 35), (15.0, 25.0, 103),
     (25.0, 40.0, 153), (40.0, 60.0, 397), (60.0, math.inf, 496),
 )  # fmt: skip
-STORM_MM = 25.0  # a storm day: at least this much rain at O'Hare
 DRY_MM = 1.0  # a dry day after a storm: less than this
+# A thaw: warm rain on a snow-bound city (CHICAGO_FACTS: 29 mm on 2014-02-20).
+RAIN_ON_SNOW = (pl.col("snowpack_mm") >= P.SNOW_COVER_MM) & (pl.col("rain_mm") >= 15)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Decades:
 
     def storms(self, n: int, daily: pl.DataFrame | None = None) -> pl.DataFrame:
         """The n rain storms (on a snow-free city) with the most flooding rows."""
-        storm = (pl.col("precip_mm") >= STORM_MM) & (pl.col("snowpack_mm") == 0)
+        storm = (pl.col("precip_mm") >= HEAVY_RAIN_MM) & (pl.col("snowpack_mm") == 0)
         storms = (self.daily if daily is None else daily).filter(storm)
         return storms.sort("flood", descending=True).head(n)
 
@@ -130,8 +131,7 @@ def test_storms_leave_days_of_flooding_behind(decades) -> None:
 
 
 def test_rain_on_snow_floods_the_streets_and_breaks_mains(decades) -> None:
-    on_snow = (pl.col("snowpack_mm") >= P.SNOW_COVER_MM) & (pl.col("rain_mm") >= 15)
-    thaws = decades.daily.filter(on_snow).sort("rain_mm", descending=True)
+    thaws = decades.daily.filter(RAIN_ON_SNOW).sort("rain_mm", descending=True)
     assert thaws.height >= 2
     snow_free = decades.daily.filter(pl.col("snowpack_mm") == 0)
     for day, rain, street in thaws.select("day", "rain_mm", "street").iter_rows():
@@ -167,8 +167,7 @@ def test_storm_days_stress_the_sewer_types(decades) -> None:
 
 def test_storms_pass_the_raw_volume_check(decades) -> None:
     """`raw_311_requests` blocks a day beyond 60x the trailing median: storms must not trip it."""
-    on_snow = (pl.col("snowpack_mm") >= P.SNOW_COVER_MM) & (pl.col("rain_mm") >= 15)
-    days = pl.concat([decades.storms(10)["day"], decades.daily.filter(on_snow)["day"]])
+    days = pl.concat([decades.storms(10)["day"], decades.daily.filter(RAIN_ON_SNOW)["day"]])
     for day in days:
         window = decades.window(day)
         trailing = window.filter(pl.col("day") < day).group_by("day").agg(requests=pl.len())
