@@ -153,10 +153,11 @@ def _run(
     for block in range(first, stop, P.SIM_BLOCK_DAYS):
         block_days = np.arange(block, min(block + P.SIM_BLOCK_DAYS, stop))
         patterns = _storm_patterns(fields, seed, drv, block_days)
-        for d in block_days.tolist():
+        # Without rain the day's water (snowmelt, or none) is the same over the city.
+        even = drv.surplus(block_days[:, None] + lead, 1.0)
+        for j, d in enumerate(block_days.tolist()):
             i, w = d - first, d + lead
-            # Without rain the day's water (snowmelt, or none) is the same over the city.
-            surplus = drv.surplus(w, patterns.get(d, 1.0))
+            surplus = drv.surplus(w, patterns[d]) if d in patterns else even[j]
             flood[:, 0], flood[:, 1] = surplus, backlog
             # b = V * q * (1 + g S + k B), as V * (q + [S B] @ [g q; k q]): one small product.
             q = rates.dry_part[w]
