@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from chicago_risk.config import CHICAGO_TZ, LEAK_TYPES, Settings
@@ -15,35 +12,6 @@ from chicago_risk.config import CHICAGO_TZ, LEAK_TYPES, Settings
 
 def chicago_today() -> date:
     return datetime.now(ZoneInfo(CHICAGO_TZ)).date()
-
-
-# A single-run backfill of N partitions logs one "planned" event for the range instead of N
-# (Dagster's own switch; it cut a two-year backfill of an asset by a third here). Trade-off, as
-# Dagster documents it: partitions of a failed run stay "missing" rather than "failed"; the run
-# itself shows the failure.
-# DAGSTER_EVENT_BATCH_SIZE: a range run's materializations reach the event log in batches of up to
-# this many (a run flushes at its last partition), which the instance's storage writes at once
-# (chicago_risk.resources.event_log here, Postgres when deployed).
-DAGSTER_RUN_ENV = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1", "DAGSTER_EVENT_BATCH_SIZE": "1000"}
-
-
-def dagster_instance(settings: Settings):
-    """The persistent Dagster instance under the data directory (shared with `dagster dev`)."""
-    import dagster as dg
-
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str((settings.data_dir / "dagster_home").resolve())))
-    os.environ.update(DAGSTER_RUN_ENV)
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():  # local storage under DAGSTER_HOME; nothing leaves the machine
-        config.write_text(
-            "telemetry:\n  enabled: false\n"
-            "event_log_storage:\n"
-            "  module: chicago_risk.resources.event_log\n"
-            "  class: BatchingSqliteEventLogStorage\n"
-            f"  config:\n    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n"
-        )
-    return dg.DagsterInstance.get()
 
 
 def _iso_date(text: str) -> date:
@@ -56,6 +24,7 @@ def _iso_date(text: str) -> date:
 def _materialize(args: argparse.Namespace) -> int:
     from chicago_risk.backfill import BackfillError, Step, default_steps, run_steps
     from chicago_risk.definitions import build_definitions
+    from chicago_risk.instance import dagster_instance
 
     settings = Settings.from_env()
     defs = build_definitions(settings)
@@ -77,8 +46,8 @@ def _materialize(args: argparse.Namespace) -> int:
 
 
 def _discover_types(args: argparse.Namespace) -> int:
-    from chicago_risk.resources.socrata import SocrataSource
-    from chicago_risk.resources.sources import SourceUnavailableError
+    from chicago_risk.sources.socrata import SocrataSource
+    from chicago_risk.sources.base import SourceUnavailableError
 
     settings = Settings.from_env()
     source = SocrataSource(base_url=settings.socrata_url, app_token=settings.socrata_app_token)

@@ -15,32 +15,9 @@ from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.io_manager import WarehouseIOManager
 from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.resources.sources import RequestSource, WeatherSource
+from chicago_risk.sources import build_sources
 from chicago_risk.resources.warehouse import WarehouseResource
 from chicago_risk.schedules import JOBS, SCHEDULES, SENSORS
-
-
-def _sources(settings: Settings) -> tuple[RequestSource, WeatherSource]:
-    if settings.source == "demo":
-        from chicago_risk.demo_city.source import DemoCitySource
-
-        city = DemoCitySource(seed=settings.demo_seed, h3_resolution=settings.h3_resolution)
-        return city, city
-    if settings.source == "socrata":
-        from chicago_risk.resources.open_meteo import OpenMeteoSource
-        from chicago_risk.resources.socrata import SocrataSource
-
-        return (
-            SocrataSource(base_url=settings.socrata_url, app_token=settings.socrata_app_token),
-            OpenMeteoSource(
-                forecast_url=settings.open_meteo_forecast_url,
-                archive_url=settings.open_meteo_archive_url,
-            ),
-        )
-    from chicago_risk.resources.files import FilesSource
-
-    files = FilesSource(folder=str(settings.files_dir))
-    return files, files
 
 
 def _warehouse(settings: Settings) -> WarehouseResource:
@@ -56,7 +33,7 @@ def _warehouse(settings: Settings) -> WarehouseResource:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    requests_source, weather_source = _sources(settings)
+    requests_source, weather_source = build_sources(settings)
     warehouse = _warehouse(settings)
     assets: list = [
         raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels,

@@ -17,7 +17,8 @@ from pathlib import Path
 import psutil
 
 from chicago_risk.backfill import BackfillError, NodeRun, PlannedRun, default_steps, execute_planned, run_steps
-from chicago_risk.cli import chicago_today, dagster_instance
+from chicago_risk.cli import chicago_today
+from chicago_risk.instance import dagster_instance
 from chicago_risk.config import ServingSettings, Settings
 from chicago_risk.definitions import build_definitions
 

@@ -3,7 +3,6 @@
 from datetime import date
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from chicago_risk.config import CHICAGO_TZ, DATA_START, LABEL_HORIZON_DAYS
 
@@ -32,4 +31,5 @@ model_partitions = dg.WeeklyPartitionsDefinition(
 
 def partition_range_tags(start: str, end: str) -> dict[str, str]:
     """Tags that make one run materialize every partition start..end (a single-run backfill)."""
-    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+    # The run tags Dagster documents for a run over a range of partitions.
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}

@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent(
     import dagster as dg
     from chicago_risk import demo
     from chicago_risk.backfill import BackfillError, Step, run_steps
-    from chicago_risk.cli import dagster_instance
+    from chicago_risk.instance import dagster_instance
     from chicago_risk.config import Settings
     from chicago_risk.definitions import build_definitions
 

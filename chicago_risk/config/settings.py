@@ -41,6 +41,9 @@ class Settings:
     storage_url: str | None = None
     # Where layers are published (None: <storage url>/published for Parquet, else <data_dir>/published).
     published_url: str | None = None
+    # The Dagster instance's storage: PostgreSQL at this URL (dagster-postgres), else Dagster's
+    # stock SQLite under the data directory (chicago_risk.instance).
+    dagster_postgres_url: str | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -100,6 +103,7 @@ class Settings:
             storage=storage,
             storage_url=storage_url,
             published_url=env.get("CHICAGO_RISK_PUBLISHED_URL") or None,
+            dagster_postgres_url=env.get("CHICAGO_RISK_DAGSTER_POSTGRES_URL") or None,
         )
 
 

@@ -11,7 +11,7 @@ from chicago_risk.config import DATA_START, HEAVY_RAIN_MM, WeatherRanges
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.sources import WeatherSource
+from chicago_risk.sources.base import WeatherSource
 
 WEATHER = "weather_daily"
 RANGES = WeatherRanges()

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from chicago_risk.config import LEAK_TYPES, MODEL_SETTINGS
-from chicago_risk.demo_city.source import DemoCitySource
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.ingest.normalise import normalise_requests
 from chicago_risk.models.drivers import DRIVER_DTYPE, feature_labels
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, risk_band

@@ -9,7 +9,7 @@ import pytest
 from chicago_risk.backfill import BackfillError, materialize_window
 from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, Settings
 from chicago_risk.definitions import build_definitions
-from chicago_risk.demo_city.source import DemoCitySource
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.ingest.normalise import RAW_311_SCHEMA
 from chicago_risk.ingest.raw_311 import implausible_volume_days, raw_311
 from chicago_risk.ingest.weather import WEATHER_SCHEMA, weather_daily

@@ -16,7 +16,7 @@ from unittest import mock
 
 import dagster as dg
 
-from chicago_risk.demo_city.source import DemoCitySource
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.features.assets import feature_registry
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chicago_risk.cli import DAGSTER_RUN_ENV
+from chicago_risk.instance import DAGSTER_RUN_ENV
 from chicago_risk.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

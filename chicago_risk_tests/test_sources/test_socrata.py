@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from chicago_risk.ingest.soda import SODA_SCHEMA, soda_frame
-from chicago_risk.resources.socrata import SocrataSource
-from chicago_risk.resources.sources import SourceUnavailableError
+from chicago_risk.sources.soda import SODA_SCHEMA, soda_frame
+from chicago_risk.sources.socrata import SocrataSource
+from chicago_risk.sources.base import SourceUnavailableError
 
 from .conftest import Reply
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from chicago_risk.ingest.soda import SODA_BOOLEAN_FIELDS, SODA_SCHEMA, SODA_STRING_FIELDS
-from chicago_risk.resources.files import FilesSource
-from chicago_risk.resources.sources import (
+from chicago_risk.sources.soda import SODA_BOOLEAN_FIELDS, SODA_SCHEMA, SODA_STRING_FIELDS
+from chicago_risk.sources.files import FilesSource
+from chicago_risk.sources.base import (
     WEATHER_SOURCE_SCHEMA,
     RequestSource,
     SourceUnavailableError,

@@ -10,9 +10,9 @@ import httpx
 import polars as pl
 
 from chicago_risk.config import SOCRATA_DATASET
-from chicago_risk.ingest.soda import empty_soda_frame, soda_frame
-from chicago_risk.resources.http_client import Upstream, get_json
-from chicago_risk.resources.sources import (
+from chicago_risk.sources.soda import empty_soda_frame, soda_frame
+from chicago_risk.sources.http_client import Upstream, get_json
+from chicago_risk.sources.base import (
     DatasetInfo,
     RequestSource,
     SourceUnavailableError,

@@ -16,7 +16,7 @@ from chicago_risk.config import CHICAGO_TZ
 from chicago_risk.demo_city.reports import report_frame
 from chicago_risk.demo_city.simulate import truth_frame
 from chicago_risk.demo_city.weather import weather_frame
-from chicago_risk.resources.sources import DatasetInfo, RequestSource, WeatherSource
+from chicago_risk.sources.base import DatasetInfo, RequestSource, WeatherSource
 
 
 class DemoCitySource(RequestSource, WeatherSource):

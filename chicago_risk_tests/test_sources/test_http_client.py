@@ -7,8 +7,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from chicago_risk.resources.http_client import Upstream, get_json
-from chicago_risk.resources.sources import SourceUnavailableError
+from chicago_risk.sources.http_client import Upstream, get_json
+from chicago_risk.sources.base import SourceUnavailableError
 
 from .conftest import Reply
 

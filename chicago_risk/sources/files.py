@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from chicago_risk.ingest.soda import soda_frame
-from chicago_risk.resources.sources import (
+from chicago_risk.sources.soda import soda_frame
+from chicago_risk.sources.base import (
     WEATHER_SOURCE_SCHEMA,
     DatasetInfo,
     RequestSource,

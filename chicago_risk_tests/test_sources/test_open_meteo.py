@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from chicago_risk.resources.open_meteo import OpenMeteoSource
-from chicago_risk.resources.sources import WEATHER_SOURCE_SCHEMA, SourceUnavailableError
+from chicago_risk.sources.open_meteo import OpenMeteoSource
+from chicago_risk.sources.base import WEATHER_SOURCE_SCHEMA, SourceUnavailableError
 
 from .conftest import Reply
 

@@ -13,8 +13,8 @@ import httpx
 import polars as pl
 
 from chicago_risk.config import CHICAGO_TZ, CITY_LAT, CITY_LON
-from chicago_risk.resources.http_client import Upstream, get_json
-from chicago_risk.resources.sources import (
+from chicago_risk.sources.http_client import Upstream, get_json
+from chicago_risk.sources.base import (
     WEATHER_SOURCE_SCHEMA,
     DatasetInfo,
     SourceUnavailableError,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from chicago_risk.resources.sources import SourceUnavailableError
+from chicago_risk.sources.base import SourceUnavailableError
 
 # Failures worth another try: the upstream was slow, unreachable or hung up mid-answer.
 _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)

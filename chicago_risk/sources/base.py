@@ -49,7 +49,7 @@ class RequestSource(dg.ConfigurableResource, ABC):
     @abstractmethod
     def fetch_requests(self, start: date, end: date, sr_types: tuple[str, ...]) -> pl.DataFrame:
         """Requests of `sr_types` created on days start..end (inclusive, Chicago local), as a
-        frame in `chicago_risk.ingest.soda.SODA_SCHEMA`. Raises SourceUnavailableError."""
+        frame in `chicago_risk.sources.soda.SODA_SCHEMA`. Raises SourceUnavailableError."""
 
     @abstractmethod
     def dataset_info(self) -> DatasetInfo: ...
