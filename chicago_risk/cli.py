@@ -22,7 +22,7 @@ def _iso_date(text: str) -> date:
 
 
 def _materialize(args: argparse.Namespace) -> int:
-    from chicago_risk.backfill import BackfillError, Step, default_steps, run_steps
+    from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, run_steps
     from chicago_risk.definitions import build_definitions
     from chicago_risk.instance import dagster_instance
 
@@ -38,10 +38,18 @@ def _materialize(args: argparse.Namespace) -> int:
     steps = [Step(f"{start}..{end}", start, end, select)] if select else default_steps(defs, start, end)
     print(f"materializing from the {settings.source} source into {settings.warehouse_path}")
     try:
-        run_steps(defs, steps, None if args.dry_run else dagster_instance(settings))
+        if args.dry_run:
+            run_steps(defs, steps, None)
+        else:
+            dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run's process
+            run_steps(defs, steps, OutOfProcess())
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: the runs that were started are marked failed in the Dagster UI; "
+              "re-run the same command to finish the window", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -10,6 +10,7 @@ from chicago_risk.features.assets import cell_day_features, cell_day_labels, fea
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.models.assets import MODEL_ASSETS, model_evaluation, with_oracle
+from chicago_risk.progress import progress_lines
 from chicago_risk.publish.assets import PUBLISH_ASSETS
 from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.resources.city import CityGridResource
@@ -60,7 +61,20 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=SCHEDULES,
         sensors=SENSORS,
         resources=resources,
+        # Dagster's console logger, and progress lines (done/total, ETA) on the run's terminal.
+        loggers={**dg.default_loggers(), "progress": progress_lines},
     )
 
 
 defs = build_definitions(Settings.from_env())
+
+
+def materialization_job(assets: list[str]) -> dg.JobDefinition:
+    """A job over `assets` (one partitions definition) on the code location above: what each
+    run of `chicago-risk materialize` executes, rebuilt by name in its step processes
+    (`dg.build_reconstructable_job`)."""
+    keys = [dg.AssetKey.from_user_string(name) for name in sorted(assets)]
+    # A stable, readable name: the UI lists runs of the same selection together.
+    name = f"materialize_{keys[0].path[-1]}" + (f"_and_{len(keys) - 1}_more" if len(keys) > 1 else "")
+    job = dg.define_asset_job(name, selection=dg.AssetSelection.assets(*keys))
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(name)

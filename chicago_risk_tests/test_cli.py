@@ -54,5 +54,5 @@ def test_a_dry_run_prints_the_default_steps_and_runs_nothing(data_dir, capsys):
     assert main(["materialize", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "step 1/2: map layers" in out and "step 2/2: backtest and model card" in out
-    assert "  risk_model: " in out and "  published/risk_predictions: " in out
+    assert "] risk_model: " in out and "] published/risk_predictions: " in out and "(after " in out
     assert not (data_dir / "warehouse.duckdb").exists()
