@@ -12,7 +12,7 @@ from chicago_risk.models.assets import risk_predictions
 from chicago_risk.publish.assets import PUBLISH_ASSETS, NothingToPublishError, published_key
 from chicago_risk.publish.layers import EVENT_COLUMNS, PUBLISHED_TABLES
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.instances import fast_test_instance
 from chicago_risk_tests.test_publish.map_layers import (
     FIRST_DAY,

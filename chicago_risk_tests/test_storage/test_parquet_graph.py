@@ -20,7 +20,7 @@ from chicago_risk.backfill import EVALUATION_ASSETS, materialize_window
 from chicago_risk.config import Settings
 from chicago_risk.config.serving import ServingSettings
 from chicago_risk.definitions import build_definitions
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.instances import fast_test_instance
 
 START, END = date(2019, 4, 29), date(2019, 4, 30)  # a Monday (a model's cutoff) and the next day

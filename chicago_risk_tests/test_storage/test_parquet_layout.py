@@ -9,7 +9,7 @@ import pytest
 
 from chicago_risk.resources.parquet_warehouse import TableManifest
 from chicago_risk.resources.storage import UnsupportedStorageURL
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.test_storage.test_warehouse import JAN, frame
 
 

@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from chicago_risk.resources.warehouse import WarehouseLockTimeout, WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseLockTimeout, WarehouseResource
 
 JAN = [date(2024, 1, d) for d in (1, 2, 3)]
 
@@ -143,7 +143,7 @@ KILLED_WRITERS = {
     # The real replacement runs its DELETE and INSERT, then the process dies before COMMIT.
     "duckdb": """
         import duckdb
-        from chicago_risk.resources.warehouse import replace_partitions
+        from chicago_risk.storage.warehouse import replace_partitions
 
         class StallAtCommit:
             def __init__(self, connection):
@@ -160,7 +160,7 @@ KILLED_WRITERS = {
     # process dies before the rename that would make them visible.
     "parquet": """
         import os
-        from chicago_risk.resources.warehouse import WarehouseResource
+        from chicago_risk.storage.warehouse import WarehouseResource
 
         rename = os.replace
         def stall_before_the_manifest(source, target):
