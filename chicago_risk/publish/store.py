@@ -188,8 +188,10 @@ class PublishedStore:
             FACETS: json.dumps({name: sorted(frame[name].drop_nulls().unique().cast(pl.String).to_list()) for name in facets}),
         }
         rows = frame.to_arrow()
+        if daily and DAY in rows.column_names:
+            rows = rows.drop_columns([DAY])
         buffer = pa.BufferOutputStream()
-        pq.write_table((rows.drop_columns([DAY]) if daily else rows).replace_schema_metadata(footer), buffer, compression="zstd")
+        pq.write_table(rows.replace_schema_metadata(footer), buffer, compression="zstd")
         data = buffer.getvalue()
         name = f"{hashlib.sha256(data).hexdigest()[:16]}-{uuid.uuid4().hex}.parquet"
         path = f"{DAY}={key}/{name}" if daily else name
@@ -200,7 +202,10 @@ class PublishedStore:
             path, data.size, {DAY: key} if daily else {}, int(time.time() * 1000), True,
             json.dumps({"numRecords": frame.height}),
         )
-        return Written(key, action, rows.schema, frame.height)
+        schema = frame.to_arrow().schema
+        if daily and DAY not in schema.names:
+            schema = schema.insert(0, pa.field(DAY, pa.date32()))
+        return Written(key, action, schema, frame.height)
 
     def commit(self, layer: str, written: Iterable[Written], h3_resolution: int) -> Manifest:
         """Make `written` the layer's published partitions of their keys: one Delta commit."""
@@ -282,7 +287,7 @@ class PublishedStore:
                 published_at=_iso(row["modification_time"]),
                 pinned=pinned,
             )
-            for row in files.sort("modification_time").iter_rows(named=True)
+            for row in files.sort(f"partition.{DAY}" if daily else "path").iter_rows(named=True)
         }
         updated = files["modification_time"].max() if files.height else 0
         resolution = int(table.metadata().configuration[RESOLUTION_PROPERTY])
