@@ -31,7 +31,7 @@ from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import score
 from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
 from chicago_risk.models.windows import last_labelled_day, plan_window
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 
 HEADLINE = ("auroc", "bss", "ece", "log_loss", "capture_at_5pct", "oracle_share")
 SHAP_ROWS = 6_000

@@ -58,7 +58,10 @@ def _discover_types(args: argparse.Namespace) -> int:
     from chicago_risk.sources.base import SourceUnavailableError
 
     settings = Settings.from_env()
-    source = SocrataSource(base_url=settings.socrata_url, app_token=settings.socrata_app_token)
+    source = SocrataSource(
+        base_url=settings.socrata_url,
+        app_token=settings.socrata_app_token.get_secret_value() if settings.socrata_app_token else None,
+    )
     try:
         counts = source.discover_types(args.since)
     except SourceUnavailableError as error:

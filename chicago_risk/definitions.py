@@ -12,30 +12,15 @@ from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.models.assets import MODEL_ASSETS, model_evaluation, with_oracle
 from chicago_risk.progress import progress_lines
 from chicago_risk.publish.assets import PUBLISH_ASSETS
-from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import WarehouseIOManager
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.sources import build_sources
-from chicago_risk.resources.warehouse import WarehouseResource
 from chicago_risk.schedules import JOBS, SCHEDULES, SENSORS
-
-
-def _warehouse(settings: Settings) -> WarehouseResource:
-    """The DuckDB file, or Parquet partitions under a folder (CHICAGO_RISK_STORAGE)."""
-    if settings.storage == "parquet":
-        return WarehouseResource(
-            storage="parquet", url=settings.warehouse_url, lock_timeout_s=settings.writer_lock_timeout_s
-        )
-    return WarehouseResource(
-        path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s,
-        memory_limit=settings.duckdb_memory_limit,
-    )
+from chicago_risk.storage.resources import storage_resources
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     requests_source, weather_source = build_sources(settings)
-    warehouse = _warehouse(settings)
     assets: list = [
         raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels,
         *MODEL_ASSETS, *COST_ASSETS, *PUBLISH_ASSETS,
@@ -44,10 +29,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "requests_source": requests_source,
         "weather_source": weather_source,
         "city": CityGridResource(h3_resolution=settings.h3_resolution),
-        "warehouse": warehouse,
-        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        **storage_resources(settings),
         "reports": ReportsResource(folder=str(settings.reports_dir)),
-        "published_store": PublishedStoreResource(url=settings.published_location),
     }
     if settings.source == "demo":
         from chicago_risk.demo_city.assets import demo_truth

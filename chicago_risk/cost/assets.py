@@ -30,8 +30,8 @@ from chicago_risk.models.data import require_days
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
 
 SETTINGS = COST_SETTINGS
 COST_CODE_VERSION = "1"

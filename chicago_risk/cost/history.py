@@ -11,7 +11,7 @@ from chicago_risk.config import DATA_START
 from chicago_risk.config.cost import CostSettings
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.models.data import require_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 
 HISTORY_COLUMNS = (
     "sr_number", "sr_type", "type_group", "status", "created_at", "closed_at", "day", "h3_id", "incident_key",

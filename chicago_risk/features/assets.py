@@ -31,8 +31,8 @@ from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.partitions import daily_partitions, label_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
 
 CHECKS = FeatureChecks()
 

@@ -12,9 +12,9 @@ from chicago_risk.ingest.normalise import RAW_311_SCHEMA, normalise_requests
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
 from chicago_risk.sources.base import RequestSource
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
 
 RAW_311 = "raw_311_requests"
 CHECKS = IngestChecks()

@@ -10,8 +10,8 @@ from chicago_risk.automation import DAILY_FRESHNESS
 from chicago_risk.config import DATA_START, HEAVY_RAIN_MM, WeatherRanges
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.partitions import daily_partitions, single_run
-from chicago_risk.resources.io_manager import window_days
 from chicago_risk.sources.base import WeatherSource
+from chicago_risk.storage.io_manager import window_days
 
 WEATHER = "weather_daily"
 RANGES = WeatherRanges()

@@ -60,8 +60,8 @@ from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.models.windows import last_labelled_day, plan_window
 from chicago_risk.partitions import daily_partitions, model_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
 
 SETTINGS = MODEL_SETTINGS
 MODEL_CODE_VERSION = "1"

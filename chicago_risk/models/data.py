@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 
 from chicago_risk.features.registry import FEATURE_NAMES
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 
 FEATURES_TABLE = "cell_day_features"
 LABELS_TABLE = "cell_day_labels"

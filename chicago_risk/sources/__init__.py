@@ -33,7 +33,7 @@ def build_sources(settings: Settings) -> tuple[RequestSource, WeatherSource]:
         from chicago_risk.sources.socrata import SocrataSource
 
         return (
-            SocrataSource(base_url=settings.socrata_url, app_token=settings.socrata_app_token),
+            SocrataSource(base_url=settings.socrata_url, app_token=settings.resource_secret("socrata_app_token")),
             OpenMeteoSource(
                 forecast_url=settings.open_meteo_forecast_url,
                 archive_url=settings.open_meteo_archive_url,

@@ -1,15 +1,15 @@
 """A copy of the small city's published store with some days of some layers missing, as after a
-day whose 311 extract or cost run failed (publication never retracts a day, so the test removes
-it from the layer's manifest)."""
+day whose 311 extract or cost run failed (publication never retracts a day, so the test deletes
+it from the layer's Delta table)."""
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from chicago_risk.publish.storage import utc_now_iso
+from deltalake import DeltaTable
+
 from chicago_risk.publish.store import PublishedStore
 
 
@@ -21,7 +21,5 @@ def published_without(small_city, target: Path, missing: dict[str, list[date]]) 
         manifest = store.read_manifest(layer)
         dropped = {d.isoformat() for d in days}
         assert dropped <= set(manifest.partitions), f"{layer} does not publish all of {sorted(dropped)}"
-        kept = {key: entry for key, entry in manifest.partitions.items() if key not in dropped}
-        trimmed = replace(manifest, partitions=kept, updated_at=utc_now_iso())
-        store.storage.write_bytes(store.manifest_key(layer), trimmed.to_json())
+        DeltaTable(str(target / layer)).delete(" OR ".join(f"day = '{day}'" for day in sorted(dropped)))
     return str(target)

@@ -18,8 +18,8 @@ from chicago_risk.cost.history import history_window
 from chicago_risk.cost.pressure import ACTION_TYPES, PRESSURE_STEP
 from chicago_risk.grid import city_cells
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import WarehouseIOManager
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import WarehouseIOManager
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.instances import fast_test_instance
 from chicago_risk_tests.test_cost import demo_inputs

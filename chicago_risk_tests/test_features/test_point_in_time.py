@@ -20,7 +20,7 @@ from chicago_risk.grid import city_cells
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.sources.soda import soda_frame
 from chicago_risk.ingest.weather import weather_daily
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.instances import fast_test_instance
 

@@ -14,7 +14,7 @@ from chicago_risk.ingest.normalise import RAW_311_SCHEMA
 from chicago_risk.ingest.raw_311 import implausible_volume_days, raw_311
 from chicago_risk.ingest.weather import WEATHER_SCHEMA, weather_daily
 from chicago_risk.partitions import daily_partitions, single_run
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
 
 JAN_START, JAN_END = date(2024, 1, 1), date(2024, 1, 31)

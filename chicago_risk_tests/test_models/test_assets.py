@@ -17,8 +17,8 @@ from chicago_risk.models.registry import load_models_at
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.config import MODEL_KINDS
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import WarehouseIOManager
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import WarehouseIOManager
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.test_models.synthetic import quick_settings, synthetic_city
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from chicago_risk.backfill import QUIET_RUN_CONFIG
+from chicago_risk.backfill.execute import QUIET_RUN_CONFIG
 from chicago_risk.models.assets import risk_predictions
 from chicago_risk.publish.assets import PUBLISH_ASSETS, published_key
 from chicago_risk.publish.layers import MODEL, REGISTRY
 from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import WarehouseIOManager
+from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.test_publish.stand_ins import GENERATION_TAG, STAND_IN_ASSETS
 

@@ -11,7 +11,7 @@ from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk.sources.socrata import SocrataSource
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.instances import fast_test_instance
 

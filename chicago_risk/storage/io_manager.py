@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 
 
 def window_days(window: dg.TimeWindow) -> tuple[date, date]:
