@@ -108,6 +108,10 @@ class Metrics:
             "chicago_risk_inference_seconds", "time to score one request", registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
         )
+        self.rate_limit_store_errors = Counter(
+            "chicago_risk_api_rate_limit_store_errors", "rate-limit checks that fell back to the process's own count",
+            registry=self.registry,
+        )
         self.registry.register(_PublishedCollector(reader, caches))
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
@@ -162,7 +166,7 @@ class ObservabilityMiddleware:
                 extra={"fields": {
                     "method": scope["method"], "route": route, "path": scope["path"], "status": status,
                     "duration_ms": round(seconds * 1000, 2), "bytes": sent,
-                    **({"api_key_id": scope["state"]["api_key_id"]} if "api_key_id" in scope["state"] else {}),
+                    **({"client_id": scope["state"]["client_id"]} if "client_id" in scope["state"] else {}),
                 }},
             )
             request_id.reset(token)

@@ -57,7 +57,6 @@ from chicago_risk.config.cost import (
 )
 from chicago_risk.config.serving import (
     API_KEY_HEADER,
-    published_location,
     read_api_keys,
     ServingSettings,
 )
