@@ -13,17 +13,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.params import PATTERN_HINTS
 from api.schemas import ErrorBody, ErrorDetail
 from api.store import PartitionGoneError
 
 NEAREST_DATES = 3
-
-
-def invalid(location: str, name: str, message: str, value: object) -> RequestValidationError:
-    """A 422 in FastAPI's shape, `loc` naming the parameter (e.g. ("query", "bbox"))."""
-    return RequestValidationError(
-        [{"type": "value_error", "loc": (location, name), "msg": message, "input": value}]
-    )
 
 
 def nearest(days: list[date], asked: date, count: int = NEAREST_DATES) -> list[date]:
@@ -80,13 +74,20 @@ def _echo(value: object) -> object:
     return f"{text[:MAX_ECHO_CHARS]}... ({len(text):,} characters)"
 
 
+def _explained(error: dict) -> dict:
+    hint = PATTERN_HINTS.get((error.get("ctx") or {}).get("pattern"))
+    if hint:
+        return {**error, "msg": hint, "ctx": {}}
+    return error
+
+
 def validation_errors(error: RequestValidationError) -> list[dict]:
     return [
         {
             "type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg"), "input": _echo(e.get("input")),
             **({"ctx": {k: _echo(v) for k, v in e["ctx"].items()}} if e.get("ctx") else {}),
         }
-        for e in error.errors()
+        for e in map(_explained, error.errors())
     ]
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 import polars as pl
 from fastapi import Query
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 from api.render import BOUNDS
 from chicago_risk.config import LEAK_TYPES
@@ -23,15 +23,25 @@ LATEST = "latest"
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _strict_day(value: object) -> object:
-    # pydantic would also take a Unix time or a datetime for a date; the contract says YYYY-MM-DD.
-    if isinstance(value, str) and value != LATEST and not _ISO_DAY.fullmatch(value):
+def _day(value: str) -> date | str:
+    # Only YYYY-MM-DD: pydantic would also take a Unix time or a datetime for a date.
+    if value == LATEST:
+        return value
+    if not _ISO_DAY.fullmatch(value):
         raise ValueError("must be a date written YYYY-MM-DD, or 'latest'")
-    return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a day of the calendar") from None
 
 
-# A day, or `latest`: the newest day on which every map layer is published.
-Day = Annotated[date | Literal["latest"], BeforeValidator(_strict_day)]
+# A day, or `latest`: the newest day on which every map layer is published. One type (not a
+# union) so that an error names the parameter alone.
+Day = Annotated[
+    str,
+    AfterValidator(_day),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "enum": [LATEST]}]}),
+]
 DateQuery = Annotated[
     Day | None,
     Query(description="YYYY-MM-DD, or `latest` (the default): the newest day every map layer is published"),
@@ -42,9 +52,9 @@ H3_PATTERN = "^[0-9a-fA-F]{15}$"
 
 # Degrees as decimals: longitudes in [-180, 180], latitudes in [-90, 90], written out exactly so
 # that the schema accepts no box the API would refuse.
-_FRACTION = r"(\.[0-9]{1,12})?"
-_LON = rf"-?(180(\.0{{1,12}})?|(1[0-7][0-9]|[0-9]{{1,2}}){_FRACTION})"
-_LAT = rf"-?(90(\.0{{1,12}})?|[0-8]?[0-9]{_FRACTION})"
+_FRACTION = r"(\.[0-9]+)?"
+_LON = rf"-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{{1,2}}){_FRACTION})"
+_LAT = rf"-?(90(\.0+)?|[0-8]?[0-9]{_FRACTION})"
 BBOX_PATTERN = f"^{_LON},{_LAT},{_LON},{_LAT}$"
 
 
@@ -83,7 +93,7 @@ async def bbox_query(  # async: FastAPI runs a plain def dependency in a thread
     return Bbox(min(lon_a, lon_b), min(lat_a, lat_b), max(lon_a, lon_b), max(lat_a, lat_b))
 
 
-# `types` accepts sr_type names or short codes, comma-separated.
+# `types`: sr_type names or short codes, comma-separated.
 _TYPE_BY_NAME = {t.sr_type.lower(): t.sr_type for t in LEAK_TYPES} | {t.short_code.lower(): t.sr_type for t in LEAK_TYPES}
 _TYPE = "(" + "|".join(sorted({t.short_code for t in LEAK_TYPES} | {t.sr_type for t in LEAK_TYPES})) + ")"
 TYPES_PATTERN = f"^{_TYPE}(,{_TYPE})*$"
@@ -101,3 +111,15 @@ async def types_query(
     if types is None:
         return None
     return tuple(sorted({_TYPE_BY_NAME[t.lower()] for t in types.split(",")}))
+
+
+# What a 422 says instead of echoing a long pattern.
+PATTERN_HINTS = {
+    H3_PATTERN: "an H3 cell id is 15 hexadecimal characters, e.g. 8926641b2ffffff",
+    BBOX_PATTERN: (
+        "bbox must be four decimal numbers lon,lat,lon,lat (longitudes in [-180, 180], latitudes in [-90, 90])"
+    ),
+    TYPES_PATTERN: "types must be comma-separated 311 types: " + ", ".join(
+        f"{t.short_code} ({t.sr_type})" for t in LEAK_TYPES
+    ),
+}

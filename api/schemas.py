@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from api.params import H3_PATTERN
 from chicago_risk.features.registry import FEATURES
 
 RiskBand = Literal["low", "medium", "high"]
@@ -382,7 +383,7 @@ FeatureOverrides = create_model(
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    zone_id: str = Field(pattern="^[0-9a-fA-F]{15}$", description="an H3 cell of the published grid (404 otherwise)")
+    zone_id: str = Field(pattern=H3_PATTERN, description="an H3 cell of the published grid (404 otherwise)")
     timestamp: datetime = Field(description="as-of moment; without a zone it is Chicago local time")
     features: FeatureOverrides | None = Field(default=None, description="feature overrides, applied to the stored row")
 

@@ -24,7 +24,7 @@ def test_settings_read_keys_from_the_environment_and_a_file(tmp_path):
         "CHICAGO_RISK_API_RATE_PER_MINUTE": "120",
         "CHICAGO_RISK_MANIFEST_POLL_S": "0",
     })
-    assert settings.api_keys == ("key-a", "key-c", "key-b")
+    assert settings.api_key_values() == ("key-a", "key-c", "key-b")
     assert settings.published_url == str(tmp_path / "published")
     assert settings.cors_origins == ("https://map.example.org", "http://localhost:5173")
     assert (settings.rate_limit_per_minute, settings.manifest_poll_s) == (120, 0.0)
@@ -35,8 +35,11 @@ def test_settings_read_keys_from_the_environment_and_a_file(tmp_path):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"CHICAGO_RISK_API_RATE_PER_MINUTE": "many"}, "CHICAGO_RISK_API_RATE_PER_MINUTE='many' is not a int"),
-        ({"CHICAGO_RISK_API_CACHE_ENTRIES": "0"}, "CHICAGO_RISK_API_CACHE_ENTRIES=0 must be at least 1"),
+        ({"CHICAGO_RISK_API_RATE_PER_MINUTE": "many"}, "CHICAGO_RISK_API_RATE_PER_MINUTE='many': Input should be a valid integer"),
+        ({"CHICAGO_RISK_API_CACHE_ENTRIES": "0"}, "CHICAGO_RISK_API_CACHE_ENTRIES='0': Input should be greater than or equal to 1"),
+        ({"CHICAGO_RISK_API_MAX_BODY_BYTES": "10"}, "CHICAGO_RISK_API_MAX_BODY_BYTES='10': Input should be greater than or equal to 256"),
+        ({"CHICAGO_RISK_JWT_ISSUER": "https://id.example.org"}, "JWT validation needs CHICAGO_RISK_JWT_ISSUER, CHICAGO_RISK_JWT_AUDIENCE and one of"),
+        ({"CHICAGO_RISK_JWT_ISSUER": "i", "CHICAGO_RISK_JWT_AUDIENCE": "a", "CHICAGO_RISK_JWT_KEY": "k", "CHICAGO_RISK_JWT_ALGORITHMS": "HS256,none"}, "may not allow unsigned tokens"),
         ({"CHICAGO_RISK_API_KEYS_FILE": "/nonexistent/keys"}, "CHICAGO_RISK_API_KEYS_FILE=/nonexistent/keys cannot be read"),
     ],
 )
