@@ -84,3 +84,12 @@ def send_rendered(
 def send_model(model: BaseModel, tag: str) -> Response:
     """A JSON body with its ETag (compressed by the gzip middleware when large)."""
     return Response(model.model_dump_json(), headers=_validators(tag), media_type="application/json")
+
+
+def send_conditional(
+    request: Request, body: RenderedBody, tag: str, media_type: str = GEOJSON, cache_control: str = CACHE_CONTROL,
+) -> Response:
+    """`body` as `send_rendered` sends it, or 304 when the client holds `tag`."""
+    if matches(request, tag):
+        return not_modified(tag, cache_control)
+    return send_rendered(request, body, tag, media_type, cache_control)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.context import context
 from api.grid import served_grid
-from api.http import GeoJSONResponse, etag, matches, not_modified, send_rendered
+from api.http import GeoJSONResponse, send_conditional
 from api.routes.meta import DEFAULT_RESOLUTION
 from api.schemas import GridLayer
 from chicago_risk.publish.layers import RISK
@@ -32,7 +32,4 @@ def grid_shapes(request: Request) -> Response:
     """Every cell's `h3_id` and hexagon (RFC 7946), and the grid's `grid_version`."""
     manifest = context(request).reader.manifest(RISK.table)
     grid = served_grid(manifest.h3_resolution if manifest else DEFAULT_RESOLUTION)
-    tag = etag("grid", grid.version)
-    if matches(request, tag):
-        return not_modified(tag, CACHE_CONTROL)
-    return send_rendered(request, grid.body(), tag, cache_control=CACHE_CONTROL)
+    return send_conditional(request, grid.body(), f'W/"grid-{grid.version}"', cache_control=CACHE_CONTROL)

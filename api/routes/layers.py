@@ -5,6 +5,7 @@ shapes from `GET /api/grid`. Bodies are cached per partition, filter combination
 (gzip included), so a full city layer is served without being rebuilt."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -51,8 +52,6 @@ VALUES_RESPONSES: dict = {
     404: _NOT_FOUND,
 }
 Threshold = Annotated[float, Query(ge=0, allow_inf_nan=False)]
-MinRisk = Annotated[float, Query(ge=0, le=1, allow_inf_nan=False, description="lowest p_event_7d shown")]
-MinCost = Annotated[Threshold, Query(description="lowest cost (of `cost_mode`) shown, USD")]
 
 
 def _mask(bbox: Bbox | None, *conditions: pl.Expr) -> pl.Expr:
@@ -125,79 +124,73 @@ def _day_head(layer: str, entry: PartitionEntry, **extra: object) -> dict:
     return {"layer": layer, "date": entry.key, "partition": entry.version, **extra}
 
 
-def _risk_mask(bbox: Bbox | None, min_risk: float) -> Callable[[], pl.Expr]:
-    return lambda: _mask(bbox, pl.col("p_event_7d") >= min_risk if min_risk > 0 else None)
+@dataclass(frozen=True)
+class DaySelection:
+    """What a request picks from a day's layer: its partition, the body's head, the filter."""
+
+    entry: PartitionEntry
+    head: dict
+    mask: Callable[[], pl.Expr]
+    key: str
 
 
-def _cost_mask(bbox: Bbox | None, field: str, min_cost_usd: float) -> Callable[[], pl.Expr]:
-    return lambda: _mask(bbox, pl.col(field) >= min_cost_usd if min_cost_usd > 0 else None)
+async def risk_selection(
+    request: Request,
+    date: DateQuery = None,
+    bbox: Annotated[Bbox | None, Depends(bbox_query)] = None,
+    min_risk: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False, description="lowest p_event_7d shown")] = 0.0,
+) -> DaySelection:
+    entry = day_entry(context(request).reader, RISK, date)
+    return DaySelection(
+        entry, _day_head("risk", entry),
+        lambda: _mask(bbox, pl.col("p_event_7d") >= min_risk if min_risk > 0 else None),
+        _filter_key(bbox=bbox, min_risk=min_risk),
+    )
+
+
+async def cost_selection(
+    request: Request,
+    date: DateQuery = None,
+    bbox: Annotated[Bbox | None, Depends(bbox_query)] = None,
+    min_cost_usd: Annotated[Threshold, Query(description="lowest cost (of `cost_mode`) shown, USD")] = 0.0,
+    cost_mode: CostMode = "total",
+) -> DaySelection:
+    entry = day_entry(context(request).reader, COST, date)
+    field = COST_FIELDS[cost_mode]
+    return DaySelection(
+        entry, _day_head("cost", entry, cost_mode=cost_mode, cost_field=field),
+        lambda: _mask(bbox, pl.col(field) >= min_cost_usd if min_cost_usd > 0 else None),
+        _filter_key(bbox=bbox, min=min_cost_usd, mode=cost_mode),
+    )
+
+
+RiskSelection = Annotated[DaySelection, Depends(risk_selection)]
+CostSelection = Annotated[DaySelection, Depends(cost_selection)]
 
 
 @router.get("/risk", response_model=RiskLayer, response_class=GeoJSONResponse, responses=RESPONSES)
-async def risk_layer(
-    request: Request,
-    date: DateQuery = None,
-    bbox: Annotated[Bbox | None, Depends(bbox_query)] = None,
-    min_risk: MinRisk = 0.0,
-) -> Response:
+async def risk_layer(request: Request, day: RiskSelection) -> Response:
     """Every cell's hexagon with its 7-day risk, band, confidence, expected incidents and drivers."""
-    entry = day_entry(context(request).reader, RISK, date)
-    return await _send_layer(
-        request, RISK, [entry], _day_head("risk", entry), risk_view, _risk_mask(bbox, min_risk),
-        _filter_key(bbox=bbox, min_risk=min_risk),
-    )
+    return await _send_layer(request, RISK, [day.entry], day.head, risk_view, day.mask, day.key)
 
 
 @router.get("/risk/values", response_model=RiskValues, responses=VALUES_RESPONSES)
-async def risk_values(
-    request: Request,
-    date: DateQuery = None,
-    bbox: Annotated[Bbox | None, Depends(bbox_query)] = None,
-    min_risk: MinRisk = 0.0,
-) -> Response:
+async def risk_values(request: Request, day: RiskSelection) -> Response:
     """The risk layer's cells as columns: `h3_id`, `p_event_7d`, `risk_band`, `confidence`,
     `expected_events` (drivers: `GET /api/cell/{h3_id}`); the shapes come from `GET /api/grid`."""
-    entry = day_entry(context(request).reader, RISK, date)
-    return await _send_values(
-        request, RISK, entry, _day_head("risk", entry), risk_values_view, _risk_mask(bbox, min_risk),
-        _filter_key(bbox=bbox, min_risk=min_risk),
-    )
+    return await _send_values(request, RISK, day.entry, day.head, risk_values_view, day.mask, day.key)
 
 
 @router.get("/cost", response_model=CostLayer, response_class=GeoJSONResponse, responses=RESPONSES)
-async def cost_layer(
-    request: Request,
-    date: DateQuery = None,
-    bbox: Annotated[Bbox | None, Depends(bbox_query)] = None,
-    min_cost_usd: MinCost = 0.0,
-    cost_mode: CostMode = "total",
-) -> Response:
+async def cost_layer(request: Request, day: CostSelection) -> Response:
     """Every cell's expected 7-day cost: total mean and p90, energy, water, repair, leak volume."""
-    entry = day_entry(context(request).reader, COST, date)
-    field = COST_FIELDS[cost_mode]
-    head = _day_head("cost", entry, cost_mode=cost_mode, cost_field=field)
-    return await _send_layer(
-        request, COST, [entry], head, cost_view, _cost_mask(bbox, field, min_cost_usd),
-        _filter_key(bbox=bbox, min=min_cost_usd, mode=cost_mode),
-    )
+    return await _send_layer(request, COST, [day.entry], day.head, cost_view, day.mask, day.key)
 
 
 @router.get("/cost/values", response_model=CostValues, responses=VALUES_RESPONSES)
-async def cost_values(
-    request: Request,
-    date: DateQuery = None,
-    bbox: Annotated[Bbox | None, Depends(bbox_query)] = None,
-    min_cost_usd: MinCost = 0.0,
-    cost_mode: CostMode = "total",
-) -> Response:
+async def cost_values(request: Request, day: CostSelection) -> Response:
     """The cost layer's cells as columns (every property of `GET /api/layers/cost`)."""
-    entry = day_entry(context(request).reader, COST, date)
-    field = COST_FIELDS[cost_mode]
-    head = _day_head("cost", entry, cost_mode=cost_mode, cost_field=field)
-    return await _send_values(
-        request, COST, entry, head, cost_values_view, _cost_mask(bbox, field, min_cost_usd),
-        _filter_key(bbox=bbox, min=min_cost_usd, mode=cost_mode),
-    )
+    return await _send_values(request, COST, day.entry, day.head, cost_values_view, day.mask, day.key)
 
 
 @router.get(

@@ -24,7 +24,7 @@ def test_the_grid_is_every_cell_once_with_a_version_of_its_own(client):
     assert_feature_collection(response.json())
     for feature in response.json()["features"]:
         assert_is_hexagon_of(feature["geometry"], feature["properties"]["h3_id"])
-    assert grid.h3_resolution == RESOLUTION
+    assert grid.h3_resolution == RESOLUTION and response.headers["etag"] == f'W/"grid-{grid.grid_version}"'
     meta = client.get("/api/meta").json()["grid"]
     assert (meta["version"], meta["path"]) == (grid.grid_version, "/api/grid")
     again = client.get("/api/grid", headers={"If-None-Match": response.headers["etag"]})

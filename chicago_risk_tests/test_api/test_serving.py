@@ -32,6 +32,23 @@ def test_settings_read_keys_from_the_environment_and_a_file(tmp_path):
     assert ServingSettings.from_env({"CHICAGO_RISK_PUBLISHED_URL": "file:///srv/published"}).published_url == "file:///srv/published"
 
 
+def test_settings_read_the_process_environment_and_keep_secrets_out_of_repr(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHICAGO_RISK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CHICAGO_RISK_API_KEYS", "key-a")
+    monkeypatch.setenv("CHICAGO_RISK_JWT_ISSUER", "https://id.example.org")
+    monkeypatch.setenv("CHICAGO_RISK_JWT_AUDIENCE", "chicago-risk")
+    monkeypatch.setenv("CHICAGO_RISK_JWT_KEY", "shared-secret")
+    monkeypatch.setenv("CHICAGO_RISK_JWT_ALGORITHMS", "HS256")
+    monkeypatch.setenv("CHICAGO_RISK_RATE_LIMIT_STORAGE_URL", "redis://:hunter2@redis:6379/0")
+    monkeypatch.setenv("CHICAGO_RISK_API_PORT", "9000")
+    settings = ServingSettings.from_env()
+    assert settings.api_key_values() == ("key-a",) and settings.jwt_enabled and settings.jwt_algorithms == ("HS256",)
+    assert (settings.port, settings.published_url) == (9000, str(tmp_path / "published"))
+    assert settings.rate_limit_storage_url.get_secret_value() == "redis://:hunter2@redis:6379/0"
+    shown = repr(settings) + str(settings)
+    assert not any(secret in shown for secret in ("key-a", "shared-secret", "hunter2"))
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
