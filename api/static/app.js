@@ -89,10 +89,13 @@ function cacheKey(name) {
   return `${name}|${state.date}|${name === "cost" ? state.costMode : ""}`;
 }
 
-async function loadGrid(reload = false) {
-  const grid = await api.grid(state.meta.grid.path, reload);
+function drawGrid(grid) {
   state.grid?.group.remove();
   state.grid = new CellGrid(map, grid, { onCell: selectCell });
+}
+
+async function loadGrid(reload = false) {
+  drawGrid(await api.grid(state.meta.grid.path, reload));
 }
 
 async function fetchLayer(name) {
@@ -329,9 +332,11 @@ async function start() {
     return;
   }
   state.meta = meta;
-  const grid = loadGrid().catch(showError); // in parallel; cell layers say so if it failed
-  await drawOutline(meta.city_outline_path); // before the layers: fitting the map moves them
-  await grid;
+  // The shapes download while the outline is drawn; drawn after it (fitting the map moves them).
+  const grid = api.grid(meta.grid.path).catch((error) => showError(error)); // cell layers say so if it failed
+  await drawOutline(meta.city_outline_path);
+  const shapes = await grid;
+  if (shapes) drawGrid(shapes);
   if (!meta.date_max) {
     showMeta(meta, null);
     showError(new Error("nothing is published yet: materialize the graph (chicago-risk materialize), then reload"));

@@ -78,7 +78,7 @@ def click_inside(browser, target_selector: str, expect_selector: str):
         return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];
     """, target_selector)
     on_top = js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).matches(arguments[2])", x, y, expect_selector)
-    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y})"
+    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y}): " + js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).outerHTML.slice(0, 300)", x, y)
     actions = ActionBuilder(browser)
     actions.pointer_action.move_to_location(x, y)
     actions.pointer_action.click()
