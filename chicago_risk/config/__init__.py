@@ -59,7 +59,6 @@ from chicago_risk.config.cost import (
 from chicago_risk.config.runs import RUN_SETTINGS, RunSettings
 from chicago_risk.config.serving import (
     API_KEY_HEADER,
-    published_location,
     read_api_keys,
     ServingSettings,
 )

@@ -78,7 +78,7 @@ def click_inside(browser, target_selector: str, expect_selector: str):
         return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];
     """, target_selector)
     on_top = js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).matches(arguments[2])", x, y, expect_selector)
-    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y})"
+    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y}): " + js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).outerHTML.slice(0, 300)", x, y)
     actions = ActionBuilder(browser)
     actions.pointer_action.move_to_location(x, y)
     actions.pointer_action.click()
@@ -367,3 +367,40 @@ def test_api_errors_are_shown_in_the_page(browser, base_url):
     assert "404 no published recommendation has rec_id 'no-such-plan'" in text(browser, "#errors")
     # The browser logs the failed requests; nothing else went wrong.
     assert all("404 (Not Found)" in message for message in severe_console_messages(browser))
+
+
+def test_the_page_draws_from_the_compact_routes_and_a_date_switch_fetches_only_values(browser, base_url, get_json):
+    meta = get_json("/api/meta")
+    first = get_json(f"/api/layers/risk/values?date={meta['date_min']}")
+    open_page(browser, base_url, "layers=risk")
+
+    def fetched() -> list[str]:
+        return js(browser, "return performance.getEntriesByType('resource').map(e => e.name.replace(location.origin, ''))")
+
+    on_load = fetched()
+    assert on_load.count(meta["grid"]["path"]) == 1
+    assert any(url.startswith("/api/layers/risk/values") for url in on_load)
+    assert not any(url.startswith("/api/layers/risk?") or url == "/api/layers/risk" for url in on_load), on_load
+    first_draw = js(browser, "return performance.getEntriesByName('first-draw').map(m => m.duration)")
+    assert len(first_draw) == 1 and 0 < first_draw[0] < 15_000
+
+    pick_date(browser, meta["date_min"])
+    wait_shown(browser, meta["date_min"])
+    switch = js(browser, "return performance.getEntriesByName('date-switch').map(m => m.duration)")
+    assert len(switch) == 1 and 0 < switch[0] < 15_000
+    new = fetched()[len(on_load):]
+    assert new and all(url.startswith(("/api/layers/risk/values", "/api/cell/")) for url in new), new
+    # The hexagons drawn are the day's values, painted on the shapes fetched once.
+    by_band = dict(zip(first["values"]["h3_id"], first["values"]["risk_band"]))
+    fills = js(browser, "return [...document.querySelectorAll('path.hex-risk')].map(p => [p.dataset.h3Id, p.getAttribute('fill')])")
+    assert len(fills) == first["count"] and all(RISK_COLORS[by_band[h3_id]] == fill for h3_id, fill in fills)
+    assert severe_console_messages(browser) == []
+
+
+def test_a_link_to_a_day_not_yet_published_shows_the_newest_with_a_note(browser, base_url, get_json):
+    newest = get_json("/api/meta")["latest_date"]
+    tomorrow = str(date.fromisoformat(newest) + timedelta(days=1))
+    open_page(browser, base_url, f"date={tomorrow}")
+    assert text(browser, "#status").startswith(f"{newest}:")
+    assert text(browser, "#date-note") == f"{tomorrow} is not published yet: showing {newest}, the newest published day"
+    assert text(browser, "#errors") == ""
