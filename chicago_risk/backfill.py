@@ -4,13 +4,17 @@ dependency order, with a progress line for each."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from chicago_risk.config import CHICAGO_TZ
 from chicago_risk.partitions import partition_range_tags
+from chicago_risk.sources.base import RequestSource
 
 # Dagster's own step logs are for the UI; the command line prints one line per asset instead.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -80,7 +84,22 @@ def plan_backfill(
 ) -> list[PlannedRun]:
     """The runs that materialize the selected assets (all by default) for start..end, in
     dependency order: each node's window widened to what its selected downstream nodes read,
-    and clipped to the partitions that exist."""
+    and clipped to the partitions that exist when the 311 source's data ends (a source of exports
+    ends on its last day: later days, and the labels that would read them, wait for their data)."""
+    with _as_of_source_end(defs):
+        return _plan(defs, start, end, select)
+
+
+def _as_of_source_end(defs: dg.Definitions):
+    """Partitions as they were the day after the 311 source's last day, when it has one."""
+    source = (defs.resources or {}).get("requests_source")
+    held = source.days_held() if isinstance(source, RequestSource) else None
+    if held is None or held[1] >= datetime.now(ZoneInfo(CHICAGO_TZ)).date() - timedelta(days=1):
+        return nullcontext()
+    return dg.partition_loading_context(effective_dt=datetime.combine(held[1] + timedelta(days=1), datetime.min.time()))
+
+
+def _plan(defs: dg.Definitions, start: date, end: date, select: Sequence[str] | None) -> list[PlannedRun]:
     graph = defs.resolve_asset_graph()
     known = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
     wanted = set(known if not select else select)
@@ -114,8 +133,10 @@ def run_steps(
     instance: dg.DagsterInstance | None,
     echo: Callable[[str], None] = print,
     execute: Execute | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> list[NodeRun]:
-    """Materialize each step in turn; without an instance, only print the plan (a dry run)."""
+    """Materialize each step in turn; without an instance, only print the plan (a dry run).
+    `tags` go on every run (e.g. the operator's check overrides, `chicago_risk.overrides`)."""
     runs = []
     for number, step in enumerate(steps, start=1):
         echo(f"step {number}/{len(steps)}: {step.title}")
@@ -123,7 +144,7 @@ def run_steps(
             for planned in plan_backfill(defs, step.start, step.end, step.select):
                 echo(f"  {', '.join(planned.names)}: {planned.describe()}")
         else:
-            runs += materialize_window(defs, step.start, step.end, instance, step.select, echo, execute)
+            runs += materialize_window(defs, step.start, step.end, instance, step.select, echo, execute, tags)
     return runs
 
 
@@ -135,12 +156,13 @@ def materialize_window(
     select: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
     execute: Execute | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> list[NodeRun]:
     """Materialize the selected assets (all by default) for the partitions in start..end."""
     plan = plan_backfill(defs, start, end, select)
     if execute is None:
         def execute(planned: PlannedRun, label: str) -> NodeRun:
-            return execute_planned(defs, planned, label, instance, echo)
+            return execute_planned(defs, planned, label, instance, echo, tags)
     return [
         execute(planned, f"[{index}/{len(plan)}] {', '.join(planned.names)}")
         for index, planned in enumerate(plan, start=1)
@@ -153,10 +175,14 @@ def execute_planned(
     label: str,
     instance: dg.DagsterInstance,
     echo: Callable[[str], None] = print,
+    tags: Mapping[str, str] | None = None,
 ) -> NodeRun:
     """One planned run as a single-run backfill in this process, with its progress lines."""
     echo(f"{label}: {planned.describe()} ...")
-    tags = partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
+    tags = {
+        **(tags or {}),
+        **(partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}),
+    }
     began = time.perf_counter()
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         run_config=QUIET_RUN_CONFIG,
@@ -216,13 +242,14 @@ def _windows_read_downstream(
 
 def _partition_keys(partitions_def: dg.PartitionsDefinition | None, start: date, end: date) -> list[str]:
     """The partitions of days start..end that exist now: a window widened past yesterday (the
-    days after a label) stops at the last complete partition, not at days still to come."""
+    days after a label) stops at the last complete partition, not at days still to come, and one
+    widened before the data's first day (CHICAGO_RISK_DATA_START) starts there."""
     if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         return []
-    last = partitions_def.get_last_partition_window()
-    if last is None:
+    first, last = partitions_def.get_first_partition_window(), partitions_def.get_last_partition_window()
+    if first is None or last is None:
         return []
-    window_start = datetime.combine(start, datetime.min.time(), tzinfo=partitions_def.start.tzinfo)
+    window_start = max(first.start, datetime.combine(start, datetime.min.time(), tzinfo=partitions_def.start.tzinfo))
     window_end = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=partitions_def.start.tzinfo)
     window = dg.TimeWindow(window_start, min(window_end, last.end))
     return partitions_def.get_partition_keys_in_time_window(window) if window.start < window.end else []

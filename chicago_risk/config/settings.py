@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from chicago_risk.config.domain import DATA_START
 from chicago_risk.resources.storage import join_url, open_storage
 
 SourceName = Literal["demo", "socrata", "files"]
@@ -27,6 +29,8 @@ class Settings:
     socrata_app_token: str | None = None
     open_meteo_forecast_url: str = "https://api.open-meteo.com"
     open_meteo_archive_url: str = "https://archive-api.open-meteo.com"
+    # Archived forecasts, for the forecast features of past days (the archive has none).
+    open_meteo_historical_forecast_url: str = "https://historical-forecast-api.open-meteo.com"
     files_dir: Path = Path("data/exports")
     writer_lock_timeout_s: float = 600.0
     # The warehouse.duckdb connections' buffer pool; beyond it DuckDB spills to disk.
@@ -44,6 +48,8 @@ class Settings:
     # The Dagster instance's storage: PostgreSQL at this URL (dagster-postgres), else Dagster's
     # stock SQLite under the data directory (chicago_risk.instance).
     dagster_postgres_url: str | None = None
+    # The first day of the daily partitions: history before it is never planned or ingested.
+    data_start: date = DATA_START
 
     @property
     def warehouse_path(self) -> Path:
@@ -96,6 +102,10 @@ class Settings:
             open_meteo_archive_url=env.get(
                 "CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL", defaults.open_meteo_archive_url
             ),
+            open_meteo_historical_forecast_url=env.get(
+                "CHICAGO_RISK_OPEN_METEO_HISTORICAL_FORECAST_URL",
+                defaults.open_meteo_historical_forecast_url,
+            ),
             files_dir=Path(env.get("CHICAGO_RISK_FILES_DIR", str(data_dir / "exports"))),
             writer_lock_timeout_s=float(env.get("CHICAGO_RISK_WRITER_LOCK_TIMEOUT_S", "600")),
             duckdb_memory_limit=_memory_size(env, "CHICAGO_RISK_DUCKDB_MEMORY_LIMIT", defaults.duckdb_memory_limit),
@@ -104,7 +114,26 @@ class Settings:
             storage_url=storage_url,
             published_url=env.get("CHICAGO_RISK_PUBLISHED_URL") or None,
             dagster_postgres_url=env.get("CHICAGO_RISK_DAGSTER_POSTGRES_URL") or None,
+            data_start=read_data_start(env, source),
         )
+
+
+def read_data_start(env: dict[str, str] | os._Environ, source: str | None = None) -> date:
+    """`CHICAGO_RISK_DATA_START`, checked: a date, and not before the demo city's first day when
+    the demo city is the source (it simulates nothing earlier)."""
+    text = (env.get("CHICAGO_RISK_DATA_START") or "").strip()
+    if not text:
+        return DATA_START
+    try:
+        start = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"CHICAGO_RISK_DATA_START={text!r} is not a date; use YYYY-MM-DD") from None
+    if (source or env.get("CHICAGO_RISK_SOURCE") or "demo") == "demo" and start < DATA_START:
+        raise ValueError(
+            f"CHICAGO_RISK_DATA_START={start} is before the demo city's first day ({DATA_START}); "
+            "use a later day, or a live or files source for older history"
+        )
+    return start
 
 
 def read_storage(env: dict[str, str]) -> tuple[StorageName, str | None]:
