@@ -114,7 +114,8 @@ def _plan(defs: dg.Definitions, start: date, end: date, select: Sequence[str] | 
     windows = _windows_read_downstream(nodes, start, end)
     plan = []
     for node in nodes:
-        keys = tuple(sorted(k for k in node.keys if k.to_user_string() in wanted))
+        # A node that cannot be subset (the raw 311 multi-asset) runs whole.
+        keys = tuple(sorted(k for k in node.keys if k.to_user_string() in wanted or not node.can_subset))
         if node.partitions_def is None:  # one table, rebuilt whole
             plan.append(PlannedRun(keys, ()))
         elif partition_keys := _partition_keys(node.partitions_def, *windows[node]):
