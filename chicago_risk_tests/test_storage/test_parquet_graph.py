@@ -108,7 +108,7 @@ def test_every_table_is_parquet_partitions_behind_a_manifest(city):
     ]
     assert (warehouse_dir / "model_registry" / "2019-04-29").is_dir()  # filed by its `cutoff`
     predictions = city.warehouse.read_partitions("risk_predictions", START, END)
-    assert predictions.height == 2 * 115 and predictions["day"].unique().sort().to_list() == [START, END]
+    assert predictions.height == 2 * 160 and predictions["day"].unique().sort().to_list() == [START, END]
     published = {p.parent.name for p in (warehouse_dir / "published").glob("*/manifest.json")}
     assert {"risk_predictions", "cost_layer", "recommendation_clusters", "raw_311_requests"} <= published
 
@@ -143,6 +143,6 @@ def test_the_api_answers_the_layer_routes_from_the_published_url(city):
             assert response.status_code == 200, (layer, response.text[:300])
             assert response.json()["features"], layer
         risk = client.get("/api/layers/risk", params={"date": "2019-04-29"}).json()
-        assert len(risk["features"]) == 115
+        assert len(risk["features"]) == 160
         events = client.get("/api/layers/events", params={"start_date": "2019-04-29", "end_date": "2019-04-30"})
         assert events.status_code == 200 and events.json()["features"]
