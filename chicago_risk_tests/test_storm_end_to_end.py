@@ -56,12 +56,13 @@ def calls_per_day(day: date) -> int:
 
 
 def requests(rng: np.random.Generator) -> dict[date, list[dict]]:
-    """SODA rows per created day: ordinary calls everywhere, wet and storm calls mostly in the area."""
+    """SODA rows per created day, to a week after the window: ordinary calls everywhere, wet and
+    storm calls mostly in the area."""
     cells = city_cells(RESOLUTION)
     area = storm_area(cells)
     by_day: dict[date, list[dict]] = {}
     day = DATA_START
-    while day <= WINDOW_END:
+    while day <= WINDOW_END + timedelta(days=7):  # the live source goes on: the labels' week
         count = calls_per_day(day)
         in_area = rng.random(count) < (0.2 if rain(day) == 0 and day < STORM else 0.8)
         rows = []
