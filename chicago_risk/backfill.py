@@ -14,7 +14,7 @@ import dagster as dg
 
 from chicago_risk.config import CHICAGO_TZ
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk.sources.base import RequestSource
+from chicago_risk.sources.base import RequestSource, SourceUnavailableError
 
 # Dagster's own step logs are for the UI; the command line prints one line per asset instead.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -93,7 +93,10 @@ def plan_backfill(
 def _as_of_source_end(defs: dg.Definitions):
     """Partitions as they were the day after the 311 source's last day, when it has one."""
     source = (defs.resources or {}).get("requests_source")
-    held = source.days_held() if isinstance(source, RequestSource) else None
+    try:
+        held = source.days_held() if isinstance(source, RequestSource) else None
+    except SourceUnavailableError as error:
+        raise BackfillError(f"cannot plan: {error}") from error
     if held is None or held[1] >= datetime.now(ZoneInfo(CHICAGO_TZ)).date() - timedelta(days=1):
         return nullcontext()
     return dg.partition_loading_context(effective_dt=datetime.combine(held[1] + timedelta(days=1), datetime.min.time()))

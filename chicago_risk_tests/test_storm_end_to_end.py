@@ -146,7 +146,6 @@ def test_the_storm_goes_through_to_publication_without_a_block(stormy_city):
         assert store.read_manifest(layer).days() == week, layer
 
 
-@pytest.mark.xfail(strict=True, reason="needs the storm-aware model from h-models")
 def test_the_published_risk_layer_is_medium_and_high_where_the_storm_hit(stormy_city):
     data, done = stormy_city
     assert done.returncode == 0
@@ -155,6 +154,5 @@ def test_the_published_risk_layer_is_medium_and_high_where_the_storm_hit(stormy_
     area = set(storm_area(city_cells(RESOLUTION)))
     in_area = after.filter(pl.col("h3_id").is_in(list(area)))
     elsewhere = after.filter(~pl.col("h3_id").is_in(list(area)))
-    raised = in_area.filter(pl.col("risk_band").is_in(["medium", "high"]))
-    assert raised.height >= in_area.height / 2 and (in_area["risk_band"] == "high").any()
+    assert in_area["risk_band"].is_in(["medium", "high"]).mean() >= 0.9 and (in_area["risk_band"] == "high").any()
     assert (elsewhere["risk_band"] == "low").mean() > 0.5
