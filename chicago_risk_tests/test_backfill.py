@@ -64,7 +64,7 @@ def test_map_layers_for_a_few_days_bring_the_history_their_models_read(tmp_path)
     features = plan[("cell_day_features",)].partition_keys
     assert date.fromisoformat(features[0]) <= date(2025, 6, 2) - timedelta(days=TRAINING_READ_DAYS)
     assert features[-1] == "2025-06-06"
-    raw = plan[("raw_311_quarantine", "raw_311_requests")].partition_keys
+    raw = plan[("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")].partition_keys
     assert date.fromisoformat(raw[0]) == date.fromisoformat(features[0]) - timedelta(days=HISTORY_DAYS - 1)
     labels = plan[("cell_day_labels",)].partition_keys
     assert date.fromisoformat(labels[-1]) >= date(2025, 6, 2) - timedelta(days=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -118,7 +119,7 @@ class Settings:
         )
 
 
-def read_data_start(env: dict[str, str] | os._Environ, source: str | None = None) -> date:
+def read_data_start(env: Mapping[str, str], source: str | None = None) -> date:
     """`CHICAGO_RISK_DATA_START`, checked: a date, and not before the demo city's first day when
     the demo city is the source (it simulates nothing earlier)."""
     text = (env.get("CHICAGO_RISK_DATA_START") or "").strip()
