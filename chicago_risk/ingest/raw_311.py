@@ -181,10 +181,7 @@ def raw_311_checks(
 
     # A day the source does not hold (after a folder of exports ends) is not judged.
     implausible = judged_volume.filter(pl.col("implausible").fill_null(False) & (pl.col("status") != NOT_HELD))
-    unexplained = judged_volume.filter(
-        pl.col("requests") > pl.max_horizontal(pl.col("trailing_median") * CHECKS.max_ratio_to_explained, CHECKS.max_floor)
-    )
-    explained = unexplained.filter(~pl.col("implausible").fill_null(False))
+    explained = judged_volume.filter((pl.col("requests") > pl.col("allowed_dry")) & ~pl.col("implausible").fill_null(False))
     shown = ("day", "requests", "trailing_median", "effective_rain_mm", "weather_multiplier", "allowed")
     yield (
         _result(

@@ -86,14 +86,19 @@ def weather_multiplier(weather: pl.DataFrame, start: date, end: date) -> pl.Data
 
 
 def judge_volume(volume: pl.DataFrame, multipliers: pl.DataFrame) -> pl.DataFrame:
-    """`daily_volume` rows with `allowed` (the most the day's weather makes plausible) and
-    `implausible` (true, false, or null where the day has no baseline)."""
-    explained = pl.col("trailing_median") * pl.col("weather_multiplier")
+    """`daily_volume` rows with `allowed` (the most the day's weather makes plausible),
+    `allowed_dry` (the most a dry day would), and `implausible` (true, false, or null where the
+    day has no baseline)."""
+
+    def most_plausible(expected: pl.Expr) -> pl.Expr:
+        return pl.max_horizontal(expected * CHECKS.max_ratio_to_explained, pl.lit(CHECKS.max_floor))
+
     return (
         volume.join(multipliers, on="day", how="left")
         .with_columns(pl.col("weather_multiplier").fill_null(1.0))
         .with_columns(
-            allowed=pl.max_horizontal(explained * CHECKS.max_ratio_to_explained, pl.lit(CHECKS.max_floor))
+            allowed=most_plausible(pl.col("trailing_median") * pl.col("weather_multiplier")),
+            allowed_dry=most_plausible(pl.col("trailing_median")),
         )
         .with_columns(
             implausible=pl.when(pl.col("trailing_median").is_null())

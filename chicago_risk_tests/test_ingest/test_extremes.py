@@ -27,6 +27,7 @@ class DryCity(DemoCitySource):
     spike_copies: int = 0  # every request of SPIKE is filed this many more times, as new requests
     empty_answers: int = 0  # HOLE comes back empty this many times, then with its rows
     weather_holes: list[str] = []  # days the weather source lacks
+    spike_rain_mm: float = 0.0  # the rain of SPIKE
     token: str = ""  # keys this source's count of answers (resources are frozen)
 
     def fetch_requests(self, start, end, sr_types):
@@ -41,7 +42,7 @@ class DryCity(DemoCitySource):
     def fetch_weather(self, start, end):
         holes = [date.fromisoformat(day) for day in self.weather_holes]
         return super().fetch_weather(start, end).with_columns(
-            precip_mm=pl.lit(0.0),
+            precip_mm=pl.when(pl.col("day") == SPIKE).then(self.spike_rain_mm).otherwise(0.0),
             tmin_c=pl.when(pl.col("day").is_in(holes)).then(None).otherwise(pl.col("tmin_c")),
         )
 
@@ -89,6 +90,14 @@ def test_an_unexplained_spike_blocks_until_the_operator_accepts_that_day(setting
     assert str(SPIKE) in check.metadata["implausible_days"].value  # what was found stays visible
     logs = [e.message for e in instance.all_logs(accepted.run_id) if "accepted by ops" in (e.message or "")]
     assert len(logs) == 1 and "daily_volume_plausible" in logs[0]
+
+
+def test_the_same_spike_under_a_storm_is_plausible_and_shown_as_explained(settings, instance):
+    result = run(settings, instance, DryCity(spike_copies=30, spike_rain_mm=80.0))
+
+    check = evaluation(result, "daily_volume_plausible")
+    assert result.success and check.passed
+    assert str(SPIKE) in check.metadata["spikes_explained_by_weather"].value
 
 
 def test_override_tags_are_checked_before_anything_runs():
