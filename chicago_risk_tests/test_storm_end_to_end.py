@@ -8,7 +8,6 @@ At H3 resolution 8 (944 cells) with about 20 calls on a dry day, as Chicago's tw
 bring, an ordinary cell is in the low band; the storm falls on the south-west of the city.
 """
 
-import json
 import os
 import re
 import subprocess
