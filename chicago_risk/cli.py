@@ -22,27 +22,44 @@ def _iso_date(text: str) -> date:
 
 
 def _materialize(args: argparse.Namespace) -> int:
+    import getpass
+
     from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, run_steps
     from chicago_risk.definitions import build_definitions
     from chicago_risk.instance import dagster_instance
+    from chicago_risk.overrides import OverrideError, accept_tags
 
+    try:
+        tags = accept_tags(args.accept or (), args.reason, getpass.getuser())
+    except OverrideError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     settings = Settings.from_env()
     defs = build_definitions(settings)
     yesterday = chicago_today() - timedelta(days=1)
     select = tuple(name.strip() for name in args.select.split(",") if name.strip()) if args.select else None
     end = args.end or yesterday
-    start = args.start or end - timedelta(days=settings.served_days - 1)
+    start = args.start or max(end - timedelta(days=settings.served_days - 1), settings.data_start)
     if start > end:
         print(f"--start {start} is after --end {end}", file=sys.stderr)
         return 2
+    if start < settings.data_start:
+        print(
+            f"--start {start} is before the data's first day, {settings.data_start}: start later, or set "
+            f"CHICAGO_RISK_DATA_START={start} (with a source that holds those days)",
+            file=sys.stderr,
+        )
+        return 2
     steps = [Step(f"{start}..{end}", start, end, select)] if select else default_steps(defs, start, end)
     print(f"materializing from the {settings.source} source into {settings.warehouse_path}")
+    for name, value in tags.items():
+        print(f"  run tag {name} = {value}")
     try:
         if args.dry_run:
             run_steps(defs, steps, None)
         else:
             dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run's process
-            run_steps(defs, steps, OutOfProcess())
+            run_steps(defs, steps, OutOfProcess(), tags=tags)
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -108,6 +125,13 @@ def parser() -> argparse.ArgumentParser:
     materialize.add_argument(
         "--dry-run", action="store_true", help="print the runs (assets and partition ranges) without running them"
     )
+    materialize.add_argument(
+        "--accept", action="append", metavar="CHECK[@DAY..DAY]",
+        help="accept a blocking check's failure on those days (default: every day) after verifying it, "
+        "e.g. daily_volume_plausible@2024-06-20..2024-06-21; repeatable; needs --reason. The runs carry it "
+        "as tags (chicago-risk/accept.CHECK), and the check reports passed with the override",
+    )
+    materialize.add_argument("--reason", help="why the accepted checks' findings are right (stored with the runs)")
     materialize.set_defaults(run=_materialize)
 
     discover = commands.add_parser(

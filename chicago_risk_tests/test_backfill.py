@@ -68,7 +68,7 @@ def test_map_layers_for_a_few_days_bring_the_history_their_models_read(tmp_path)
     features = plan[("cell_day_features",)].partition_keys
     assert date.fromisoformat(features[0]) <= date(2025, 6, 2) - timedelta(days=TRAINING_READ_DAYS)
     assert features[-1] == "2025-06-06"
-    raw = plan[("raw_311_quarantine", "raw_311_requests")].partition_keys
+    raw = plan[("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")].partition_keys
     assert date.fromisoformat(raw[0]) == date.fromisoformat(features[0]) - timedelta(days=HISTORY_DAYS - 1)
     labels = plan[("cell_day_labels",)].partition_keys
     assert date.fromisoformat(labels[-1]) >= date(2025, 6, 2) - timedelta(days=8)
@@ -132,7 +132,7 @@ def test_a_run_waits_for_every_run_it_reads_from_and_runs_are_listed_in_that_ord
 def test_one_output_of_a_multi_asset_brings_the_other(tmp_path):
     defs = build_definitions(Settings(data_dir=tmp_path))
     wanted, notes = complete_selection(defs, ["raw_311_requests"])
-    assert wanted == {"raw_311_requests", "raw_311_quarantine"}
-    assert notes == ["raw_311_quarantine added: materialized together with raw_311_requests"]
-    [planned] = plan_backfill(defs, date(2024, 3, 1), date(2024, 3, 2), ["raw_311_requests"])
-    assert planned.names == ("raw_311_quarantine", "raw_311_requests")
+    assert wanted == {"raw_311_requests", "raw_311_quarantine", "raw_311_coverage"}
+    assert notes == ["raw_311_coverage, raw_311_quarantine added: materialized together with raw_311_requests"]
+    planned = plan_backfill(defs, date(2024, 3, 1), date(2024, 3, 2), ["raw_311_requests"])
+    assert planned[-1].names == ("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")

@@ -56,9 +56,10 @@ def test_each_run_in_a_child_reports_back_and_a_failing_run_is_a_clear_error(tmp
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     by_assets = {tuple(assets): (partitions, rows) for assets, partitions, rows in result["runs"]}
-    assert by_assets[("raw_311_quarantine", "raw_311_requests")][0] == 3
-    assert by_assets[("weather_daily",)] == (3, 3)
-    assert by_assets[("raw_311_quarantine", "raw_311_requests")][1] > 0
+    raw = ("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")
+    assert by_assets[raw][0] == 3
+    assert by_assets[("weather_daily",)] == (13, 13)  # with the ten days the volume check reads
+    assert by_assets[raw][1] > 0
     assert all(result["recorded"].values())  # the children's runs are in the parent's instance
     assert result["failure"].startswith("[1/1] cell_day_features: run ")
     assert "raw_311_requests lacks" in result["failure"]  # the child's own error, for the reader

@@ -10,10 +10,15 @@ for the runs of the nodes it reads from, and only for those: the others may run 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
+
+from chicago_risk.config import CHICAGO_TZ
+from chicago_risk.sources.base import RequestSource, SourceUnavailableError
 
 
 class BackfillError(RuntimeError):
@@ -88,7 +93,26 @@ def plan_backfill(
     defs: dg.Definitions, start: date, end: date, select: Sequence[str] | None = None
 ) -> list[PlannedRun]:
     """The runs that materialize the selected assets (all by default) for start..end, each after
-    the runs it reads from (see the module docstring)."""
+    the runs it reads from (see the module docstring), with the partitions that exist when the
+    311 source's data ends (a folder of exports ends on its last day: later days, and the labels
+    that would read them, wait for their data)."""
+    with _as_of_source_end(defs):
+        return _plan(defs, start, end, select)
+
+
+def _as_of_source_end(defs: dg.Definitions) -> AbstractContextManager:
+    """Partitions as they were the day after the 311 source's last day, when it has one."""
+    source = (defs.resources or {}).get("requests_source")
+    try:
+        held = source.days_held() if isinstance(source, RequestSource) else None
+    except SourceUnavailableError as error:
+        raise BackfillError(f"cannot plan: {error}") from error
+    if held is None or held[1] >= datetime.now(ZoneInfo(CHICAGO_TZ)).date() - timedelta(days=1):
+        return nullcontext()
+    return dg.partition_loading_context(effective_dt=datetime.combine(held[1] + timedelta(days=1), datetime.min.time()))
+
+
+def _plan(defs: dg.Definitions, start: date, end: date, select: Sequence[str] | None) -> list[PlannedRun]:
     wanted, _ = complete_selection(defs, select)
     graph = defs.resolve_asset_graph()
     nodes: list[dg.AssetsDefinition] = []

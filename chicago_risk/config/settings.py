@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ import dagster as dg
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from chicago_risk.config.domain import DATA_START
 from chicago_risk.storage.object_store import LOCATIONS, UnsupportedStorageURL, join_url, table_root
 
 SourceName = Literal["demo", "socrata", "files"]
@@ -119,6 +121,8 @@ class Settings(_EnvironmentSettings):
     socrata_app_token: SecretStr | None = None  # sent as X-App-Token; anonymous without it
     open_meteo_forecast_url: str = Field("https://api.open-meteo.com", validation_alias="CHICAGO_RISK_OPEN_METEO_URL")
     open_meteo_archive_url: str = "https://archive-api.open-meteo.com"
+    # Archived forecasts, for the forecast features of past days (the archive has none).
+    open_meteo_historical_forecast_url: str = "https://historical-forecast-api.open-meteo.com"
     files_dir: Path = Path("data/exports")  # portal exports for source=files; unset: <data_dir>/exports
     # How long a step waits for the warehouse.duckdb file before failing: longer than any step.
     writer_lock_timeout_s: float = Field(600.0, gt=0)
@@ -137,6 +141,8 @@ class Settings(_EnvironmentSettings):
     # The Dagster instance's storage: PostgreSQL at this URL, `postgresql+psycopg2://user:password@host/db`
     # (dagster-postgres), else Dagster's stock SQLite under the data directory (chicago_risk.instance).
     dagster_postgres_url: SecretStr | None = None
+    # The first day of the daily partitions: history before it is never planned or ingested.
+    data_start: date = DATA_START
     object_store: ObjectStoreSettings = ObjectStoreSettings()
 
     @classmethod
@@ -173,12 +179,31 @@ class Settings(_EnvironmentSettings):
             raise ValueError(f"is not a storage location; use {LOCATIONS}") from None
         return value
 
+    @field_validator("data_start", mode="before")
+    @classmethod
+    def _an_iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError("is not a date; use YYYY-MM-DD") from None
+        return value
+
     @field_validator("duckdb_memory_limit")
     @classmethod
     def _a_size(cls, value: str) -> str:
         if not _SIZE.fullmatch(value.strip()):
             raise ValueError("must be a size such as 1GB or 512MiB")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _demo_city_has_no_earlier_days(self) -> Settings:
+        if self.source == "demo" and self.data_start < DATA_START:
+            raise ValueError(
+                f"CHICAGO_RISK_DATA_START={self.data_start} is before the demo city's first day ({DATA_START}); "
+                "use a later day, or a live or files source for older history"
+            )
+        return self
 
     @model_validator(mode="after")
     def _url_needs_delta(self) -> Settings:
@@ -213,9 +238,12 @@ class Settings(_EnvironmentSettings):
         """Model cards and backtest figures."""
         return self.data_dir / "reports"
 
-    # The Dagster instance's storage: PostgreSQL at this URL, `postgresql+psycopg2://user:password@host/db`
-    # (dagster-postgres), else Dagster's stock SQLite under the data directory (chicago_risk.instance).
-    dagster_postgres_url: SecretStr | None = None
+
+def read_data_start(env: Mapping[str, str]) -> date:
+    """`CHICAGO_RISK_DATA_START` as the settings check it (the partitions are declared from it once)."""
+    names = (Settings.variable("data_start"), Settings.variable("source"))
+    return Settings.from_env({name: env[name] for name in names if name in env}).data_start
+
 
 def read_storage(env: Mapping[str, str]) -> tuple[StorageName, str | None]:
     """`CHICAGO_RISK_STORAGE` and `CHICAGO_RISK_STORAGE_URL`, checked (for the API's settings)."""

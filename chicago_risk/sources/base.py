@@ -15,8 +15,9 @@ import dagster as dg
 import polars as pl
 
 # What every weather source returns: one row per day of the asked window, in this order.
-# The forecast columns hold what a forecast issued on `day` said of days day+1..day+7, or null
-# where the source has no forecast issued on that day.
+# Observed columns are null on a day the source has nothing for (`weather_daily` fills it and
+# says so). The forecast columns hold what a forecast issued on `day` said of days day+1..day+7,
+# or null where the source has no forecast issued on that day.
 WEATHER_SOURCE_SCHEMA: dict[str, pl.DataType] = {
     "day": pl.Date(),
     "tmin_c": pl.Float64(),
@@ -25,6 +26,9 @@ WEATHER_SOURCE_SCHEMA: dict[str, pl.DataType] = {
     "fc_precip_7d_mm": pl.Float64(),
     "fc_freeze_days_7d": pl.Float64(),
 }
+# A source that fills a day its own record lacks from a fallback (Open-Meteo: the forecast API's
+# past days) adds this column, naming the fallback; null where the record has the day.
+FILLED_BY = "filled_by"
 
 
 class SourceUnavailableError(RuntimeError):
@@ -54,13 +58,19 @@ class RequestSource(dg.ConfigurableResource, ABC):
     @abstractmethod
     def dataset_info(self) -> DatasetInfo: ...
 
+    def days_held(self) -> tuple[date, date] | None:
+        """The first and last day the source holds requests for, when it is a fixed set (file
+        exports); None for a live source, which holds every day up to yesterday."""
+        return None
+
 
 class WeatherSource(dg.ConfigurableResource, ABC):
     """City-wide daily weather, plus the coming week's forecast where the source has one."""
 
     @abstractmethod
     def fetch_weather(self, start: date, end: date) -> pl.DataFrame:
-        """Days start..end inclusive in `WEATHER_SOURCE_SCHEMA`. Raises SourceUnavailableError."""
+        """Days start..end inclusive in `WEATHER_SOURCE_SCHEMA`, a day the source lacks with null
+        observations. Raises SourceUnavailableError when the source cannot be read."""
 
     @abstractmethod
     def dataset_info(self) -> DatasetInfo: ...

@@ -69,13 +69,18 @@ class FilesSource(RequestSource, WeatherSource):
         repeated = weather.filter(pl.col("day").is_duplicated())["day"].unique().sort()
         if len(repeated):
             raise SourceUnavailableError(f"{path} has more than one row for {_days(repeated)}.")
+        # A day the file lacks keeps null observations: weather_daily fills and flags it.
         weather = pl.DataFrame({"day": pl.date_range(start, end, eager=True)}).join(
             weather, on="day", how="left"
         )
-        missing = weather.filter(pl.any_horizontal(pl.col(_OBSERVED).is_null()))["day"]
-        if len(missing):
-            raise SourceUnavailableError(f"{path} has no complete weather for {_days(missing)}.")
         return weather.select(list(WEATHER_SOURCE_SCHEMA))
+
+    def days_held(self) -> tuple[date, date] | None:
+        """The first and last created day of the exports' rows of any type (None: no dated row)."""
+        created = pl.concat(
+            [_read_export(path).select(_timestamp("created_date").dt.date().alias("day")) for path in self._export_paths()]
+        )["day"]
+        return None if created.null_count() == created.len() else (created.min(), created.max())
 
     def dataset_info(self) -> DatasetInfo:
         return DatasetInfo(

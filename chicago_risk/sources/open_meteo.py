@@ -1,5 +1,6 @@
 """City-wide daily weather from Open-Meteo: the archive API for past days, the forecast API for
-the days the archive does not have yet and for the coming week's forecast."""
+the days the archive does not have yet and for the coming week's forecast, and the Historical
+Forecast API (archived forecasts) for the forecast features of past days."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import polars as pl
 
-from chicago_risk.config import CHICAGO_TZ, CITY_LAT, CITY_LON
+from chicago_risk.config import CHICAGO_TZ, CITY_LAT, CITY_LON, LIVE_CLIENTS
 from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import (
+    FILLED_BY,
     WEATHER_SOURCE_SCHEMA,
     DatasetInfo,
     SourceUnavailableError,
@@ -30,23 +32,44 @@ _DAILY: dict[str, str] = {
 _OBSERVED = list(_DAILY.values())
 FORECAST_DAYS = 8  # today..today+7: enough for the week after today and after yesterday
 MAX_PAST_DAYS = 92  # the forecast API's limit on past_days
-_SETTINGS = "CHICAGO_RISK_OPEN_METEO_URL and CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL"
+OUTLOOK_DAYS = 7  # the forecast features cover day+1..day+7
+# The Historical Forecast API's "best match" forecasts for North America start in 2022; before
+# that the forecast features of past days are null (unknown), never made up.
+HISTORICAL_FORECAST_START = "2022-01-01"
+FORECAST_API = "forecast_api"  # `filled_by` of a day the archive lacked
+_SETTINGS = (
+    "CHICAGO_RISK_OPEN_METEO_URL, CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL and "
+    "CHICAGO_RISK_OPEN_METEO_HISTORICAL_FORECAST_URL"
+)
 
 
 class OpenMeteoSource(WeatherSource):
-    """Observed daily weather at one point, plus the week's forecast on today and yesterday."""
+    """Observed daily weather at one point; the week's forecast on today and yesterday from the
+    forecast API, on earlier days from the archived forecasts."""
 
     forecast_url: str
     archive_url: str
+    historical_forecast_url: str | None = None  # None: no forecast features for past days
+    historical_forecast_start: str = HISTORICAL_FORECAST_START
     latitude: float = CITY_LAT
     longitude: float = CITY_LON
     today: str | None = None  # ISO date; None is the current date in Chicago (tests pin it)
-    max_retries: int = 5
-    backoff_s: float = 1.0
+    max_retries: int = LIVE_CLIENTS.max_retries
+    backoff_s: float = LIVE_CLIENTS.backoff_s
     timeout_s: float = 60.0
+    breaker_failures: int = LIVE_CLIENTS.breaker_failures
+    breaker_reset_s: float = LIVE_CLIENTS.breaker_reset_s
 
     def fetch_weather(self, start: date, end: date) -> pl.DataFrame:
+        """Days start..end; a day neither the archive nor the forecast API's past days have keeps
+        null observations (`weather_daily` fills and flags it). Days after today are refused:
+        they have no weather yet, and none is made up."""
         today = self._today()
+        if end > today:
+            raise SourceUnavailableError(
+                f"Open-Meteo has no weather yet for {today + timedelta(days=1)}..{end}: days after "
+                f"today ({today}) cannot be ingested; ask for days up to yesterday."
+            )
         # Today is never in the archive (the day is not over), so ask it up to yesterday at most.
         archive_end = min(end, today - timedelta(days=1))
         issue_days = [d for d in (today - timedelta(days=1), today) if start <= d <= end]
@@ -63,21 +86,21 @@ class OpenMeteoSource(WeatherSource):
                 if gaps or issue_days
                 else _no_days()
             )
-        weather = _fill(weather, forecast.filter(pl.col("day") <= today)).join(
-            _outlooks(forecast, issue_days), on="day", how="left"
-        )
-        missing = _incomplete_days(weather)
-        if missing:
-            raise SourceUnavailableError(
-                f"Open-Meteo has no complete weather for {', '.join(map(str, missing))}. The "
-                f"archive lags a few days, the forecast API reaches back {MAX_PAST_DAYS} days and "
-                f"days after today ({today}) have no weather yet; check {_SETTINGS}."
+            archived = self._archived_outlooks(client, start, min(end, today - timedelta(days=2)))
+        current = _week_ahead(forecast).filter(pl.col("day").is_in(issue_days))
+        outlooks = pl.concat([archived.filter(~pl.col("day").is_in(issue_days)), current])
+        return (
+            _fill(weather, forecast.filter(pl.col("day") <= today))
+            .join(outlooks, on="day", how="left")
+            .select(
+                *(pl.col(name).cast(dtype) for name, dtype in WEATHER_SOURCE_SCHEMA.items()),
+                FILLED_BY,
             )
-        return weather.select(pl.col(name).cast(t) for name, t in WEATHER_SOURCE_SCHEMA.items())
+        )
 
     def dataset_info(self) -> DatasetInfo:
         return DatasetInfo(
-            name="Open-Meteo historical weather and forecast API",
+            name="Open-Meteo historical weather, forecast and historical forecast APIs",
             licence="CC BY 4.0 (Open-Meteo)",
             url=self.archive_url,
         )
@@ -97,6 +120,20 @@ class OpenMeteoSource(WeatherSource):
         window = {"past_days": min(past_days, MAX_PAST_DAYS), "forecast_days": FORECAST_DAYS}
         return _daily_frame(url, get_json(client, url, self._params(window), self._upstream()))
 
+    def _archived_outlooks(self, client: httpx.Client, start: date, end: date) -> pl.DataFrame:
+        """The forecast features of days start..end from the archived forecasts of their coming
+        weeks: null before the archive's first day, or where a week is incomplete."""
+        first = max(start, date.fromisoformat(self.historical_forecast_start) - timedelta(days=1))
+        if self.historical_forecast_url is None or first > end:
+            return _week_ahead(_no_days())
+        url = f"{self.historical_forecast_url.rstrip('/')}/v1/forecast"
+        window = {
+            "start_date": (first + timedelta(days=1)).isoformat(),
+            "end_date": (end + timedelta(days=OUTLOOK_DAYS)).isoformat(),
+        }
+        days = _daily_frame(url, get_json(client, url, self._params(window), self._upstream()))
+        return _week_ahead(days).filter(pl.col("day").is_between(first, end))
+
     def _params(self, window: Mapping[str, str | int]) -> dict[str, str | int]:
         return {
             "latitude": str(self.latitude),
@@ -107,7 +144,10 @@ class OpenMeteoSource(WeatherSource):
         }
 
     def _upstream(self) -> Upstream:
-        return Upstream("Open-Meteo", _SETTINGS, self.max_retries, self.backoff_s)
+        return Upstream(
+            "Open-Meteo", _SETTINGS, self.max_retries, self.backoff_s,
+            breaker_failures=self.breaker_failures, breaker_reset_s=self.breaker_reset_s,
+        )
 
 
 def _daily_frame(url: str, body: Any) -> pl.DataFrame:
@@ -134,26 +174,33 @@ def _incomplete_days(weather: pl.DataFrame) -> list[date]:
 
 
 def _fill(weather: pl.DataFrame, forecast: pl.DataFrame) -> pl.DataFrame:
-    """Values the archive lacks, taken from the forecast API's past and current days."""
-    return weather.join(forecast, on="day", how="left", suffix="_fc").select(
-        "day", *(pl.coalesce(name, f"{name}_fc").alias(name) for name in _OBSERVED)
+    """Values the archive lacks, taken from the forecast API's past and current days, flagged."""
+    joined = weather.join(forecast, on="day", how="left", suffix="_fc")
+    archived = pl.all_horizontal(pl.col(_OBSERVED).is_not_null())
+    filled = pl.all_horizontal(pl.coalesce(name, f"{name}_fc").is_not_null() for name in _OBSERVED)
+    return joined.select(
+        "day",
+        *(pl.coalesce(name, f"{name}_fc").alias(name) for name in _OBSERVED),
+        pl.when(~archived & filled).then(pl.lit(FORECAST_API)).alias(FILLED_BY),
     )
 
 
-def _outlooks(forecast: pl.DataFrame, issue_days: list[date]) -> pl.DataFrame:
-    """fc_* columns for the days whose forecast is the one the API gives now (today, yesterday).
+def _week_ahead(days: pl.DataFrame) -> pl.DataFrame:
+    """For each day d before a run of forecast days: the precipitation and freezing days (tmin
+    at or below 0) forecast for d+1..d+7, null unless all seven are there."""
+    if days.is_empty():
+        return pl.DataFrame(
+            schema={"day": pl.Date, "fc_precip_7d_mm": pl.Float64, "fc_freeze_days_7d": pl.Float64}
+        )
+    calendar = pl.DataFrame(
+        {"day": pl.date_range(days["day"].min() - timedelta(days=1), days["day"].max(), eager=True)}
+    ).join(days, on="day", how="left")
 
-    A day whose coming week the forecast does not fully cover gets nulls, as do all other days.
-    """
-    rows = []
-    for day in issue_days:
-        week = forecast.filter(
-            pl.col("day").is_between(day + timedelta(days=1), day + timedelta(days=7))
-        ).select("tmin_c", "precip_mm").drop_nulls()
-        if week.height == 7:
-            rows.append((day, week["precip_mm"].sum(), float((week["tmin_c"] <= 0).sum())))
-    return pl.DataFrame(
-        rows,
-        schema={"day": pl.Date, "fc_precip_7d_mm": pl.Float64, "fc_freeze_days_7d": pl.Float64},
-        orient="row",
+    def coming_week(values: pl.Expr) -> pl.Expr:
+        return values.rolling_sum(OUTLOOK_DAYS, min_samples=OUTLOOK_DAYS).shift(-OUTLOOK_DAYS)
+
+    return calendar.sort("day").select(
+        "day",
+        fc_precip_7d_mm=coming_week(pl.col("precip_mm")),
+        fc_freeze_days_7d=coming_week((pl.col("tmin_c") <= 0).cast(pl.Float64)),
     )

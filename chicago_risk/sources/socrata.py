@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from chicago_risk.config import SOCRATA_DATASET
+from chicago_risk.config import LIVE_CLIENTS, SOCRATA_DATASET
 from chicago_risk.sources.soda import empty_soda_frame, soda_frame
 from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import (
@@ -31,9 +31,11 @@ class SocrataSource(RequestSource):
     base_url: str
     app_token: str | None = None
     page_size: int = 50_000
-    max_retries: int = 5
-    backoff_s: float = 1.0
+    max_retries: int = LIVE_CLIENTS.max_retries
+    backoff_s: float = LIVE_CLIENTS.backoff_s
     timeout_s: float = 60.0
+    breaker_failures: int = LIVE_CLIENTS.breaker_failures
+    breaker_reset_s: float = LIVE_CLIENTS.breaker_reset_s
 
     def fetch_requests(self, start: date, end: date, sr_types: tuple[str, ...]) -> pl.DataFrame:
         if not sr_types:
@@ -81,6 +83,8 @@ class SocrataSource(RequestSource):
             settings="CHICAGO_RISK_SOCRATA_URL and CHICAGO_RISK_SOCRATA_APP_TOKEN",
             max_retries=self.max_retries,
             backoff_s=self.backoff_s,
+            breaker_failures=self.breaker_failures,
+            breaker_reset_s=self.breaker_reset_s,
         )
         rows: list[Mapping[str, Any]] = []
         with httpx.Client(timeout=self.timeout_s, headers=headers) as client:

@@ -91,7 +91,7 @@ def test_chicago_risk_serve_answers_under_uvicorn(small_city):
         ready = httpx.get(f"http://127.0.0.1:{port}/ready")
         assert ready.status_code == 200
         risk = httpx.get(f"http://127.0.0.1:{port}/api/layers/risk", headers={"Accept-Encoding": "gzip"})
-        assert risk.headers["content-encoding"] == "gzip" and risk.json()["count"] == 115
+        assert risk.headers["content-encoding"] == "gzip" and risk.json()["count"] == 160
     finally:
         server.send_signal(signal.SIGINT)
         _, errors = server.communicate(timeout=30)

@@ -1,5 +1,5 @@
 """End to end through Dagster: risk_model, model_evaluation, model_card and risk_predictions
-materialized into a temporary warehouse holding a synthetic feature store (115 cells x 530 days
+materialized into a temporary warehouse holding a synthetic feature store (160 cells x 530 days
 with a known truth), with an ephemeral instance."""
 
 from datetime import date, timedelta
@@ -24,7 +24,7 @@ from chicago_risk_tests.test_models.synthetic import quick_settings, synthetic_c
 
 FIRST_CUTOFF, SECOND_CUTOFF = date(2024, 5, 13), date(2024, 5, 20)
 PREDICTED = (FIRST_CUTOFF, SECOND_CUTOFF + timedelta(days=6))
-RESOLUTION = 7  # 115 cells
+RESOLUTION = 7  # 160 cells
 
 
 def _materialize(assets, resources, instance, first: str, last: str, raise_on_error: bool = True):

@@ -1,6 +1,6 @@
 """A small published city for the publish, API and notebook tests, built once per test process.
 
-115 cells (H3 resolution 7): a synthetic feature store, the real `risk_model` trained at
+160 cells (H3 resolution 7): a synthetic feature store, the real `risk_model` trained at
 `CUTOFF`, two weeks of demo-city 311 requests and weather, the real `risk_predictions`, the cost
 stand-ins and every publish asset, all materialized through Dagster into a temporary warehouse and
 published store.

@@ -134,6 +134,15 @@ def test_rows_kept_by_type_and_created_day_in_either_format_and_unparseable_days
     assert kept["malformed"]["location"]["latitude"] == "4l.88"
 
 
+def test_the_days_held_run_from_the_first_to_the_last_created_day_of_any_export(tmp_path):
+    base = RECORDED[0]
+    write_api_json(tmp_path / "api.json", [{**base, "sr_number": "a", "created_date": "2020-03-02T10:00:00.000"},
+                                           {**base, "sr_number": "b", "created_date": "garbage"}])
+    write_portal_csv(tmp_path / "portal.csv", [{**base, "sr_number": "c", "created_date": "2021-02-28T23:59:59.000"}])
+
+    assert FilesSource(folder=str(tmp_path)).days_held() == (date(2020, 3, 2), date(2021, 2, 28))
+
+
 def test_the_latest_modified_copy_of_a_request_wins_across_files(tmp_path):
     base = RECORDED[1]
     write_api_json(tmp_path / "a.json", [
@@ -186,17 +195,27 @@ def test_weather_without_forecast_columns_has_null_forecasts(tmp_path):
     assert weather.rows() == [(START, -5.0, 1.0, 0.4, None, None)]
 
 
+@pytest.mark.parametrize("lines", [["2021-01-01,-5,1,0"], ["2021-01-01,-5,1,0", "2021-01-02,-5,,0"]])
+def test_a_day_missing_from_the_weather_file_has_null_observations(tmp_path, lines):
+    """weather_daily fills and flags it; the source only says what the file holds."""
+    (tmp_path / "weather.csv").write_text("\n".join(["day,tmin_c,tmax_c,precip_mm", *lines]))
+
+    weather = FilesSource(folder=str(tmp_path)).fetch_weather(date(2021, 1, 1), date(2021, 1, 2))
+
+    assert weather["day"].to_list() == [date(2021, 1, 1), date(2021, 1, 2)]
+    assert weather.row(0)[:4] == (date(2021, 1, 1), -5.0, 1.0, 0.0)
+    assert weather.row(1)[2] is None
+
+
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (["2021-01-01,-5,1,0"], "no complete weather for 2021-01-02"),
-        (["2021-01-01,-5,1,0", "2021-01-02,-5,,0"], "no complete weather for 2021-01-02"),
         (["2021-01-01,-5,1,0", "2021-01-01,-4,1,0", "2021-01-02,-5,1,0"],
          "more than one row for 2021-01-01"),
         (["2021-01-01,-5,1,0", "2021-01-02,cold,1,0"], "Cannot read"),
     ],
 )
-def test_weather_gaps_repeats_and_bad_values_are_errors(tmp_path, lines, message):
+def test_weather_repeats_and_bad_values_are_errors(tmp_path, lines, message):
     (tmp_path / "weather.csv").write_text("\n".join(["day,tmin_c,tmax_c,precip_mm", *lines]))
 
     with pytest.raises(SourceUnavailableError, match=message):

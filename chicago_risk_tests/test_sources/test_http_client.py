@@ -60,3 +60,35 @@ def test_an_answer_that_is_not_json_is_an_error_at_once(server):
     with pytest.raises(SourceUnavailableError, match="/data failed: the answer is not JSON"):
         fetch(server)
     assert len(server.seen) == 1
+
+
+def test_the_circuit_opens_after_repeated_failures_fails_fast_then_lets_a_trial_through(server):
+    server.routes[PATH] = lambda params: Reply(503)
+    breaker = {"breaker_failures": 3, "breaker_reset_s": 0.5, "max_retries": 10}
+
+    with pytest.raises(SourceUnavailableError, match="failed 3 times in a row .last: HTTP 503.*paused for 0.5 s"):
+        fetch(server, **breaker)
+    assert len(server.seen) == 3  # the breaker, not the 10 retries, ended it
+
+    began = time.monotonic()
+    with pytest.raises(SourceUnavailableError, match="circuit breaker open.*TEST_URL"):
+        fetch(server, **breaker)
+    assert len(server.seen) == 3 and time.monotonic() - began < 0.2  # failed fast, nothing sent
+
+    time.sleep(0.6)
+    server.routes[PATH] = lambda params: Reply(body={"back": True})
+    assert fetch(server, **breaker) == {"back": True}  # the trial call went through and closed it
+    assert fetch(server, **breaker) == {"back": True}
+
+
+def test_rate_limits_and_client_errors_do_not_open_the_circuit(server):
+    server.queue(PATH, *[Reply(429, headers={"Retry-After": "0"})] * 3)
+    server.routes[PATH] = lambda params: Reply(body=[1])
+    breaker = {"breaker_failures": 2, "max_retries": 5}
+
+    assert fetch(server, **breaker) == [1]
+    server.routes[PATH] = lambda params: Reply(404, {"message": "no such dataset"})
+    for _ in range(3):
+        with pytest.raises(SourceUnavailableError, match="HTTP 404"):
+            fetch(server, **breaker)
+    assert len(server.seen) == 7

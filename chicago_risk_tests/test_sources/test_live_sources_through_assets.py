@@ -62,3 +62,23 @@ def test_live_rows_flow_through_the_assets_and_a_malformed_row_lands_in_quaranti
     assert len(server.requests_to(RESOURCE)) == 2  # the 429, then the page
     info = result.asset_materializations_for_node("raw_311")[0].metadata
     assert info["source"].value.startswith("City of Chicago 311 Service Requests")
+
+
+def test_the_app_token_reaches_socrata_from_the_environment_and_never_as_a_value(server, tmp_path, monkeypatch):
+    serve_rows(server, RECORDED)
+    server.routes["/v1/archive"] = archive_reply
+    monkeypatch.setenv("CHICAGO_RISK_SOCRATA_APP_TOKEN", "s3cret-token")
+    settings = Settings.from_env({"CHICAGO_RISK_DATA_DIR": str(tmp_path), "CHICAGO_RISK_SOURCE": "socrata",
+                                  "CHICAGO_RISK_SOCRATA_URL": server.url, "CHICAGO_RISK_SOCRATA_APP_TOKEN": "s3cret-token",
+                                  "CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL": server.url,
+                                  "CHICAGO_RISK_OPEN_METEO_HISTORICAL_FORECAST_URL": server.url})
+    defs = build_definitions(settings)
+    source = defs.resources["requests_source"]
+    assert isinstance(source.app_token, dg.EnvVar) and "s3cret" not in repr(source)
+    assert defs.resources["weather_source"].historical_forecast_url == server.url
+
+    with fast_test_instance() as instance:
+        result = dg.materialize([raw_311], resources=defs.resources, instance=instance,
+                                tags=partition_range_tags(DAY.isoformat(), DAY.isoformat()))
+    assert result.success
+    assert {seen.headers.get("X-App-Token") for seen in server.requests_to(RESOURCE)} == {"s3cret-token"}

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from chicago_risk.sources.open_meteo import OpenMeteoSource
-from chicago_risk.sources.base import WEATHER_SOURCE_SCHEMA, SourceUnavailableError
+from chicago_risk.sources.base import FILLED_BY, WEATHER_SOURCE_SCHEMA, SourceUnavailableError
 
 from .conftest import Reply
 
@@ -48,9 +48,15 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def historical_day(day: date) -> tuple[float, float, float]:
+    """(tmin, tmax, precip) the fake Historical Forecast API gives: freezing on even dates."""
+    return (-1.0 if day.day % 2 == 0 else 2.0), 10.0, 1.0
+
+
 def serve_weather(server, archive_lag_days: int = 3, holes: frozenset[date] = frozenset()):
-    """The archive has nulls for its last `archive_lag_days` days before today; both APIs have
-    nulls on `holes`."""
+    """The archive has nulls for its last `archive_lag_days` days before today; every API has
+    nulls on `holes`. The forecast and historical forecast APIs share a path (on different hosts
+    in production): the historical one is asked with start and end dates."""
     def archive(params: dict[str, str]) -> Reply:
         days = days_between(date.fromisoformat(params["start_date"]),
                             date.fromisoformat(params["end_date"]))
@@ -58,6 +64,9 @@ def serve_weather(server, archive_lag_days: int = 3, holes: frozenset[date] = fr
         return answer(days, archive_day, holes | lagging)
 
     def forecast(params: dict[str, str]) -> Reply:
+        if "start_date" in params:
+            days = days_between(date.fromisoformat(params["start_date"]), date.fromisoformat(params["end_date"]))
+            return answer(days, historical_day, set(holes))
         first = TODAY - timedelta(days=int(params["past_days"]))
         last = TODAY + timedelta(days=int(params["forecast_days"]) - 1)
         return answer(days_between(first, last), forecast_day, set(holes))
@@ -76,9 +85,9 @@ def test_a_past_window_is_read_from_the_archive_alone(server):
 
     weather = open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
 
-    assert weather.schema == pl.Schema(WEATHER_SOURCE_SCHEMA)
+    assert weather.schema == pl.Schema({**WEATHER_SOURCE_SCHEMA, FILLED_BY: pl.String})
     assert weather["day"].to_list() == days_between(date(2024, 1, 1), date(2024, 1, 5))
-    assert weather.row(2) == (date(2024, 1, 3), -3.0, 3.0, 0.3, None, None)
+    assert weather.row(2) == (date(2024, 1, 3), -3.0, 3.0, 0.3, None, None, None)
     assert weather["fc_precip_7d_mm"].null_count() == weather.height
     assert server.requests_to(FORECAST) == []
     (request,) = server.requests_to(ARCHIVE)
@@ -98,9 +107,10 @@ def test_days_the_archive_lacks_come_from_the_forecast(server):
         float(d) for d in range(1, 8)
     ]
     recent = weather.filter(pl.col("day") >= date(2024, 3, 8))
-    assert recent.select("tmin_c", "tmax_c", "precip_mm").rows() == [
-        (-1.0, 30.0, 4.0), (3.0, 30.0, 4.5), (-1.0, 30.0, 5.0)
+    assert recent.select("tmin_c", "tmax_c", "precip_mm", FILLED_BY).rows() == [
+        (-1.0, 30.0, 4.0, "forecast_api"), (3.0, 30.0, 4.5, "forecast_api"), (-1.0, 30.0, 5.0, "forecast_api")
     ]
+    assert weather.filter(pl.col("day") < date(2024, 3, 8))[FILLED_BY].null_count() == 7
     assert server.requests_to(ARCHIVE)[0].params["end_date"] == YESTERDAY.isoformat()
     (request,) = server.requests_to(FORECAST)
     assert (request.params["past_days"], request.params["forecast_days"]) == ("2", "8")
@@ -125,7 +135,7 @@ def test_a_complete_archive_still_leaves_yesterdays_outlook_to_the_forecast(serv
 
     weather = open_meteo(server).fetch_weather(YESTERDAY, YESTERDAY)
 
-    assert weather.rows() == [(YESTERDAY, *archive_day(YESTERDAY), 45.5, 4.0)]
+    assert weather.rows() == [(YESTERDAY, *archive_day(YESTERDAY), 45.5, 4.0, None)]
     assert server.requests_to(FORECAST)[0].params["past_days"] == "0"
 
 
@@ -150,12 +160,14 @@ def test_persistent_failure_names_open_meteo_and_its_settings(server):
     assert "CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL" in str(raised.value)
 
 
-def test_a_day_neither_api_has_is_an_error_naming_it(server):
+def test_a_day_neither_api_has_keeps_null_observations_after_asking_the_forecast(server):
     serve_weather(server, holes=frozenset({date(2024, 1, 3)}))
 
-    with pytest.raises(SourceUnavailableError, match=r"weather for 2024-01-03\. "):
-        open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
+    weather = open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
 
+    hole = weather.filter(pl.col("day") == date(2024, 1, 3))
+    assert hole.select("tmin_c", "tmax_c", "precip_mm", FILLED_BY).rows() == [(None, None, None, None)]
+    assert weather.drop_nulls("tmin_c").height == 4
     past_days = server.requests_to(FORECAST)[0].params["past_days"]
     assert past_days == str((TODAY - date(2024, 1, 3)).days)
 
@@ -163,17 +175,18 @@ def test_a_day_neither_api_has_is_an_error_naming_it(server):
 def test_the_forecast_is_not_asked_further_back_than_it_reaches(server):
     serve_weather(server, holes=frozenset({date(2023, 6, 1)}))
 
-    with pytest.raises(SourceUnavailableError, match="2023-06-01"):
-        open_meteo(server).fetch_weather(date(2023, 6, 1), date(2023, 6, 2))
+    weather = open_meteo(server).fetch_weather(date(2023, 6, 1), date(2023, 6, 2))
 
+    assert weather["tmin_c"].to_list() == [None, -2.0]
     assert server.requests_to(FORECAST)[0].params["past_days"] == "92"
 
 
 def test_days_after_today_are_an_error_not_a_forecast(server):
     serve_weather(server)
 
-    with pytest.raises(SourceUnavailableError, match=r"weather for 2024-03-11, 2024-03-12\. "):
+    with pytest.raises(SourceUnavailableError, match=r"no weather yet for 2024-03-11..2024-03-12"):
         open_meteo(server).fetch_weather(TODAY, TODAY + timedelta(days=2))
+    assert server.seen == []
 
 
 def test_an_answer_of_the_wrong_shape_is_an_error(server):
@@ -192,3 +205,54 @@ def test_a_400_reports_open_meteos_reason_without_retrying(server):
         open_meteo(server).fetch_weather(date(1900, 1, 1), date(1900, 1, 1))
 
     assert len(server.seen) == 1
+
+
+def test_past_days_get_their_forecast_features_from_the_archived_forecasts(server):
+    serve_weather(server)
+
+    weather = open_meteo(server, historical_forecast_url=server.url).fetch_weather(
+        date(2024, 1, 1), date(2024, 1, 5)
+    )
+
+    # The week after 2024-01-01 is 01-02..01-08: 7 mm, freezing on the 2nd, 4th, 6th and 8th.
+    assert weather.select("day", "fc_precip_7d_mm", "fc_freeze_days_7d").rows()[:2] == [
+        (date(2024, 1, 1), 7.0, 4.0), (date(2024, 1, 2), 7.0, 3.0)
+    ]
+    assert weather["fc_precip_7d_mm"].null_count() == 0
+    (request,) = server.requests_to(FORECAST)
+    assert (request.params["start_date"], request.params["end_date"]) == ("2024-01-02", "2024-01-12")
+    assert request.params["daily"] == DAILY
+
+
+def test_archived_forecasts_are_null_before_their_coverage_and_around_a_hole(server):
+    serve_weather(server, holes=frozenset({date(2024, 1, 9)}))
+
+    weather = open_meteo(server, historical_forecast_url=server.url, historical_forecast_start="2024-01-03").fetch_weather(
+        date(2024, 1, 1), date(2024, 1, 10)
+    )
+
+    known = weather.filter(pl.col("fc_precip_7d_mm").is_not_null())["day"].to_list()
+    # 01-01's week starts before the coverage; the weeks of 01-02..01-08 contain the hole.
+    assert known == [date(2024, 1, 9), date(2024, 1, 10)]
+    (historical,) = [seen for seen in server.requests_to(FORECAST) if "start_date" in seen.params]
+    assert historical.params["start_date"] == "2024-01-03"
+
+
+def test_today_and_yesterday_keep_the_current_forecast_and_older_days_the_archived_one(server):
+    serve_weather(server)
+
+    weather = open_meteo(server, historical_forecast_url=server.url).fetch_weather(TODAY - timedelta(days=3), TODAY)
+
+    assert weather.select("day", "fc_precip_7d_mm").rows() == [
+        (TODAY - timedelta(days=3), 7.0), (TODAY - timedelta(days=2), 7.0), (YESTERDAY, 45.5), (TODAY, 49.0)
+    ]
+    historical = [seen for seen in server.requests_to(FORECAST) if "start_date" in seen.params]
+    assert historical[0].params["end_date"] == (TODAY + timedelta(days=5)).isoformat()
+
+
+def test_without_a_historical_forecast_url_past_forecast_features_stay_null(server):
+    serve_weather(server)
+
+    weather = open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
+
+    assert weather["fc_precip_7d_mm"].null_count() == 5 and server.requests_to(FORECAST) == []

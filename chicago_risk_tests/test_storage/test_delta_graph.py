@@ -114,7 +114,7 @@ def test_every_table_is_a_delta_table_in_the_bucket_partitioned_by_its_day(city)
     assert DeltaTable(f"{root}/risk_predictions", storage_options=options).metadata().partition_columns == ["day"]
     assert DeltaTable(f"{root}/model_registry", storage_options=options).metadata().partition_columns == ["cutoff"]
     predictions = city.warehouse.read_partitions("risk_predictions", START, END)
-    assert predictions.height == 2 * 115 and predictions["day"].unique().sort().to_list() == [START, END]
+    assert predictions.height == 2 * 160 and predictions["day"].unique().sort().to_list() == [START, END]
     published = table_names(f"{root}/published", options)
     assert {"risk_predictions", "cost_layer", "recommendation_clusters", "raw_311_requests"} <= published
 
@@ -149,6 +149,6 @@ def test_the_api_answers_the_layer_routes_from_the_published_url(city):
             assert response.status_code == 200, (layer, response.text[:300])
             assert response.json()["features"], layer
         risk = client.get("/api/layers/risk", params={"date": "2019-04-29"}).json()
-        assert len(risk["features"]) == 115
+        assert len(risk["features"]) == 160
         events = client.get("/api/layers/events", params={"start_date": "2019-04-29", "end_date": "2019-04-30"})
         assert events.status_code == 200 and events.json()["features"]
