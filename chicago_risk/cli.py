@@ -24,9 +24,9 @@ def _iso_date(text: str) -> date:
 def _materialize(args: argparse.Namespace) -> int:
     import getpass
 
-    from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, run_steps
+    from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, instance_status, run_steps
     from chicago_risk.definitions import build_definitions
-    from chicago_risk.instance import dagster_instance
+    from chicago_risk.instance import dagster_home, dagster_instance
     from chicago_risk.overrides import OverrideError, accept_tags
 
     try:
@@ -51,15 +51,18 @@ def _materialize(args: argparse.Namespace) -> int:
         )
         return 2
     steps = [Step(f"{start}..{end}", start, end, select)] if select else default_steps(defs, start, end)
-    print(f"materializing from the {settings.source} source into {settings.warehouse_path}")
+    print(f"materializing from the {settings.source} source into {settings.warehouse_location}")
     for name, value in tags.items():
         print(f"  run tag {name} = {value}")
     try:
         if args.dry_run:
-            run_steps(defs, steps, None)
+            # What is materialized already, without creating an instance where there is none.
+            exists = (dagster_home(settings) / "dagster.yaml").exists()
+            status = instance_status(dagster_instance(settings)) if exists else (lambda key, keys: False)
+            run_steps(defs, steps, None, is_complete=status)
         else:
-            dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run's process
-            run_steps(defs, steps, OutOfProcess(), tags=tags)
+            instance = dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run
+            run_steps(defs, steps, OutOfProcess(), tags=tags, is_complete=instance_status(instance))
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -13,16 +13,18 @@ from chicago_risk.backfill.execute import InProcess, NodeRun, OutOfProcess, Runn
 from chicago_risk.backfill.plan import (
     EVALUATION_ASSETS,
     BackfillError,
+    IsComplete,
+    Plan,
     PlannedRun,
     Step,
-    complete_selection,
     default_steps,
-    plan_backfill,
+    instance_status,
+    plan_window,
 )
 
 __all__ = [
-    "EVALUATION_ASSETS", "BackfillError", "InProcess", "NodeRun", "OutOfProcess", "PlannedRun", "Step", "default_steps",
-    "materialize_window", "plan_backfill", "run_steps",
+    "EVALUATION_ASSETS", "BackfillError", "InProcess", "IsComplete", "NodeRun", "OutOfProcess", "Plan", "PlannedRun",
+    "Step", "default_steps", "instance_status", "materialize_window", "plan_window", "run_steps",
 ]
 
 
@@ -32,20 +34,22 @@ def run_steps(
     runner: Runner | None,
     echo: Callable[[str], None] = print,
     tags: Mapping[str, str] | None = None,
+    is_complete: IsComplete | None = None,
 ) -> list[NodeRun]:
-    """Materialize each step in turn; without a runner, only print the plan (a dry run)."""
+    """Materialize each step in turn; without a runner, only print the plan (a dry run).
+    `is_complete` (see `plan_window`) adds the upstream history a selection lacks."""
     runs = []
     for number, step in enumerate(steps, start=1):
         echo(f"step {number}/{len(steps)}: {step.title}")
-        for note in complete_selection(defs, step.select)[1]:
+        plan = plan_window(defs, step.start, step.end, step.select, is_complete)
+        for note in plan.notes:
             echo(f"  note: {note}")
-        plan = plan_backfill(defs, step.start, step.end, step.select)
         if runner is None:
-            for index, planned in enumerate(plan, start=1):
+            for index, planned in enumerate(plan.runs, start=1):
                 waits = f" (after {', '.join(str(i + 1) for i in sorted(planned.after))})" if planned.after else ""
-                echo(f"  [{index}/{len(plan)}] {', '.join(planned.names)}: {planned.describe()}{waits}")
+                echo(f"  [{index}/{len(plan.runs)}] {', '.join(planned.names)}: {planned.describe()}{waits}")
         else:
-            runs += run_plan(plan, runner, echo, tags)
+            runs += run_plan(plan.runs, runner, echo, tags)
     return runs
 
 
@@ -60,5 +64,5 @@ def materialize_window(
 ) -> list[NodeRun]:
     """Materialize the selected assets (all by default) for the partitions in start..end, in
     this process unless another runner is given."""
-    plan = plan_backfill(defs, start, end, select)
-    return run_plan(plan, runner or InProcess(defs, instance), echo)
+    plan = plan_window(defs, start, end, select)
+    return run_plan(plan.runs, runner or InProcess(defs, instance), echo)

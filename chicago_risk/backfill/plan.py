@@ -9,7 +9,7 @@ for the runs of the nodes it reads from, and only for those: the others may run 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -71,6 +71,26 @@ def default_steps(defs: dg.Definitions, start: date, end: date) -> list[Step]:
     ]
 
 
+# Whether an asset holds every one of the partition keys (of an unpartitioned asset: none, the
+# table itself) in the warehouse; the command line asks the Dagster instance.
+IsComplete = Callable[[dg.AssetKey, Sequence[str]], bool]
+
+
+@dataclass(frozen=True)
+class Plan:
+    runs: list[PlannedRun]
+    notes: list[str]  # assets added to the selection, and why
+
+
+def instance_status(instance: dg.DagsterInstance) -> IsComplete:
+    def is_complete(key: dg.AssetKey, partition_keys: Sequence[str]) -> bool:
+        if not partition_keys:
+            return instance.get_latest_materialization_event(key) is not None
+        return set(partition_keys) <= instance.get_materialized_partitions(key)
+
+    return is_complete
+
+
 def complete_selection(defs: dg.Definitions, select: Sequence[str] | None) -> tuple[set[str], list[str]]:
     """The selected asset names (all by default) plus the assets a selected one can only be
     materialized with (the other outputs of a multi-asset), and a note for each one added."""
@@ -89,15 +109,22 @@ def complete_selection(defs: dg.Definitions, select: Sequence[str] | None) -> tu
     return wanted, notes
 
 
-def plan_backfill(
-    defs: dg.Definitions, start: date, end: date, select: Sequence[str] | None = None
-) -> list[PlannedRun]:
+def plan_window(
+    defs: dg.Definitions, start: date, end: date, select: Sequence[str] | None = None,
+    is_complete: IsComplete | None = None,
+) -> Plan:
     """The runs that materialize the selected assets (all by default) for start..end, each after
     the runs it reads from (see the module docstring), with the partitions that exist when the
     311 source's data ends (a folder of exports ends on its last day: later days, and the labels
-    that would read them, wait for their data)."""
+    that would read them, wait for their data). With `is_complete`, an upstream asset whose days
+    a selected one reads are not all materialized is added to the selection, so a selection is
+    never refused for the history it lacks."""
     with _as_of_source_end(defs):
-        return _plan(defs, start, end, select)
+        wanted, notes = complete_selection(defs, select)
+        if is_complete is not None:
+            wanted, added = _with_missing_upstream(defs, start, end, wanted, is_complete)
+            notes += added
+        return Plan(_plan(defs, start, end, wanted), notes)
 
 
 def _as_of_source_end(defs: dg.Definitions) -> AbstractContextManager:
@@ -112,14 +139,50 @@ def _as_of_source_end(defs: dg.Definitions) -> AbstractContextManager:
     return dg.partition_loading_context(effective_dt=datetime.combine(held[1] + timedelta(days=1), datetime.min.time()))
 
 
-def _plan(defs: dg.Definitions, start: date, end: date, select: Sequence[str] | None) -> list[PlannedRun]:
-    wanted, _ = complete_selection(defs, select)
-    graph = defs.resolve_asset_graph()
+def _with_missing_upstream(
+    defs: dg.Definitions, start: date, end: date, wanted: set[str], is_complete: IsComplete
+) -> tuple[set[str], list[str]]:
+    """`wanted` plus, level by level, every upstream node whose days a wanted node reads are not
+    all materialized; a note for each."""
+    notes = []
+    while True:
+        needed = _nodes(defs, wanted)
+        parents = [
+            node for node in _nodes(defs, {key.to_user_string() for n in needed for key in n.dependency_keys})
+            if node not in needed
+        ]
+        windows = _windows_read_downstream(_nodes(defs, wanted | _names(parents)), start, end)
+        missing = []
+        for parent in parents:
+            keys = _partition_keys(parent.partitions_def, *windows[parent])
+            if parent.partitions_def is not None and not keys:
+                continue  # none of the days read exists yet (before the data, after yesterday)
+            if not all(is_complete(key, keys) for key in parent.keys):
+                missing.append(parent)
+                first_last = f" {keys[0]}..{keys[-1]}" if keys else ""
+                notes.append(f"{', '.join(sorted(_names([parent])))} added: its days{first_last} are read "
+                             "by the selection and not all materialized")
+        if not missing:
+            return wanted, notes
+        wanted = wanted | _names(missing)
+
+
+def _nodes(defs: dg.Definitions, names: set[str]) -> list[dg.AssetsDefinition]:
+    """The asset nodes holding `names`, in dependency order."""
     nodes: list[dg.AssetsDefinition] = []
-    for key in graph.toposorted_asset_keys:
+    for key in defs.resolve_asset_graph().toposorted_asset_keys:
         node = defs.resolve_assets_def(key)
-        if key.to_user_string() in wanted and node not in nodes:
+        if key.to_user_string() in names and node not in nodes:
             nodes.append(node)
+    return nodes
+
+
+def _names(nodes: list[dg.AssetsDefinition]) -> set[str]:
+    return {key.to_user_string() for node in nodes for key in node.keys}
+
+
+def _plan(defs: dg.Definitions, start: date, end: date, wanted: set[str]) -> list[PlannedRun]:
+    nodes = _nodes(defs, wanted)
     windows = _windows_read_downstream(nodes, start, end)
     keys = {node: _partition_keys(node.partitions_def, *windows[node]) for node in nodes}
     # A partitioned node with no partition in its window has nothing to do.

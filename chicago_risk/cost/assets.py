@@ -23,7 +23,7 @@ from chicago_risk.cost.pressure import LEAK_SURVEY, PRESSURE_STEP, recent_low_pr
 from chicago_risk.cost.recommendations import RECOMMENDATIONS_SCHEMA, build_recommendations
 from chicago_risk.cost.schedule import SCHEDULE_SCHEMA, build_schedule
 from chicago_risk.cost.severity import cell_severity
-from chicago_risk.features.assets import require_materialized
+from chicago_risk.upstream import require_materialized
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata, markdown_table
 from chicago_risk.models.data import require_days

@@ -31,31 +31,13 @@ from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.ingest.coverage import days_not_held
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.overrides import honour_override
-from chicago_risk.partitions import DATA_FIRST_DAY, daily_partitions, label_partitions, single_run
+from chicago_risk.partitions import daily_partitions, label_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import require_materialized
 
 CHECKS = FeatureChecks()
-
-
-class MissingUpstreamError(RuntimeError):
-    """Upstream partitions a computation needs have not been materialized."""
-
-
-def require_materialized(
-    context: dg.AssetExecutionContext, asset: str, first: date, last: date
-) -> None:
-    """Fail clearly instead of computing from a partial history."""
-    first = max(first, DATA_FIRST_DAY)
-    needed = {(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)}
-    missing = sorted(needed - context.instance.get_materialized_partitions(dg.AssetKey(asset)))
-    if missing:
-        raise MissingUpstreamError(
-            f"{asset} lacks {len(missing)} partition(s) between {missing[0]} and {missing[-1]} that "
-            f"{context.assets_def.key.to_user_string()} needs; run: chicago-risk materialize "
-            f"--start {missing[0]} --end {missing[-1]} --select {asset}"
-        )
 
 
 def load_incidents(raw_rows: pl.DataFrame, warehouse: WarehouseResource) -> pl.DataFrame:

@@ -15,7 +15,7 @@ materialize`, a backfill of the asset graph) publishes in the same run.
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -27,6 +27,7 @@ from chicago_risk.publish.store import CURRENT, Manifest, PublishedStore, Writte
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import materialize_command, materialized_days
 
 PUBLISH_CODE_VERSION = "2"
 # Days read from the warehouse (and held in memory) per query.
@@ -72,23 +73,17 @@ class Published:
         }
 
 
-def _materialized_days(context: dg.AssetExecutionContext, upstream: str, start: date, end: date) -> list[date]:
-    done = context.instance.get_materialized_partitions(dg.AssetKey(upstream))
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    return [d for d in days if d.isoformat() in done]
-
-
 def _publish_days(
     context: dg.AssetExecutionContext, spec: PublishedTable, warehouse: WarehouseResource, store: PublishedStore,
     resolution: int,
 ) -> Published:
     """Every day of the run's window that the upstream materialized, made visible at once."""
     start, end = window_days(context.partition_time_window)
-    days = _materialized_days(context, spec.upstream, start, end)
+    days = materialized_days(context, spec.upstream, start, end)
     if not days:
         raise NothingToPublishError(
-            f"{spec.upstream} has no materialized day in {start}..{end}: run chicago-risk materialize "
-            f"--start {start} --end {end} --select {spec.upstream} first"
+            f"{spec.upstream} has no materialized day in {start}..{end}: run: "
+            f"{materialize_command([spec.upstream, published_key(spec.table).to_user_string()], start, end)}"
         )
     version, written = _source_version(context, spec.upstream), []
     for first in range(0, len(days), CHUNK_DAYS):

@@ -8,6 +8,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from chicago_risk.upstream import materialize_command
+
 
 def check_window(table: str, frame: pl.DataFrame, start: date, end: date, partition_column: str) -> None:
     """Refuse rows outside start..end (or without a partition value): an asset can never
@@ -23,10 +25,7 @@ def check_window(table: str, frame: pl.DataFrame, start: date, end: date, partit
 
 
 def missing_table(table: str) -> LookupError:
-    return LookupError(
-        f"table {table} is not in the warehouse yet: materialize it first "
-        f"(chicago-risk materialize --select {table} ...)"
-    )
+    return LookupError(f"table {table} is not in the warehouse yet: run: {materialize_command([table])}")
 
 
 def fetch_frame(

@@ -35,14 +35,14 @@ def test_the_partitions_and_the_first_model_week_follow_the_setting():
 
 
 def test_history_widened_before_the_data_start_is_never_planned(tmp_path):
-    from chicago_risk.backfill import plan_backfill
+    from chicago_risk.backfill import plan_window
     from chicago_risk.definitions import build_definitions
 
     defs = build_definitions(Settings(data_dir=tmp_path, h3_resolution=7))
-    plan = {run.names: run for run in plan_backfill(defs, date(2019, 1, 5), date(2019, 1, 6), ["cell_day_features"])}
+    plan = {run.names: run for run in plan_window(defs, date(2019, 1, 5), date(2019, 1, 6), ["cell_day_features"]).runs}
     (features,) = plan.values()
     assert features.partition_keys == ("2019-01-05", "2019-01-06")
-    plan = plan_backfill(defs, date(2019, 1, 5), date(2019, 1, 6), ["raw_311_requests", "cell_day_features"])
+    plan = plan_window(defs, date(2019, 1, 5), date(2019, 1, 6), ["raw_311_requests", "cell_day_features"]).runs
     raw = [run for run in plan if "raw_311_requests" in run.names][0]
     assert raw.partition_keys[0] == "2019-01-01"  # the features' two years of history, clipped
-    assert plan_backfill(defs, date(2018, 6, 1), date(2018, 6, 3), ["weather_daily"]) == []
+    assert plan_window(defs, date(2018, 6, 1), date(2018, 6, 3), ["weather_daily"]).runs == []
