@@ -249,6 +249,13 @@ class RiskBandThresholds(BaseModel):
     high_from: float = Field(gt=0, lt=1, description="lowest p_event_7d of the high band")
 
 
+class DegradedDay(BaseModel):
+    """A published day whose layers rest on degraded inputs, and why."""
+
+    date: date
+    reasons: list[str]
+
+
 class DateRun(BaseModel):
     """Consecutive published days, `first` to `last` included."""
 
@@ -286,6 +293,13 @@ class Meta(BaseModel):
         description="the configured action types, in the configured order, then any other published one"
     )
     layers: dict[str, LayerStatus]
+    degraded_days: list[DegradedDay] = Field(
+        description=(
+            "published days (of `published_dates`) whose layers rest on degraded inputs: weather the "
+            "source lacked and the product filled, or a 311 day the source left empty after retries "
+            "or does not hold; each with its reasons"
+        )
+    )
 
 
 class HistoryPoint(BaseModel):

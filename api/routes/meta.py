@@ -15,7 +15,7 @@ from api.routes import city
 from api.schemas import DateRun, LayerStatus, Meta, RiskBandThresholds
 from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, MODEL_SETTINGS
 from chicago_risk.cost.pressure import ACTION_TYPES
-from chicago_risk.publish.layers import COST, MAP_LAYERS, RECOMMENDATIONS, RISK
+from chicago_risk.publish.layers import COST, COVERAGE, MAP_LAYERS, RECOMMENDATIONS, RISK, WEATHER
 from chicago_risk.publish.store import Manifest
 
 GRID_ROUTE = "grid"  # api.routes.grid's route name
@@ -61,8 +61,9 @@ def action_types(published: Manifest | None) -> list[str]:
 @router.get("/meta", response_model=Meta, responses={304: {"description": "Not Modified"}})
 def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Response:
     manifests = {layer.table: api.reader.manifest(layer.table) for layer in MAP_LAYERS}
+    inputs = [api.reader.manifest(layer.table) for layer in (WEATHER, COVERAGE)]
     model = api.reader.model()
-    tag_parts = [m.updated_at if m else "-" for m in manifests.values()]
+    tag_parts = [m.updated_at if m else "-" for m in [*manifests.values(), *inputs]]
     tag = etag("meta", *tag_parts, model.model_id if model else "-", *CONFIGURED)
     if matches(request, tag):
         return not_modified(tag)
@@ -95,5 +96,6 @@ def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Resp
         leak_311_types=[t.sr_type for t in LEAK_TYPES],
         recommendation_action_types=action_types(recommendations),
         layers=layers,
+        degraded_days=api.degraded.between(common[0], common[-1]) if common else [],
     )
     return send_model(body, tag)

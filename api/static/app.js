@@ -220,8 +220,11 @@ function selectRecommendation(recId) {
 
 // --- controls --------------------------------------------------------------------------------
 
-function showDateNote(note) {
-  $("date-note").textContent = note;
+// The note beside the picker: how the date was reached, and whether its inputs were degraded
+// (weather filled, a 311 day missing: `/api/meta`'s degraded_days).
+function showDateNote(note, date) {
+  const degraded = (state.meta.degraded_days || []).find((day) => day.date === date);
+  $("date-note").textContent = [note, degraded && `degraded inputs: ${degraded.reasons.join("; ")}`].filter(Boolean).join(" · ");
 }
 
 // A step button names the day it goes to, and the days it steps over.
@@ -243,7 +246,7 @@ function setDate(date, note = "") {
   const shown = state.days.nearest(date);
   state.date = shown;
   $("date").value = shown;
-  showDateNote(shown === date ? note : `${date} is not published: showing ${shown}, the nearest published day`);
+  showDateNote(shown === date ? note : `${date} is not published: showing ${shown}, the nearest published day`, shown);
   labelStep($("day-prev"), shown, state.days.step(shown, -1), "previous");
   labelStep($("day-next"), shown, state.days.step(shown, 1), "next");
   refresh();

@@ -7,19 +7,22 @@ API's errors. Saves a screenshot under data/test-artifacts/."""
 from __future__ import annotations
 
 import math
+import shutil
 import struct
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import polars as pl
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from chicago_risk.publish.store import PublishedStore
 from chicago_risk_tests.test_api.gaps import published_without
 from chicago_risk_tests.test_map_page.browser import serve_api
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY
+from chicago_risk_tests.test_publish.small_city import FIRST_DAY, RESOLUTION
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "data" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "map_page.png"
@@ -404,3 +407,20 @@ def test_a_link_to_a_day_not_yet_published_shows_the_newest_with_a_note(browser,
     assert text(browser, "#status").startswith(f"{newest}:")
     assert text(browser, "#date-note") == f"{tomorrow} is not published yet: showing {newest}, the newest published day"
     assert text(browser, "#errors") == ""
+
+
+def test_a_day_with_degraded_inputs_says_so_beside_the_picker(browser, small_city, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("degraded") / "published"
+    shutil.copytree(small_city.root / "published", folder)
+    store = PublishedStore(str(folder))
+    day = FIRST_DAY + timedelta(days=3)
+    weather = store.read_layer("weather_daily", day, day).with_columns(filled_by=pl.lit("forecast_api"))
+    store.publish("weather_daily", [(day.isoformat(), weather)], RESOLUTION, "test")
+    with serve_api(str(folder)) as served:
+        open_page(browser, served, f"date={day}", ready=False)
+        wait_shown(browser, str(day))
+        assert text(browser, "#date-note") == "degraded inputs: weather filled (forecast_api): the source lacked the day"
+        browser.find_element(By.ID, "day-next").click()
+        wait_shown(browser, str(day + timedelta(days=1)))
+        assert text(browser, "#date-note") == ""
+    assert severe_console_messages(browser) == []
