@@ -51,13 +51,3 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 
 defs = build_definitions(Settings.from_env())
 
-
-def materialization_job(assets: list[str]) -> dg.JobDefinition:
-    """A job over `assets` (one partitions definition) on the code location above: what each
-    run of `chicago-risk materialize` executes, rebuilt by name in its step processes
-    (`dg.build_reconstructable_job`)."""
-    keys = [dg.AssetKey.from_user_string(name) for name in sorted(assets)]
-    # A stable, readable name: the UI lists runs of the same selection together.
-    name = f"materialize_{keys[0].path[-1]}" + (f"_and_{len(keys) - 1}_more" if len(keys) > 1 else "")
-    job = dg.define_asset_job(name, selection=dg.AssetSelection.assets(*keys))
-    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(name)

@@ -4,6 +4,7 @@ itself), or PostgreSQL when configured, where the multiprocess executor writes p
 parallel step processes."""
 
 import shutil
+from pathlib import Path
 from datetime import datetime
 
 import dagster as dg
@@ -38,7 +39,7 @@ def test_a_moved_data_folder_keeps_its_history_and_writes_only_inside_itself(tmp
     assert not first.exists()  # nothing was written where the folder used to be
     instance = dagster_instance(Settings.from_env())
     assert len(instance.get_runs()) == 4  # two runs before the move, two after
-    assert len(instance.get_materialized_partitions(dg.AssetKey("weather_daily"))) == 3
+    assert {"2024-03-01", "2024-03-02", "2024-03-03"} <= instance.get_materialized_partitions(dg.AssetKey("raw_311_requests"))
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,9 @@ def postgres_url() -> str:
 
 
 def test_a_window_on_the_postgres_instance_with_the_multiprocess_executor(tmp_path, monkeypatch, postgres_url):
-    """Two assets of one window in one run: the multiprocess executor writes their partitions from
-    two step processes at once into Dagster's PostgreSQL storage; the run history shows it."""
+    """A window of three assets in one run: after the weather, the multiprocess executor writes the
+    311 requests and the published weather from two step processes at once into Dagster's
+    PostgreSQL storage; the run history shows it."""
     monkeypatch.setenv("CHICAGO_RISK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     monkeypatch.setenv("CHICAGO_RISK_H3_RESOLUTION", "7")
@@ -58,8 +60,9 @@ def test_a_window_on_the_postgres_instance_with_the_multiprocess_executor(tmp_pa
     assert type(instance.run_storage).__name__ == "PostgresRunStorage"
     assert "postgresql" not in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
     job = dg.build_reconstructable_job(
-        "chicago_risk.definitions", "materialization_job",
-        reconstructable_kwargs={"assets": ["raw_311_requests", "raw_311_quarantine", "weather_daily"]},
+        "chicago_risk_tests.fixtures.jobs", "window_job",
+        reconstructable_kwargs={"assets": ["weather_daily", "raw_311_requests", "published/weather_daily"]},
+        reconstructor_working_directory=str(Path(__file__).parent.parent),  # where the tests import from
     )
     result = dg.execute_job(
         job, instance,
@@ -69,20 +72,21 @@ def test_a_window_on_the_postgres_instance_with_the_multiprocess_executor(tmp_pa
     assert result.success
     [run] = instance.get_runs()
     assert run.run_id == result.run_id and run.status == dg.DagsterRunStatus.SUCCESS
-    for asset in ("raw_311_requests", "weather_daily"):
-        assert len(instance.get_materialized_partitions(dg.AssetKey(asset))) == 7
-    # each step ran in its own process, and the two ran at the same time
-    steps = {}
-    for event in result.all_events:
-        if event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
-            steps.setdefault(event.step_key, {})[event.event_type_value] = event
-    assert set(steps) == {"raw_311", "weather_daily"}
-    assert steps["raw_311"]["STEP_START"].pid != steps["weather_daily"]["STEP_START"].pid
-    records = instance.get_records_for_run(result.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}).records
-    times = {(r.event_log_entry.step_key, r.event_log_entry.dagster_event_type.value): r.event_log_entry.timestamp for r in records}
-    raw = (times[("raw_311", "STEP_START")], times[("raw_311", "STEP_SUCCESS")])
-    weather = (times[("weather_daily", "STEP_START")], times[("weather_daily", "STEP_SUCCESS")])
-    assert raw[0] < weather[1] and weather[0] < raw[1], (
+    for asset in ("raw_311_requests", "weather_daily", "published/weather_daily"):
+        assert len(instance.get_materialized_partitions(dg.AssetKey.from_user_string(asset))) == 7
+    # each step ran in its own process, and two ran at the same time
+    records = instance.get_records_for_run(
+        result.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    ).records
+    spans: dict[str, list[float]] = {}
+    pids = set()
+    for record in records:
+        entry = record.event_log_entry
+        spans.setdefault(entry.step_key, []).append(entry.timestamp)
+        pids.add(entry.dagster_event.pid)
+    assert len(spans) == 3 and len(pids) == 3
+    raw, published = sorted(spans["raw_311"]), sorted(spans["published__weather_daily"])
+    assert raw[0] < published[1] and published[0] < raw[1], (
         f"steps did not overlap: raw {datetime.fromtimestamp(raw[0])}..{datetime.fromtimestamp(raw[1])}, "
-        f"weather {datetime.fromtimestamp(weather[0])}..{datetime.fromtimestamp(weather[1])}"
+        f"published weather {datetime.fromtimestamp(published[0])}..{datetime.fromtimestamp(published[1])}"
     )

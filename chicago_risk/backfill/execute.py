@@ -2,13 +2,14 @@
 the same time.
 
 Each run of `chicago-risk materialize` and `make demo` is a child process (`OutOfProcess`),
-forked from a server that imported the heavy libraries once: its memory goes back to the system
-when it ends, so a window peaks at its largest run, and up to `RunSettings.parallel_runs` of them
-run side by side. Processes, not threads: two Dagster runs in threads of one process can deadlock
-in Dagster's logging set-up (seen here). The child reads the code location in its own
-environment, the parent's at the time of the call, so the settings are the command's. Runs
-launched from the Dagster UI use Dagster's multiprocess executor instead. `InProcess` runs each
-in this process, one after another (tests, benches).
+forked from a server that imported the libraries and the code location once (0.5 s a run instead
+of seconds): its memory goes back to the system when it ends, so a window peaks at its largest
+run, and up to `RunSettings.parallel_runs` of them run side by side. Processes, not threads: two
+Dagster runs in threads of one process can deadlock in Dagster's logging set-up (seen here). A
+child runs with the parent's environment at the time of the call; if the settings changed since
+the server started, it imports the code location afresh. Runs launched from the Dagster UI use
+Dagster's multiprocess executor instead. `InProcess` runs each in this process, one after
+another (tests, benches).
 
 A run holding a memory-heavy step (`RunSettings.memory_heavy`) never starts beside another one.
 The first failure stops new runs from starting; runs already started finish, then the failure is
@@ -20,6 +21,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,12 +38,10 @@ from chicago_risk.progress import format_duration
 
 # Dagster's own step logs are for the UI; the command line prints progress lines instead.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-# Imported once by the fork server, not by every run: third-party only, since chicago_risk's own
-# modules read the environment when imported (the settings of the command, not of the server).
-PRELOAD = [
-    "dagster", "polars", "duckdb", "numpy", "pyarrow", "scipy.stats", "sklearn.linear_model",
-    "sklearn.isotonic", "lightgbm", "matplotlib.pyplot", "h3", "httpx", "deltalake",
-]
+# Imported once by the fork server (started with the command's environment), not by every run.
+PRELOAD = ["dagster", "polars", "duckdb", "lightgbm", "matplotlib.pyplot", "deltalake", "chicago_risk.definitions"]
+# What chicago_risk's modules read from the environment when imported.
+SETTINGS_PREFIXES = ("CHICAGO_RISK_", "DAGSTER_", "AWS_")
 Echo = Callable[[str], None]
 
 
@@ -127,11 +127,22 @@ class OutOfProcess:
 
 
 def _run_in_child(definitions: str, environ: dict[str, str], planned: PlannedRun, tags: dict, sender: Connection) -> None:
+    if _settings(os.environ) != _settings(environ):
+        # The fork server imported chicago_risk under other settings (a process that changed them
+        # between plans, as tests do): this run imports it afresh under its own.
+        for name in [name for name in sys.modules if name.split(".")[0] == "chicago_risk"]:
+            del sys.modules[name]
     os.environ.clear()
     os.environ.update(environ)
     module, attribute = definitions.split(":")
     defs = getattr(importlib.import_module(module), attribute)
-    sender.send(execute_run(defs, dg.DagsterInstance.get(), planned, tags))
+    # This module as imported now (afresh, above, or the server's): its Outcome is the one pickled.
+    execute = importlib.import_module(__name__).execute_run
+    sender.send(execute(defs, dg.DagsterInstance.get(), planned, tags))
+
+
+def _settings(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if name.startswith(SETTINGS_PREFIXES)}
 
 
 @dataclass

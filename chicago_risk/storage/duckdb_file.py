@@ -28,7 +28,10 @@ class DuckDBFile:
     def __init__(self, database: Path, lock_timeout_s: float, memory_limit: str) -> None:
         self.database = database
         self.lock_timeout_s = lock_timeout_s
-        self.duckdb = DuckDBResource(database=str(database), connection_config={"memory_limit": memory_limit})
+        # No progress bar: DuckDB draws one on the terminal of every query longer than 2 s.
+        self.duckdb = DuckDBResource(
+            database=str(database), connection_config={"memory_limit": memory_limit, "enable_progress_bar": False}
+        )
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
