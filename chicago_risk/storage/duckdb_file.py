@@ -28,10 +28,7 @@ class DuckDBFile:
     def __init__(self, database: Path, lock_timeout_s: float, memory_limit: str) -> None:
         self.database = database
         self.lock_timeout_s = lock_timeout_s
-        # No progress bar: DuckDB draws one on the terminal of every query longer than 2 s.
-        self.duckdb = DuckDBResource(
-            database=str(database), connection_config={"memory_limit": memory_limit, "enable_progress_bar": False}
-        )
+        self.duckdb = DuckDBResource(database=str(database), connection_config={"memory_limit": memory_limit})
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -39,6 +36,8 @@ class DuckDBFile:
         with exclusive_lock(self.database.with_name(self.database.name + ".lock"), self.lock_timeout_s):
             with self.duckdb.get_connection() as connection:
                 try:
+                    # DuckDB would draw a progress bar on the terminal of every query over 2 s.
+                    connection.execute("SET enable_progress_bar = false")
                     yield connection
                 finally:
                     # DuckDBResource closes only when its block ends without an error; the file
