@@ -188,7 +188,7 @@ def browser_timings(published: str, switches: int) -> tuple[float, list[float]]:
     from selenium.webdriver.support.ui import WebDriverWait
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the suite's Chromium and server helpers
-    from chicago_risk_tests.test_map_page.browser import chromium, serve_api
+    from chicago_risk_tests.fixtures.browser import chromium, serve_api
 
     def measures(driver, name: str) -> list[float]:
         return driver.execute_script("return performance.getEntriesByName(arguments[0]).map(m => m.duration)", name)

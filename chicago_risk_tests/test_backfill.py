@@ -15,7 +15,7 @@ from chicago_risk.definitions import build_definitions
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models.assets import TRAINING_READ_DAYS
 from chicago_risk.partitions import daily_partitions, single_run
-from chicago_risk_tests.toy_runs import TOY_DEFS, read_log
+from chicago_risk_tests.fixtures.toy_runs import TOY_DEFS, read_log
 
 
 @dg.asset
@@ -100,7 +100,7 @@ def test_independent_runs_run_at_the_same_time_in_processes_unless_both_are_memo
     assert [(run.names, sorted(run.after)) for run in plan] == [(("left",), []), (("right",), []), (("after_both",), [0, 1])]
     settings = RunSettings(parallel_runs=2, memory_heavy=heavy)
     lines: list[str] = []
-    runs = run_plan(plan, OutOfProcess("chicago_risk_tests.toy_runs:TOY_DEFS", settings), lines.append, settings=settings)
+    runs = run_plan(plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS", settings), lines.append, settings=settings)
     assert [run.assets for run in runs] == [("left",), ("right",), ("after_both",)]
     log = read_log(toy_log)
     (l0, l1), (r0, r1) = log["left"], log["right"]
@@ -113,7 +113,7 @@ def test_independent_runs_run_at_the_same_time_in_processes_unless_both_are_memo
 def test_a_failed_run_stops_the_runs_after_it_and_names_itself(toy_log):
     plan = plan_window(TOY_DEFS, date(2024, 1, 1), date(2024, 1, 1), ["left", "broken", "after_broken"]).runs
     with pytest.raises(BackfillError, match=r"\] broken: run \S+ failed: broken: .*the upstream is down"):
-        run_plan(plan, OutOfProcess("chicago_risk_tests.toy_runs:TOY_DEFS"), echo=lambda _: None)
+        run_plan(plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS"), echo=lambda _: None)
     assert set(read_log(toy_log)) == {"left"}  # the independent run finished; the one after never ran
 
 

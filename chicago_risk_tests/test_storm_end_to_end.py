@@ -22,7 +22,7 @@ import pytest
 
 from chicago_risk.grid import city_cells
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk_tests.test_sources.conftest import FakeServer, Reply
+from chicago_risk_tests.fixtures.servers import FakeServer, Reply
 
 SCRIPT = Path(sys.executable).with_name("chicago-risk")
 RESOLUTION = 8

@@ -9,8 +9,8 @@ import pytest
 from api.grid import served_grid
 from api.schemas import CostValues, GridLayer, RiskValues
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.geojson_checks import assert_feature_collection, assert_is_hexagon_of
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.geojson import assert_feature_collection, assert_is_hexagon_of
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, RESOLUTION
 
 ARROW = "application/vnd.apache.arrow.stream"
 

@@ -13,8 +13,8 @@ import polars as pl
 from fastapi.testclient import TestClient
 
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.conftest import make_app
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import make_app
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, RESOLUTION
 
 # (url, published layer, the property that identifies a feature, the filter the url applies)
 LAYER_REQUESTS = [

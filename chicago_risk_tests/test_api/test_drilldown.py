@@ -8,8 +8,8 @@ import pytest
 
 from api.schemas import CellDetail, CellHistory, RecommendationDetail
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.geojson_checks import assert_geometry
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.geojson import assert_geometry
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 
 @pytest.fixture(scope="module")

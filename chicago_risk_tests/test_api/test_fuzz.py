@@ -23,8 +23,8 @@ from schemathesis import GenerationMode
 
 from api.schemas import CellDetail, CellHistory, CostLayer, EventsLayer, RecommendationsLayer, RiskLayer
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.conftest import API_KEY, make_app
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import API_KEY, make_app
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 BOUNDED = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

@@ -9,9 +9,9 @@ import pytest
 from api.schemas import CostLayer, EventsLayer, RecommendationsLayer, RiskLayer
 from chicago_risk.grid import city_cells
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk_tests.test_api.conftest import make_app
-from chicago_risk_tests.test_api.geojson_checks import assert_feature_collection, assert_is_hexagon_of
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import make_app
+from chicago_risk_tests.fixtures.geojson import assert_feature_collection, assert_is_hexagon_of
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 RISK_FIELDS = {"h3_id", "p_event_7d", "risk_band", "confidence", "expected_events", "drivers"}
 COST_FIELDS = {

@@ -15,10 +15,10 @@ from chicago_risk.config.serving import ServingSettings
 from chicago_risk.cost.pressure import ACTION_TYPES
 from chicago_risk.grid import city_cells, city_limits_geojson
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk_tests.test_api.conftest import make_app
-from chicago_risk_tests.test_api.gaps import published_without
-from chicago_risk_tests.test_api.geojson_checks import assert_geometry, signed_area
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import make_app
+from chicago_risk_tests.fixtures.published import published_without
+from chicago_risk_tests.fixtures.geojson import assert_geometry, signed_area
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 
 def test_meta_describes_the_published_city(client, small_city):

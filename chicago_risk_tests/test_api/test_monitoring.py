@@ -14,8 +14,8 @@ from api.drift import PublishedDrift
 from chicago_risk.features.drift import drift_table
 from chicago_risk.features.registry import PER_CELL_FEATURES
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.conftest import API_KEY
-from chicago_risk_tests.test_publish.small_city import LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import API_KEY
+from chicago_risk_tests.fixtures.small_city import LAST_DAY, RESOLUTION
 
 MONITORING = Path(__file__).resolve().parents[2] / "deploy" / "monitoring"
 PROMETHEUS_OWN = {"up"}  # series Prometheus itself writes for every target

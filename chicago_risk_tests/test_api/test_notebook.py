@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from chicago_risk_tests.test_publish.small_city import LAST_DAY
+from chicago_risk_tests.fixtures.small_city import LAST_DAY
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "explore.ipynb"
 

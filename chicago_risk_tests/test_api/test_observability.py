@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.observability import JsonFormatter
-from chicago_risk_tests.test_api.conftest import API_KEY, make_app
-from chicago_risk_tests.test_publish.small_city import LAST_DAY
+from chicago_risk_tests.fixtures.api import API_KEY, make_app
+from chicago_risk_tests.fixtures.small_city import LAST_DAY
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.schemas import PredictResponse
-from chicago_risk_tests.test_api.conftest import API_KEY, make_app
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import API_KEY, make_app
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 URL = "/api/v1/predict/flood"
 KEY = {"X-API-Key": API_KEY}

@@ -13,8 +13,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.conftest import API_KEY, make_app
-from chicago_risk_tests.test_publish.small_city import LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import API_KEY, make_app
+from chicago_risk_tests.fixtures.small_city import LAST_DAY, RESOLUTION
 
 URL = "/api/v1/predict/flood"
 KEY = {"X-API-Key": API_KEY}

@@ -21,7 +21,7 @@ from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.instances import fast_test_instance
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 from chicago_risk_tests.test_cost import demo_inputs
 
 FIRST, LAST = date(2024, 6, 1), date(2024, 6, 30)

@@ -22,7 +22,7 @@ from chicago_risk.sources.soda import soda_frame
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.instances import fast_test_instance
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 RESOLUTION = 8  # 809 cells keep three years of the city quick
 T0 = DATA_START + timedelta(days=800)

@@ -20,9 +20,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk_tests.test_api.gaps import published_without
-from chicago_risk_tests.test_map_page.browser import serve_api
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.published import published_without
+from chicago_risk_tests.fixtures.browser import serve_api
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, RESOLUTION
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "data" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "map_page.png"

@@ -13,15 +13,15 @@ from chicago_risk.publish.assets import PUBLISH_ASSETS, NothingToPublishError, p
 from chicago_risk.publish.layers import EVENT_COLUMNS, PUBLISHED_TABLES
 from chicago_risk.publish.store import PublishedStore
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk_tests.instances import fast_test_instance
-from chicago_risk_tests.test_publish.map_layers import (
+from chicago_risk_tests.fixtures.instances import fast_test_instance
+from chicago_risk_tests.fixtures.map_layers import (
     FIRST_DAY,
     LAST_DAY,
     MAP_PUBLISH,
     layer_resources,
     materialize,
 )
-from chicago_risk_tests.test_publish.stand_ins import STAND_IN_ASSETS, cost_layer
+from chicago_risk_tests.fixtures.stand_ins import STAND_IN_ASSETS, cost_layer
 
 DAYS = [FIRST_DAY + timedelta(days=i) for i in range((LAST_DAY - FIRST_DAY).days + 1)]
 PUBLISH = {a.key: a for a in PUBLISH_ASSETS}

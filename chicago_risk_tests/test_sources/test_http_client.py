@@ -10,7 +10,7 @@ import pytest
 from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import SourceUnavailableError
 
-from .conftest import Reply
+from chicago_risk_tests.fixtures.servers import Reply
 
 PATH = "/data"
 

@@ -13,9 +13,9 @@ from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk.sources.socrata import SocrataSource
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.instances import fast_test_instance
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 
-from .conftest import Reply
+from chicago_risk_tests.fixtures.servers import Reply
 from .test_socrata import RECORDED, RESOURCE, serve_rows
 
 DAY = date(2021, 1, 1)

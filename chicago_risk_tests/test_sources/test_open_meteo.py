@@ -8,7 +8,7 @@ import pytest
 from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk.sources.base import FILLED_BY, WEATHER_SOURCE_SCHEMA, SourceUnavailableError
 
-from .conftest import Reply
+from chicago_risk_tests.fixtures.servers import Reply
 
 TODAY = date(2024, 3, 10)
 YESTERDAY = TODAY - timedelta(days=1)

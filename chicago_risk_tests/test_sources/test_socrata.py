@@ -13,7 +13,7 @@ from chicago_risk.sources.soda import SODA_SCHEMA, soda_frame
 from chicago_risk.sources.socrata import SocrataSource
 from chicago_risk.sources.base import SourceUnavailableError
 
-from .conftest import Reply
+from chicago_risk_tests.fixtures.servers import Reply
 
 RECORDED = json.loads((Path(__file__).parent / "recorded" / "v6vf-nfxy_rows.json").read_text())
 RESOURCE = "/resource/v6vf-nfxy.json"

@@ -1,1 +1,1 @@
-from chicago_risk_tests.s3_server import s3_server  # noqa: F401  (the session's S3 server)
+from chicago_risk_tests.fixtures.s3 import s3_server  # noqa: F401  (the session's S3 server)

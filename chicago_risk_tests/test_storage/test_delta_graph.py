@@ -25,7 +25,7 @@ from chicago_risk.config.serving import ServingSettings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.storage.delta_tables import table_names
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk_tests.instances import fast_test_instance
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 START, END = date(2019, 4, 29), date(2019, 4, 30)  # a Monday (a model's cutoff) and the next day
 # Recomputed in the DuckDB file from the Delta warehouse's inputs, then compared row for row.
