@@ -93,6 +93,8 @@ class LightGBMScorer:
     def raw_score(self, frame: pl.DataFrame) -> np.ndarray:
         """Offset plus booster log-odds (before calibration)."""
         x = feature_matrix(frame, self.feature_names)
+        if not x.shape[0]:  # LightGBM's predict divides by the row count
+            return np.empty(0)
         return self.offset.logit(x[:, self._offset_columns()]) + self.booster.predict(x, raw_score=True)
 
     def contributions(self, frame: pl.DataFrame) -> np.ndarray:
@@ -100,6 +102,8 @@ class LightGBMScorer:
         offset's linear term), then the expected value (the booster's plus the offset's
         intercept); each row sums to `raw_score`."""
         x = feature_matrix(frame, self.feature_names)
+        if not x.shape[0]:  # a day with no cell to explain; LightGBM divides by the row count
+            return np.empty((0, len(self.feature_names) + 1))
         contributions = self.booster.predict(x, pred_contrib=True)
         columns = self._offset_columns()
         contributions[:, columns] += self.offset.contributions(x[:, columns])
