@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from chicago_risk.config.domain import LABEL_HORIZON_DAYS
 
 # The kinds of model every cutoff trains, in the order reports list them.
-MODEL_KINDS: tuple[str, ...] = ("climatology", "persistence", "seed_logistic", "lightgbm")
+MODEL_KINDS: tuple[str, ...] = ("climatology", "persistence", "seed_logistic", "etas", "lightgbm")
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,24 @@ class LightGBMSettings:
 
 
 @dataclass(frozen=True)
+class ETASSettings:
+    """The self-exciting baseline (`chicago_risk.models.etas`), fitted by EM."""
+
+    # A seeded sample of at most this many training rows (as the seed logistic): each EM step is
+    # a pass over the rows, and 400k rows still give each of the city's ~5,600 cells ~70 days.
+    max_rows: int = 400_000
+    # Each cell's background rate is shrunk toward the city's as if it held this many more
+    # training rows at the city rate (the climatology's prior).
+    prior_days: float = 56.0
+    # EM stops when the mean log-likelihood per row gains less than `tolerance` in a step (on
+    # the synthetic test city after ~250 steps, 5e-5 short of 3,000 steps' optimum: the rest
+    # only moves weight between nearly collinear kernels).
+    max_iterations: int = 500
+    tolerance: float = 1e-7
+    seed: int = 20190101
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     # Trailing days of labelled rows a model trains on (the feature store keeps two years).
     training_days: int = 730
@@ -136,6 +154,7 @@ class TrainingSettings:
     # beyond a few hundred thousand rows its 30 coefficients no longer move.
     logistic_max_rows: int = 400_000
     lightgbm: LightGBMSettings = field(default_factory=LightGBMSettings)
+    etas: ETASSettings = field(default_factory=ETASSettings)
 
 
 @dataclass(frozen=True)

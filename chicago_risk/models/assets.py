@@ -146,9 +146,10 @@ def _nearest_gap_days(train_days: pl.Series, calibration_days: pl.Series) -> int
 def risk_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Climatology, persistence, the seed logistic regression and LightGBM, each trained at the
-    partition's cutoff C on as-of days <= C - 8 and calibrated on a slice of whole days spread
-    over the last year (disjoint from training), stored in `model_registry`."""
+    """Climatology, persistence, the seed logistic regression, the self-exciting ETAS-style
+    baseline and LightGBM, each trained at the partition's cutoff C on as-of days <= C - 8 and
+    calibrated on a slice of whole days spread over the last year (disjoint from training),
+    stored in `model_registry`."""
     first_available = first_labelled_day(warehouse)
     windows = [plan_window(c, first_available, SETTINGS.training, SETTINGS.calibration) for c in cutoffs_of_run(context)]
     # One read for every cutoff of the run: their two-year windows overlap but for a few weeks.
