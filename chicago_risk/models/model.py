@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -91,6 +91,14 @@ class FittedModel:
             confidence=pl.Series(self.calibration.confidence(p)),
             model_id=pl.lit(self.model_id),
         )
+
+    def served_at(self, cutoff: date) -> FittedModel:
+        """This fit stored as the model of a later weekly `cutoff` (monthly refits: the weeks
+        between serve the month's fit); `params["fitted_cutoff"]` keeps where it was fitted."""
+        if cutoff < self.cutoff:
+            raise ValueError(f"a model fitted at {self.cutoff} cannot serve the earlier cutoff {cutoff}")
+        fitted = self.params.get("fitted_cutoff", self.cutoff.isoformat())
+        return replace(self, cutoff=cutoff, params={**self.params, "fitted_cutoff": fitted})
 
     def require_current_features(self) -> None:
         if self.feature_registry_hash != registry_hash():
