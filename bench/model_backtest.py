@@ -94,7 +94,7 @@ def robustness(model, rows: pl.DataFrame) -> dict[str, float]:
 def run(data_dir: Path, cutoff: date | None, settings: ModelSettings, progress=None) -> dict:
     """The benchmark report; `progress(report)` is called once the backtest part is in."""
     warehouse = WarehouseResource(path=str(data_dir / "warehouse.duckdb"))
-    first = first_trainable_day(warehouse)[0]
+    first = first_trainable_day(warehouse, settings.training)[0]
     cutoff = cutoff or default_cutoff(warehouse)
     folds = plan_folds(cutoff, settings.backtest)
     window = plan_window(folds[0].start, first, settings.training, settings.calibration)
@@ -197,10 +197,10 @@ def _print(report: dict) -> None:
         fit = metrics["fit_seconds_per_fold"]["mean"]
         print(f"{kind:14} " + " ".join(f"{c:>24}" for c in cells) + f" {fit:>11.1f}")
     print("storm days:", ", ".join(f"{d['day']} ({d['precip_mm']:.1f} mm)" for d in report["storm_days"]))
-    print(f"{'model':14} {'mean p':>8} {'observed':>9} {'AUROC':>7} {'ECE':>7} {'Brier':>7}")
+    print(f"{'model':14} {'mean p':>8} {'observed':>9} {'AUROC':>7} {'ECE':>7} {'Brier':>7} {'med+high':>9} {'their incidents':>16}")
     for row in report["storms"]:
         print(f"{row['model']:14} {row['mean_p']:8.4f} {row['event_share']:9.4f} {row['auroc']:7.4f} "
-              f"{row['ece']:7.4f} {row['brier']:7.4f}")
+              f"{row['ece']:7.4f} {row['brier']:7.4f} {row['flagged_share']:9.3f} {row['flagged_capture']:16.3f}")
     print("lightgbm folds won:", json.dumps(report["lightgbm_wins"]))
     print(f"lightgbm BSS > 0 in every fold: {report['lightgbm_bss_positive_every_fold']}; "
           f"max ECE {report['lightgbm_max_ece']:.4f}")

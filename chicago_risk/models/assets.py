@@ -48,7 +48,7 @@ from chicago_risk.models.data import (
     load_labelled_rows,
     load_truth,
 )
-from chicago_risk.models.coverage import first_trainable_day, window_warnings
+from chicago_risk.models.coverage import first_covered_day, first_trainable_day, window_warnings
 from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
@@ -135,7 +135,8 @@ def _coverage_metadata(coverage: Coverage | None, first_available: date, warning
     return {
         "coverage": dg.MetadataValue.json(
             {"source": coverage.source, "first_day": str(coverage.first_day), "last_day": str(coverage.last_day),
-             "first_covered_as_of_day": str(coverage.first_covered_day)} if coverage else {"source": None}
+             "first_covered_as_of_day": str(first_covered_day(coverage, SETTINGS.training.long_gap_days))}
+            if coverage else {"source": None}
         ),
         "first_trainable_day": str(first_available),
         "coverage_warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
@@ -184,7 +185,7 @@ def risk_model(
     baseline and LightGBM, each trained at the partition's cutoff C on as-of days <= C - 8 and
     calibrated on a slice of whole days spread over the last year (disjoint from training),
     stored in `model_registry`."""
-    first_available, first_labelled, coverage = first_trainable_day(warehouse)
+    first_available, first_labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
     cutoffs = cutoffs_of_run(context)
     training = SETTINGS.training
     if context.run.tags.get(RETRAIN_REASON_TAG, "").startswith("feature drift"):
@@ -334,7 +335,7 @@ def model_evaluation(
     """Rolling-origin backtest of the configured folds before the cutoff (`BacktestSettings`:
     12 calendar months by default): per fold, every kind trained as `risk_model` would at the
     fold's first day, scored on the fold; and every kind on the wettest 1% of the test days."""
-    first_available, first_labelled, coverage = first_trainable_day(warehouse)
+    first_available, first_labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
     warnings: list[str] = []
     evaluations, misses, fold_facts, timings, storms = [], [], [], [], []
     figures: dict[str, str] = {}

@@ -204,7 +204,7 @@ def run_backtest(
         fit_seconds=pl.DataFrame(fit_rows),
         predict_seconds=pl.DataFrame(predict_rows),
         storm_days=storms,
-        storms=storm_metrics(predictions, storms, settings.backtest),
+        storms=storm_metrics(predictions, storms, settings.backtest, settings.bands.medium_from),
     )
 
 

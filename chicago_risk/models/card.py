@@ -87,9 +87,11 @@ def storm_section(storms: pl.DataFrame | None, settings: ModelSettings) -> list[
         "indications, not fold-level estimates.",
         "",
         _table(
-            ["model", "mean p", "observed share", "AUROC", f"ECE ({settings.backtest.storm_reliability_bins} bins)", "Brier"],
+            ["model", "mean p", "observed share", "AUROC", f"ECE ({settings.backtest.storm_reliability_bins} bins)", "Brier",
+             "medium or high", "their share of incidents"],
             [[r["model"], _number(r["mean_p"]), _number(r["event_share"]), _number(r["auroc"]), _number(r["ece"]),
-              _number(r["brier"])] for r in table.iter_rows(named=True)],
+              _number(r["brier"]), _number(r["flagged_share"]), _number(r["flagged_capture"])]
+             for r in table.iter_rows(named=True)],
         ),
         "",
         "Reliability on the storm days (equal-mass bins: mean p -> observed share (cell-days)):",

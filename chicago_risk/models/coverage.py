@@ -7,7 +7,10 @@ backtest row of as-of day t is **covered** when
 
 - its features' history lies inside the source's coverage: t - (HISTORY_DAYS - 1) >= the
   source's first day (the longest feature window, two years of incidents for the shrunk rate;
-  a younger row undercounts every history feature), and
+  a younger row undercounts every history feature). Except where the source begins with the
+  warehouse itself (its first row within `long_gap_days` of DATA_START): there is no earlier
+  history to miss, and the feature store counts from DATA_START by design (a young warehouse
+  trains from its first months, as before); and
 - its label window t+1..t+7 ends on or before the source's last day.
 
 So a model window never starts before the first covered as-of day (`first_covered_day`). Gaps
@@ -26,7 +29,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from chicago_risk.config import LABEL_HORIZON_DAYS
+from chicago_risk.config import DATA_START, LABEL_HORIZON_DAYS
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.config import TrainingSettings
 from chicago_risk.models.data import COVERAGE_SOURCE, Coverage, first_labelled_day, source_coverage
@@ -34,11 +37,20 @@ from chicago_risk.models.windows import TrainingWindow
 from chicago_risk.resources.warehouse import WarehouseResource
 
 
-def first_trainable_day(warehouse: WarehouseResource) -> tuple[date, date, Coverage | None]:
+def first_covered_day(coverage: Coverage, long_gap_days: int) -> date:
+    """The first as-of day whose feature history the source covers."""
+    if coverage.first_day < DATA_START + timedelta(days=long_gap_days):
+        return coverage.first_day  # the source starts with the warehouse: nothing earlier to miss
+    return coverage.first_day + timedelta(days=HISTORY_DAYS - 1)
+
+
+def first_trainable_day(warehouse: WarehouseResource, training: TrainingSettings) -> tuple[date, date, Coverage | None]:
     """(first covered labelled as-of day, first labelled day, coverage): where windows may start."""
     labelled = first_labelled_day(warehouse)
     coverage = source_coverage(warehouse)
-    return (labelled if coverage is None else max(labelled, coverage.first_covered_day)), labelled, coverage
+    if coverage is None:
+        return labelled, labelled, None
+    return max(labelled, first_covered_day(coverage, training.long_gap_days)), labelled, coverage
 
 def long_gaps(warehouse: WarehouseResource, source: str, first: date, last: date, min_days: int) -> list[tuple[date, date]]:
     """Runs of at least `min_days` consecutive days first..last without a row of `source`."""
@@ -67,13 +79,14 @@ def window_warnings(
         return [f"{COVERAGE_SOURCE} is not in the warehouse: the coverage of days {window.first_day}..{window.last_day} is unknown"]
     warnings = []
     requested = max(first_labelled, window.last_day - timedelta(days=training.training_days - 1))
-    if requested < coverage.first_covered_day:
+    covered = first_covered_day(coverage, training.long_gap_days)
+    if requested < covered:
         warnings.append(
             f"cutoff {window.cutoff}: the window would start on {requested}, before {COVERAGE_SOURCE} covers a "
-            f"row's history (rows from {coverage.first_day}, so as-of days from {coverage.first_covered_day}); "
+            f"row's history (rows from {coverage.first_day}, so as-of days from {covered}); "
             f"it starts on {window.first_day}"
         )
-    history_first = window.first_day - timedelta(days=HISTORY_DAYS - 1)
+    history_first = max(window.first_day - timedelta(days=HISTORY_DAYS - 1), coverage.first_day)
     label_last = window.last_day + timedelta(days=LABEL_HORIZON_DAYS)
     for start, end in long_gaps(warehouse, coverage.source, history_first, label_last, training.long_gap_days):
         warnings.append(

@@ -12,8 +12,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from chicago_risk.config import LABEL_HORIZON_DAYS
-from chicago_risk.features.registry import FEATURE_NAMES, HISTORY_DAYS
+from chicago_risk.features.registry import FEATURE_NAMES
 from chicago_risk.resources.warehouse import WarehouseResource
 
 FEATURES_TABLE = "cell_day_features"
@@ -27,20 +26,11 @@ COVERAGE_SOURCE = "raw_311_requests"
 
 @dataclass(frozen=True)
 class Coverage:
+    """The first and last day `source` has rows (see `chicago_risk.models.coverage`)."""
+
     source: str
     first_day: date
     last_day: date
-
-    @property
-    def first_covered_day(self) -> date:
-        """The first as-of day whose feature history the source covers (see
-        `chicago_risk.models.coverage`)."""
-        return self.first_day + timedelta(days=HISTORY_DAYS - 1)
-
-    @property
-    def last_covered_day(self) -> date:
-        """The last as-of day whose label window the source covers."""
-        return self.last_day - timedelta(days=LABEL_HORIZON_DAYS)
 
 
 def source_coverage(warehouse: WarehouseResource, source: str = COVERAGE_SOURCE) -> Coverage | None:

@@ -31,7 +31,12 @@ STORM_SCHEMA: dict[str, pl.DataType] = {
     "value": pl.Float64(),
 }
 # Metrics of each model on the storm days, in the order reports show them.
-STORM_METRICS = ("days", "rows", "events", "precip_min_mm", "mean_p", "event_share", "auroc", "ece", "brier")
+STORM_METRICS = (
+    "days", "rows", "events", "precip_min_mm", "mean_p", "event_share", "auroc", "ece", "brier",
+    # what the map shows: the share of storm cell-days in the medium or high band, and the share
+    # of the storm's incidents (7-day counts) that fell in them
+    "flagged_share", "flagged_capture",
+)
 
 
 def storm_days(day_precip: pl.DataFrame, share: float) -> pl.DataFrame:
@@ -44,7 +49,9 @@ def storm_days(day_precip: pl.DataFrame, share: float) -> pl.DataFrame:
     return wet.filter(pl.col("precip_mm") >= threshold).select("day", "precip_mm").sort("day")
 
 
-def storm_metrics(predictions: pl.DataFrame, storms: pl.DataFrame, settings: BacktestSettings) -> pl.DataFrame:
+def storm_metrics(
+    predictions: pl.DataFrame, storms: pl.DataFrame, settings: BacktestSettings, medium_from: float
+) -> pl.DataFrame:
     """Per model: STORM_METRICS and its reliability bins (`bin<k>_mean_p`, `bin<k>_rate`,
     `bin<k>_rows`) on the storm days, long (model, metric, value). `predictions` holds `model`,
     `day`, `p`, the label and the count of every test row."""
@@ -57,6 +64,8 @@ def storm_metrics(predictions: pl.DataFrame, storms: pl.DataFrame, settings: Bac
             "precip_min_mm": float(part["precip_mm"].min()), "mean_p": float(p.mean()), "event_share": float(y.mean()),
             "auroc": M.auroc(y, p), "ece": M.expected_calibration_error(y, p, settings.storm_reliability_bins),
             "brier": M.brier(y, p),
+            "flagged_share": float((p >= medium_from).mean()),
+            "flagged_capture": float(part.filter(pl.col("p") >= medium_from)[COUNT].sum() / max(part[COUNT].sum(), 1)),
         }
         table = M.reliability_table(y, p, settings.storm_reliability_bins)
         for row in table.iter_rows(named=True):

@@ -10,8 +10,9 @@ import pytest
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models import assets as model_assets
 from chicago_risk.models.assets import risk_model
-from chicago_risk.models.coverage import first_trainable_day, long_gaps, window_warnings
-from chicago_risk.models.data import source_coverage
+from chicago_risk.config import DATA_START
+from chicago_risk.models.coverage import first_covered_day, first_trainable_day, long_gaps, window_warnings
+from chicago_risk.models.data import Coverage, source_coverage
 from chicago_risk.models.windows import plan_window
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk.resources.warehouse import WarehouseResource
@@ -41,7 +42,7 @@ def warehouse(small_city, tmp_path):
 
 
 def test_windows_start_on_the_first_covered_day_and_say_why(warehouse):
-    first, labelled, coverage = first_trainable_day(warehouse)
+    first, labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
     assert coverage == source_coverage(warehouse) and coverage.first_day == SOURCE_FIRST
     assert first == SOURCE_FIRST + timedelta(days=HISTORY_DAYS - 1) > labelled == date(2023, 1, 2)
     window = plan_window(CUTOFF, first, SETTINGS.training, SETTINGS.calibration)
@@ -52,9 +53,19 @@ def test_windows_start_on_the_first_covered_day_and_say_why(warehouse):
     assert long_gaps(warehouse, "raw_311_requests", GAP[0], GAP[1], 11) == []
 
 
+def test_a_source_that_starts_with_the_warehouse_covers_its_first_months(warehouse):
+    """The source's first row within a gap of DATA_START: no history was missed (the demo city
+    and a young warehouse train from their first months)."""
+    warehouse.replace_table("raw_311_requests", _raw_days(DATA_START + timedelta(days=3), date(2024, 6, 30), None))
+    first, labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
+    assert first == labelled and first_covered_day(coverage, SETTINGS.training.long_gap_days) == coverage.first_day
+    late = Coverage("raw_311_requests", DATA_START + timedelta(days=SETTINGS.training.long_gap_days), date(2024, 6, 30))
+    assert first_covered_day(late, SETTINGS.training.long_gap_days) == late.first_day + timedelta(days=HISTORY_DAYS - 1)
+
+
 def test_a_warehouse_without_the_source_trains_on_its_feature_store_and_says_coverage_is_unknown(warehouse):
     warehouse.query("DROP TABLE raw_311_requests")
-    first, labelled, coverage = first_trainable_day(warehouse)
+    first, labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
     assert coverage is None and first == labelled
     window = plan_window(CUTOFF, first, SETTINGS.training, SETTINGS.calibration)
     assert window_warnings(warehouse, None, labelled, window, SETTINGS.training)[0].endswith("is unknown")

@@ -36,7 +36,7 @@ def test_storm_metrics_report_mean_p_observed_share_auroc_and_reliability():
     y = (rng.random(rows) < p).astype(np.int8)
     predictions = pl.DataFrame({"model": "m", "day": days, "p": p, "y_event_7d": y, "n_events_7d": y.astype(np.int32)})
     storms = _days([30.0, 0.0, 25.0, 0.0, 0.0]).filter(pl.col("precip_mm") > 0)
-    table = storm_table(storm_metrics(predictions, storms, BacktestSettings()))
+    table = storm_table(storm_metrics(predictions, storms, BacktestSettings(), medium_from=0.2))
     row = table.row(0, named=True)
     assert list(table.columns) == ["model", *STORM_METRICS]
     on_storms = predictions.filter(pl.col("day").is_in([DAY0, DAY0 + timedelta(days=2)]))
@@ -44,6 +44,9 @@ def test_storm_metrics_report_mean_p_observed_share_auroc_and_reliability():
     assert row["mean_p"] == pytest.approx(on_storms["p"].mean())
     assert row["event_share"] == pytest.approx(on_storms["y_event_7d"].cast(pl.Float64).mean())
     assert row["auroc"] > 0.6 and row["ece"] < 0.05  # calibrated by construction
+    flagged = on_storms.filter(pl.col("p") >= 0.2)
+    assert row["flagged_share"] == pytest.approx(flagged.height / on_storms.height)
+    assert row["flagged_capture"] == pytest.approx(flagged["n_events_7d"].sum() / on_storms["n_events_7d"].sum())
 
 
 def test_folds_are_configuration_and_default_to_twelve_months():
