@@ -1,4 +1,5 @@
-"""Reading the feature store for the models: labelled rows, scoring rows, the demo truth.
+"""Reading the feature store for the models: labelled rows, scoring rows, the demo truth, and
+the days the 311 source covers.
 
 Every read checks that the warehouse holds each day it needs, and says which partitions to
 materialize when it does not, instead of training on a partial history.
@@ -6,7 +7,8 @@ materialize when it does not, instead of training on a partial history.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -16,6 +18,33 @@ from chicago_risk.storage.warehouse import WarehouseResource
 FEATURES_TABLE = "cell_day_features"
 LABELS_TABLE = "cell_day_labels"
 TRUTH_TABLE = "demo_truth"
+
+
+# The source whose rows say which days are covered (see `chicago_risk.models.coverage`).
+COVERAGE_SOURCE = "raw_311_requests"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The first and last day `source` has rows (see `chicago_risk.models.coverage`)."""
+
+    source: str
+    first_day: date
+    last_day: date
+
+
+def source_coverage(warehouse: WarehouseResource, source: str = COVERAGE_SOURCE) -> Coverage | None:
+    """First and last day with rows of `source`; None when the warehouse has no such table (a
+    model-only warehouse: its feature store is then taken as it is, with a warning).
+
+    The one place the models read coverage: when the ingest side records it per source (a
+    `source_coverage` table of first and last day with data), this reads that instead."""
+    if not warehouse.table_exists(source):
+        return None
+    row = warehouse.query(f'SELECT min("day") AS first, max("day") AS last FROM {source}').row(0, named=True)
+    if row["first"] is None:
+        return None
+    return Coverage(source, row["first"], row["last"])
 
 
 class MissingFeatureStoreDataError(RuntimeError):
@@ -95,3 +124,24 @@ def load_truth(warehouse: WarehouseResource, first: date, last: date) -> pl.Data
     return truth if days == (last - first).days + 1 else None
 
 
+class SlidingRows:
+    """Labelled rows of a sequence of windows moving forward in time (the refits of a backfill),
+    each day read from the warehouse once: a window keeps what it shares with the previous one
+    and reads only its new days, so two years of weekly cutoffs read about four years of rows
+    once, not two years per fit, and hold one window at a time."""
+
+    def __init__(self, warehouse: WarehouseResource) -> None:
+        self.warehouse = warehouse
+        self.rows: pl.DataFrame | None = None
+
+    def window(self, first: date, last: date) -> pl.DataFrame:
+        held = self.rows
+        if held is None or held.is_empty() or first < held["day"].min() or first > held["day"].max():
+            self.rows = load_labelled_rows(self.warehouse, first, last)
+            return self.rows
+        newest = held["day"].max()
+        kept = held.filter(pl.col("day").is_between(first, last))
+        if last > newest:
+            kept = pl.concat([kept, load_labelled_rows(self.warehouse, newest + timedelta(days=1), last)])
+        self.rows = kept
+        return kept

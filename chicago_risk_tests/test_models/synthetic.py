@@ -39,9 +39,16 @@ def synthetic_city(
     first_day: date = date(2023, 1, 2), days: int = 500, resolution: int = 7, seed: int = 7,
     cells: int | None = None, base_rate: float = 0.02, burst_sd: float = 1.0, persistence: float = 0.97,
     rain_effect: float = 0.05,
+    storms: int = 0,
+    storm_memory: float = 0.0,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(features, labels, truth) for every cell of the city grid at `resolution` (or its first
-    `cells`), as-of days first_day .. first_day + days - 1."""
+    `cells`), as-of days first_day .. first_day + days - 1.
+
+    `storms` days of 60-150 mm, evenly spread (drawn apart from the rest, so the other days are
+    unchanged), make
+    the rain's tail real; with `storm_memory` m a day's rain keeps raising incidents on the days
+    after it (flooded basements reported later), by m^k on day k."""
     rng = np.random.default_rng(seed)
     ids = city_cells(resolution)[: cells or None]
     n_cells, total = len(ids), WARM_UP_DAYS + days + HORIZON
@@ -51,7 +58,12 @@ def synthetic_city(
     tmean = 10 - 14 * np.cos(2 * np.pi * (doy - 20) / 365.25) + rng.normal(0, 4, total)
     tmin, tmax = tmean - 5 + rng.normal(0, 1, total), tmean + 5 + rng.normal(0, 1, total)
     precip = np.where(rng.random(total) < 0.3, rng.exponential(6.0, total), 0.0)
-    weather = np.exp(rain_effect * precip + 0.35 * (tmin < -5))
+    if storms:
+        storm_rng = np.random.default_rng(seed + 1)  # evenly spread, a few days' jitter
+        spread = np.linspace(10, total - HORIZON - 10, storms).astype(int) + storm_rng.integers(-5, 6, storms)
+        precip[spread] = storm_rng.uniform(60, 150, storms)
+    wetness = lfilter([1.0], [1.0, -storm_memory], precip) if storm_memory else precip
+    weather = np.exp(rain_effect * wetness + 0.35 * (tmin < -5))
     base = np.exp(rng.normal(np.log(base_rate), 0.8, n_cells))
     shocks = rng.normal(0, burst_sd * np.sqrt(1 - persistence**2), (n_cells, total))
     burst = lfilter([1.0], [1.0, -persistence], shocks, axis=1)
