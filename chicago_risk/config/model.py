@@ -163,10 +163,6 @@ class TrainingSettings:
     # days), while a full fit of the city costs 7-70 s: monthly fits cut a two-year backfill's
     # 106 fits to 25. False: a full fit at every cutoff. A drift-triggered retraining always fits.
     refit_monthly: bool = True
-    # This many consecutive days without a 311 row inside a window's history or labels is
-    # warned about as a gap in the source: leak-related requests are filed every day in Chicago
-    # (tens a day), so a silent week is missing data, not a quiet week.
-    long_gap_days: int = 7
     # Prior strength of the climatology baseline: the city rate counts as this many cell-days.
     climatology_prior_days: float = 56.0
     # The seed logistic regression is fitted on at most this many training rows (a seeded sample):

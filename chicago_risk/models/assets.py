@@ -40,8 +40,8 @@ from chicago_risk.models.backtest import (
     wins,
 )
 from chicago_risk.models.card import metrics_table, render_model_card
+from chicago_risk.ingest.coverage import Coverage
 from chicago_risk.models.data import (
-    Coverage,
     SlidingRows,
     TRUTH_TABLE,
     load_features,
@@ -63,7 +63,7 @@ from chicago_risk.models.registry import (
 )
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
-from chicago_risk.models.progress import Progress
+from chicago_risk.progress import Progress
 from chicago_risk.models.windows import TrainingWindow, fit_cutoff, last_labelled_day, plan_window
 from chicago_risk.schedules import RETRAIN_REASON_TAG
 from chicago_risk.partitions import daily_partitions, model_partitions, single_run
@@ -135,7 +135,7 @@ def _coverage_metadata(coverage: Coverage | None, first_available: date, warning
     return {
         "coverage": dg.MetadataValue.json(
             {"source": coverage.source, "first_day": str(coverage.first_day), "last_day": str(coverage.last_day),
-             "first_covered_as_of_day": str(first_covered_day(coverage, SETTINGS.training.long_gap_days))}
+             "first_covered_as_of_day": str(first_covered_day(coverage))}
             if coverage else {"source": None}
         ),
         "first_trainable_day": str(first_available),
@@ -194,7 +194,7 @@ def risk_model(
     windows = {r: plan_window(r, first_available, training, SETTINGS.calibration) for r in sorted(set(fitted_at.values()))}
     warnings = _warn_coverage(context, warehouse, coverage, first_labelled, list(windows.values()))
     # Windows move forward: each reads only the days the previous one did not hold.
-    loader, progress = SlidingRows(warehouse), Progress(len(windows), context.log.info)
+    loader, progress = SlidingRows(warehouse), Progress(context.log, "full fits", len(windows), every_s=0)
     fits, samples = {}, {}
     for refit, window in windows.items():
         train, calibration_rows = window.split(loader.window(window.first_day, window.last_day))
@@ -206,7 +206,7 @@ def risk_model(
         }
         samples[refit] = calibration_rows.sample(min(_ROUND_TRIP_ROWS, calibration_rows.height), seed=0)
         served = [c for c in cutoffs if fitted_at[c] == refit]
-        progress.step(
+        progress.advance(
             f"fitted {', '.join(MODEL_KINDS)} at {refit} on {train.height:,} rows, calibrated on "
             f"{calibration_rows.height:,} (LightGBM {fits[refit]['lightgbm'].metrics['fit_seconds']:.1f} s), serving "
             f"cutoffs {served[0]}..{served[-1]}"
@@ -346,10 +346,10 @@ def model_evaluation(
         warnings += _warn_coverage(context, warehouse, coverage, first_labelled, [first_window])
         rows = load_labelled_rows(warehouse, first_window.first_day, folds[-1].end)
         truth = load_truth(warehouse, folds[0].start, folds[-1].end)
-        progress = Progress(len(folds), context.log.info)
+        progress = Progress(context.log, f"backtest folds of cutoff {cutoff}", len(folds), every_s=0)
         result = run_backtest(
             rows, folds, first_available, SETTINGS, truth,
-            progress=lambda done, total, fold: progress.step(f"cutoff {cutoff}: backtest fold {fold.start}..{fold.end} scored"),
+            progress=lambda done, total, fold: progress.advance(f"{fold.start}..{fold.end} scored"),
         )
         del rows
         context.log.info(f"cutoff {cutoff}: backtest of {len(folds)} folds {folds[0].start}..{folds[-1].end} done")

@@ -8,19 +8,18 @@ backtest row of as-of day t is **covered** when
 - its features' history lies inside the source's coverage: t - (HISTORY_DAYS - 1) >= the
   source's first day (the longest feature window, two years of incidents for the shrunk rate;
   a younger row undercounts every history feature). Except where the source begins with the
-  warehouse itself (its first row within `long_gap_days` of DATA_START): there is no earlier
-  history to miss, and the feature store counts from DATA_START by design (a young warehouse
-  trains from its first months, as before); and
+  warehouse itself (its first row within `IngestChecks.coverage_gap_warn_days` of the data's
+  first day): there is no earlier history to miss, and the feature store counts from that day
+  by design (a young warehouse trains from its first months); and
 - its label window t+1..t+7 ends on or before the source's last day.
 
 So a model window never starts before the first covered as-of day (`first_covered_day`). Gaps
-inside the coverage (`long_gaps`: at least `long_gap_days` consecutive days without a row) are
-warned about, in the asset's metadata and its log, not cut out: a quiet week and a missing week
-look the same to the rows, and a person must judge which it is.
+inside the coverage (`Coverage.gaps`: at least `IngestChecks.coverage_gap_warn_days` consecutive
+days without a request) are warned about, in the asset's metadata and its log, not cut out: a
+quiet week and a missing week look the same to the rows, and a person must judge which it is.
 
-Coverage (first and last day) is read in one place, `chicago_risk.models.data.source_coverage`:
-from the source table itself until the ingest side records coverage per source, then from that
-record. Gaps need the source's days themselves.
+Coverage is what the ingest recorded (`raw_311_coverage`, read by
+`chicago_risk.ingest.coverage.source_coverage`), the same record the checks and the map use.
 """
 
 from __future__ import annotations
@@ -29,17 +28,22 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from chicago_risk.config import DATA_START, LABEL_HORIZON_DAYS
+from chicago_risk.config import LABEL_HORIZON_DAYS, IngestChecks, TrainingSettings
 from chicago_risk.features.registry import HISTORY_DAYS
-from chicago_risk.config import TrainingSettings
-from chicago_risk.models.data import COVERAGE_SOURCE, Coverage, first_labelled_day, source_coverage
+from chicago_risk.ingest.coverage import RAW_311, Coverage, source_coverage
+from chicago_risk.models.data import first_labelled_day
 from chicago_risk.models.windows import TrainingWindow
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.partitions import DATA_FIRST_DAY
+from chicago_risk.storage.warehouse import WarehouseResource
+
+# A source whose first request is this close to the data's first day started with the warehouse.
+STARTS_WITH_THE_DATA_DAYS = IngestChecks().coverage_gap_warn_days
 
 
-def first_covered_day(coverage: Coverage, long_gap_days: int) -> date:
-    """The first as-of day whose feature history the source covers."""
-    if coverage.first_day < DATA_START + timedelta(days=long_gap_days):
+def first_covered_day(coverage: Coverage) -> date:
+    """The first as-of day whose feature history the source covers (it has a first day)."""
+    assert coverage.first_day is not None
+    if coverage.first_day < DATA_FIRST_DAY + timedelta(days=STARTS_WITH_THE_DATA_DAYS):
         return coverage.first_day  # the source starts with the warehouse: nothing earlier to miss
     return coverage.first_day + timedelta(days=HISTORY_DAYS - 1)
 
@@ -47,27 +51,10 @@ def first_covered_day(coverage: Coverage, long_gap_days: int) -> date:
 def first_trainable_day(warehouse: WarehouseResource, training: TrainingSettings) -> tuple[date, date, Coverage | None]:
     """(first covered labelled as-of day, first labelled day, coverage): where windows may start."""
     labelled = first_labelled_day(warehouse)
-    coverage = source_coverage(warehouse)
-    if coverage is None:
+    coverage = source_coverage(warehouse, RAW_311)
+    if coverage.first_day is None:
         return labelled, labelled, None
-    return max(labelled, first_covered_day(coverage, training.long_gap_days)), labelled, coverage
-
-def long_gaps(warehouse: WarehouseResource, source: str, first: date, last: date, min_days: int) -> list[tuple[date, date]]:
-    """Runs of at least `min_days` consecutive days first..last without a row of `source`."""
-    present = warehouse.query(f'SELECT DISTINCT "day" AS day FROM {source} WHERE "day" BETWEEN ? AND ?', [first, last])
-    days = pl.date_range(first, last, eager=True).to_frame("day").with_columns(
-        empty=~pl.col("day").is_in(present["day"].implode())
-    )
-    runs = (
-        days.with_columns(run=pl.col("empty").rle_id())
-        .filter(pl.col("empty"))
-        .group_by("run")
-        .agg(start=pl.col("day").min(), end=pl.col("day").max(), days=pl.len())
-        .filter(pl.col("days") >= min_days)
-        .sort("start")
-    )
-    return list(zip(runs["start"].to_list(), runs["end"].to_list(), strict=True))
-
+    return max(labelled, first_covered_day(coverage)), labelled, coverage
 
 def window_warnings(
     warehouse: WarehouseResource, coverage: Coverage | None, first_labelled: date, window: TrainingWindow,
@@ -76,21 +63,22 @@ def window_warnings(
     """What a person should know about a window's coverage: it would have started before the
     source covers it (and was cut), or it holds a long gap, or coverage is unknown."""
     if coverage is None:
-        return [f"{COVERAGE_SOURCE} is not in the warehouse: the coverage of days {window.first_day}..{window.last_day} is unknown"]
+        return [f"{RAW_311} has no recorded coverage: the coverage of days {window.first_day}..{window.last_day} is unknown"]
     warnings = []
     requested = max(first_labelled, window.last_day - timedelta(days=training.training_days - 1))
-    covered = first_covered_day(coverage, training.long_gap_days)
+    covered = first_covered_day(coverage)
     if requested < covered:
         warnings.append(
-            f"cutoff {window.cutoff}: the window would start on {requested}, before {COVERAGE_SOURCE} covers a "
+            f"cutoff {window.cutoff}: the window would start on {requested}, before {RAW_311} covers a "
             f"row's history (rows from {coverage.first_day}, so as-of days from {covered}); "
             f"it starts on {window.first_day}"
         )
-    history_first = max(window.first_day - timedelta(days=HISTORY_DAYS - 1), coverage.first_day)
+    history_first = window.first_day - timedelta(days=HISTORY_DAYS - 1)
     label_last = window.last_day + timedelta(days=LABEL_HORIZON_DAYS)
-    for start, end in long_gaps(warehouse, coverage.source, history_first, label_last, training.long_gap_days):
-        warnings.append(
-            f"cutoff {window.cutoff}: {COVERAGE_SOURCE} has no row on {start}..{end} ({(end - start).days + 1} days) "
-            "inside the window's history or labels: a gap in the source reads as a quiet spell"
-        )
+    for start, end in coverage.gaps:
+        if start <= label_last and end >= history_first:
+            warnings.append(
+                f"cutoff {window.cutoff}: {RAW_311} has no request on {start}..{end} ({(end - start).days + 1} days) "
+                "inside the window's history or labels: a gap in the source reads as a quiet spell"
+            )
     return warnings

@@ -21,32 +21,6 @@ TRUTH_TABLE = "demo_truth"
 
 
 # The source whose rows say which days are covered (see `chicago_risk.models.coverage`).
-COVERAGE_SOURCE = "raw_311_requests"
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """The first and last day `source` has rows (see `chicago_risk.models.coverage`)."""
-
-    source: str
-    first_day: date
-    last_day: date
-
-
-def source_coverage(warehouse: WarehouseResource, source: str = COVERAGE_SOURCE) -> Coverage | None:
-    """First and last day with rows of `source`; None when the warehouse has no such table (a
-    model-only warehouse: its feature store is then taken as it is, with a warning).
-
-    The one place the models read coverage: when the ingest side records it per source (a
-    `source_coverage` table of first and last day with data), this reads that instead."""
-    if not warehouse.table_exists(source):
-        return None
-    row = warehouse.query(f'SELECT min("day") AS first, max("day") AS last FROM {source}').row(0, named=True)
-    if row["first"] is None:
-        return None
-    return Coverage(source, row["first"], row["last"])
-
-
 class MissingFeatureStoreDataError(RuntimeError):
     """Days the model needs are not in the warehouse."""
 
