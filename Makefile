@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
+# The Dagster instance's PostgreSQL test starts its own server (Debian 12's PostgreSQL 15).
+POSTGRES_SERVER := /usr/lib/postgresql/15/bin/postgres
 export CHICAGO_RISK_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CHICAGO_RISK_DATA_DIR)/dagster_home
 
@@ -20,16 +22,28 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP) /usr/bin/chromium
+test: $(STAMP) /usr/bin/chromium /usr/bin/redis-server $(POSTGRES_SERVER)
 	$(BIN)/python -m pytest
 
-# The map page's browser test drives Debian's Chromium; a fresh machine (CI, as root) has none.
-/usr/bin/chromium:
-	@echo "Installing Debian's chromium and chromium-driver for the map page's browser test..."
-	@log=$$(mktemp); if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >$$log 2>&1; \
+# $(call apt_install,PACKAGES,WHY): Debian packages a test needs, on a fresh machine (CI, as root).
+define apt_install
+	@echo "Installing Debian's $(1) for $(2)..."
+	@log=$$(mktemp); if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)) >$$log 2>&1; \
 	then rm -f $$log; else tail -n 20 $$log; rm -f $$log; \
-	echo "make test: could not install chromium and chromium-driver (root and Debian's package lists are needed); install them with: apt-get install -y chromium chromium-driver" >&2; exit 1; fi
-	@test -x /usr/bin/chromium || { echo "make test: apt-get installed chromium but /usr/bin/chromium is missing" >&2; exit 1; }
+	echo "make test: could not install $(1) (root and Debian's package lists are needed); install them with: apt-get install -y $(1)" >&2; exit 1; fi
+	@test -x $@ || { echo "make test: apt-get installed $(1) but $@ is missing" >&2; exit 1; }
+endef
+
+# The map page's browser test drives Debian's Chromium.
+/usr/bin/chromium:
+	$(call apt_install,chromium chromium-driver,the map page's browser test)
+
+# The rate limit's shared-store test starts its own redis-server on a free port.
+/usr/bin/redis-server:
+	$(call apt_install,redis-server,the rate limit's shared-store test)
+
+$(POSTGRES_SERVER):
+	$(call apt_install,postgresql,the Dagster instance's PostgreSQL test)
 
 demo: $(STAMP)
 	$(BIN)/python -m chicago_risk.demo

@@ -3,7 +3,8 @@
     uvicorn --factory api.app:create_app      # or: chicago-risk serve
 
 Routes are under `/api` (the contract), plus `/health`, `/ready`, `/metrics` and the docs; a
-static map page in `api/static/` (when present) is mounted last, at `/`, so it never shadows them.
+static map page in `api/static/` (when present) is mounted at `/` for every other path, so an API
+path never falls through to it (a wrong method is a 405, an unknown API path a JSON 404).
 """
 
 from __future__ import annotations
@@ -12,19 +13,36 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from api import errors
+from api.body_limit import BodyLimitMiddleware
 from api.context import ApiContext
-from api.http import GEOJSON, GZIP_LEVEL
+from api.http import ARROW, GEOJSON, GZIP_LEVEL
 from api.observability import ObservabilityMiddleware, configure_logging
-from api.routes import cells, city, layers, meta, ops, predict, recommendations
+from api.routes import cells, city, grid, layers, meta, ops, predict, recommendations
 from api.store import PublishedLayers
 from chicago_risk.config.serving import API_KEY_HEADER, ServingSettings
 from chicago_risk.publish.store import PublishedStore
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+class SiteMount(Mount):
+    """The map page's files at `/`, for every path except those whose first segment is one of
+    the app's own routes' (`api`, `health`, `docs`, ...): those stay with the router."""
+
+    def __init__(self, directory: Path, reserved: set[str]) -> None:
+        super().__init__("/", app=StaticFiles(directory=directory, html=True), name="static")
+        self.reserved = reserved
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope.get("path", "/").lstrip("/").split("/", 1)[0] in self.reserved:
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def create_app(
@@ -46,28 +64,31 @@ def create_app(
             "Leak-related 311 risk, cost and pressure-test recommendations per H3 cell of Chicago, "
             "served from the published layers (never the live warehouse). Responses carry an ETag "
             "tied to the published partitions; send If-None-Match to get 304. Scoring needs an API "
-            f"key in the {API_KEY_HEADER} header."
+            f"key in the {API_KEY_HEADER} header, or a bearer JWT where configured."
         ),
     )
     app.state.context = ApiContext.build(settings, reader)
-    for module in (meta, city, layers, cells, recommendations, predict, ops):
+    for module in (meta, city, grid, layers, cells, recommendations, predict, ops):
         app.include_router(module.router)
     errors.install(app)
     # Added innermost first: observability sees the final status and the bytes actually sent.
-    # GeoJSON bodies come pre-compressed from the cache (api.http): the middleware leaves them be.
+    # Layer bodies come pre-compressed from the cache (api.http): the middleware leaves them be.
     app.add_middleware(
         GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL,
-        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, GEOJSON),
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, GEOJSON, ARROW),
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=[API_KEY_HEADER, "Content-Type", "If-None-Match", "X-Request-ID"],
+            allow_headers=[API_KEY_HEADER, "Authorization", "Content-Type", "If-None-Match", "X-Request-ID", "Accept"],
             expose_headers=["ETag", "X-Request-ID", "Retry-After"],
         )
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.context.metrics)
     if static_dir is not None and static_dir.is_dir():
-        app.mount("/", StaticFiles(directory=static_dir, html=True), name="static")
+        own = [*app.openapi()["paths"], app.openapi_url, app.docs_url, app.redoc_url]
+        reserved = {path.lstrip("/").split("/", 1)[0] for path in own if path}
+        app.router.routes.append(SiteMount(static_dir, reserved))
     return app

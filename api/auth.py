@@ -1,23 +1,30 @@
-"""API keys for the scoring endpoint: header `X-API-Key`, keys from `CHICAGO_RISK_API_KEYS` or
-`CHICAGO_RISK_API_KEYS_FILE`, compared in constant time, each rate limited (token bucket)."""
+"""Who may score: an API key (`X-API-Key`, compared in constant time) or, when configured, a JWT
+(`Authorization: Bearer`), then a per-client rate limit. `AuthenticatedRoute` does all of it from
+the headers before FastAPI reads the body, so an unauthenticated caller's body is never parsed."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import math
-import threading
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyHeader
+from fastapi import HTTPException, Request, Security
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from chicago_risk.config.serving import API_KEY_HEADER
+from api.jwt_tokens import JwtValidator, KeysUnavailable, TokenRejected
+from api.ratelimit import RateLimit
+from chicago_risk.config.serving import API_KEY_HEADER, ServingSettings
 
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="a key listed in CHICAGO_RISK_API_KEYS(_FILE)"
+)
+bearer = HTTPBearer(
+    auto_error=False, bearerFormat="JWT",
+    description="a JWT of CHICAGO_RISK_JWT_ISSUER for CHICAGO_RISK_JWT_AUDIENCE (when configured)",
 )
 
 
@@ -39,45 +46,78 @@ class ApiKeys:
         return found
 
 
-class RateLimiter:
-    """`per_minute` requests a minute per key, bursts up to `per_minute`."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.refill_per_s = per_minute / 60.0
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """0 if the request may go, else the seconds until it may."""
-        now = self.clock()
-        with self._lock:
-            tokens, at = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - at) * self.refill_per_s)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.refill_per_s
+@dataclass(frozen=True)
+class Client:
+    id: str  # a key's digest or a token holder's: what logs and the rate limit use
+    scheme: str  # "api_key" or "jwt"
 
 
-def require_api_key(request: Request, key: Annotated[str | None, Depends(api_key_header)]) -> str:
-    """The caller's key id; 401 without a key, 403 for a wrong one, 429 over its rate."""
-    context = request.app.state.context
-    if not key:
-        raise HTTPException(
-            401, f"an API key is required in the {API_KEY_HEADER} header",
-            headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'},
-        )
-    if not context.keys.valid(key):
-        raise HTTPException(403, "this API key is not accepted")
-    identity = key_id(key)
-    wait_s = context.limiter.take(identity)
-    if wait_s:
-        raise HTTPException(
-            429, f"rate limit of {context.settings.rate_limit_per_minute} requests a minute exceeded",
-            headers={"Retry-After": str(math.ceil(wait_s))},
-        )
-    request.state.api_key_id = identity
-    return identity
+def _challenge(message: str, error: str | None = None) -> HTTPException:
+    bearer_challenge = 'Bearer error="invalid_token"' if error else "Bearer"
+    return HTTPException(
+        401, message, headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}", {bearer_challenge}'}
+    )
+
+
+class Authenticator:
+    def __init__(self, settings: ServingSettings, limit: RateLimit) -> None:
+        self.keys = ApiKeys(settings.api_key_values())
+        self.jwt = JwtValidator(settings) if settings.jwt_enabled else None
+        self.limit = limit
+
+    def _identify(self, request: Request) -> Client:
+        key = request.headers.get(API_KEY_HEADER)
+        if key:
+            if not self.keys.valid(key):
+                raise HTTPException(403, "this API key is not accepted")
+            return Client(key_id(key), "api_key")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            if self.jwt is None:
+                raise _challenge(f"bearer tokens are not accepted by this deployment: send a key in {API_KEY_HEADER}")
+            try:
+                return Client(JwtValidator.client_id(self.jwt.claims(token.strip())), "jwt")
+            except TokenRejected as error:
+                raise _challenge(str(error), "invalid_token") from None
+            except KeysUnavailable as error:
+                raise HTTPException(503, str(error), headers={"Retry-After": "30"}) from None
+        accepted = f"an API key in the {API_KEY_HEADER} header" + (" or a bearer JWT" if self.jwt else "")
+        raise _challenge(f"{accepted} is required")
+
+    def authenticate(self, request: Request) -> Client:
+        """The caller, or 401 (none or a bad token), 403 (a wrong key), 429 (over its rate)."""
+        client = self._identify(request)
+        wait_s = self.limit.wait_s(client.id)
+        if wait_s:
+            raise HTTPException(
+                429, f"rate limit of {self.limit.per_minute} requests a minute exceeded",
+                headers={"Retry-After": str(math.ceil(wait_s))},
+            )
+        return client
+
+
+class AuthenticatedRoute(APIRoute):
+    """A route whose caller is authenticated and rate limited before its body is read."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def authenticated(request: Request):
+            authenticator: Authenticator = request.app.state.context.authenticator
+            # In a thread: a JWKS fetch or the shared rate-limit store may block.
+            client = await run_in_threadpool(authenticator.authenticate, request)
+            request.state.client = client
+            request.state.client_id = client.id
+            return await handler(request)
+
+        return authenticated
+
+
+def current_client(
+    request: Request,
+    _key: Annotated[str | None, Security(api_key_header)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Client:
+    """The caller `AuthenticatedRoute` established (the parameters declare the two schemes, as
+    alternatives, in the OpenAPI schema)."""
+    return request.state.client

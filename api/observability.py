@@ -15,13 +15,17 @@ import time
 import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
+from datetime import datetime, time as day_time, timedelta
+from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.cache import LruCache
-from api.store import PublishedLayers
+from api.drift import PublishedDrift
+from api.store import PartitionGoneError, PublishedLayers
+from chicago_risk.config import CHICAGO_TZ
 from chicago_risk.publish.layers import PUBLISHED_TABLES
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -59,12 +63,40 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger.propagate = False
 
 
+_CHICAGO = ZoneInfo(CHICAGO_TZ)
+
+
+def _day_end(day) -> float:
+    """Unix time of the Chicago midnight that ends `day`."""
+    return datetime.combine(day + timedelta(days=1), day_time(), _CHICAGO).timestamp()
+
+
 class _PublishedCollector:
-    """Scrape-time facts: the published partition of each layer, the model, the caches."""
+    """Scrape-time facts: the published partition of each layer and its age, the model, feature
+    drift, the caches."""
 
     def __init__(self, reader: PublishedLayers, caches: Iterable[LruCache]) -> None:
         self.reader = reader
         self.caches = list(caches)
+        self.drift = PublishedDrift(reader)
+
+    def _drift(self):
+        psi = GaugeMetricFamily(
+            "chicago_risk_feature_psi", "PSI of the newest published feature day against the trailing window",
+            labels=["feature"],
+        )
+        reference = GaugeMetricFamily("chicago_risk_feature_drift_reference_days", "published days the PSI compares with")
+        threshold = GaugeMetricFamily("chicago_risk_feature_drift_warn_threshold", "PSI above which drift_psi warns")
+        try:
+            reading = self.drift.reading()
+        except PartitionGoneError:  # republished while read: the next scrape sees the new files
+            reading = None
+        if reading is not None:
+            for feature, value in reading.psi.items():
+                psi.add_metric([feature], value)
+            reference.add_metric([], reading.reference_days)
+            threshold.add_metric([], reading.threshold)
+        return psi, reference, threshold
 
     def collect(self):
         partition = GaugeMetricFamily(
@@ -72,12 +104,20 @@ class _PublishedCollector:
             labels=["layer", "partition_key", "version"],
         )
         count = GaugeMetricFamily("chicago_risk_published_partitions", "published partitions", labels=["layer"])
+        age = GaugeMetricFamily(
+            "chicago_risk_published_partition_age_seconds",
+            "seconds since the end (Chicago midnight) of the newest published day of each daily layer",
+            labels=["layer"],
+        )
+        now = time.time()
         for spec in PUBLISHED_TABLES:
             manifest = self.reader.manifest(spec.table)
             latest = manifest.latest() if manifest else None
             count.add_metric([spec.table], len(manifest.partitions) if manifest else 0)
             if latest is not None:
                 partition.add_metric([spec.table, latest.key, latest.version], 1)
+            if spec.daily and manifest and manifest.days():
+                age.add_metric([spec.table], now - _day_end(manifest.days()[-1]))
         model = GaugeMetricFamily("chicago_risk_model_info", "the served model", labels=["model_id"])
         served = self.reader.model()
         if served is not None:
@@ -87,7 +127,7 @@ class _PublishedCollector:
         for cache in self.caches:
             hits.add_metric([cache.name], cache.hits)
             misses.add_metric([cache.name], cache.misses)
-        yield from (partition, count, model, hits, misses)
+        yield from (partition, count, age, model, hits, misses, *self._drift())
 
 
 class Metrics:
@@ -107,6 +147,10 @@ class Metrics:
         self.inference = Histogram(
             "chicago_risk_inference_seconds", "time to score one request", registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+        )
+        self.rate_limit_store_errors = Counter(
+            "chicago_risk_api_rate_limit_store_errors", "rate-limit checks that fell back to the process's own count",
+            registry=self.registry,
         )
         self.registry.register(_PublishedCollector(reader, caches))
 
@@ -162,7 +206,7 @@ class ObservabilityMiddleware:
                 extra={"fields": {
                     "method": scope["method"], "route": route, "path": scope["path"], "status": status,
                     "duration_ms": round(seconds * 1000, 2), "bytes": sent,
-                    **({"api_key_id": scope["state"]["api_key_id"]} if "api_key_id" in scope["state"] else {}),
+                    **({"client_id": scope["state"]["client_id"]} if "client_id" in scope["state"] else {}),
                 }},
             )
             request_id.reset(token)

@@ -1,34 +1,61 @@
-"""Query and path parameters, validated: a bad value is a 422 that names the parameter."""
+"""Query and path parameters, validated: a bad value is a 422 that names the parameter.
+
+Each parameter's OpenAPI schema says exactly what it accepts (patterns and bounds that are the
+validation itself), so a request valid by the schema is never refused with a 422: a well-formed
+cell id outside the grid, or a date that is not published, is a 404 instead.
+"""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-import h3
 import polars as pl
 from fastapi import Query
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, WithJsonSchema
 
-from api.errors import invalid
 from api.render import BOUNDS
 from chicago_risk.config import LEAK_TYPES
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+LATEST = "latest"
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _strict_day(value: object) -> object:
-    # pydantic would also take a Unix time or a datetime for a date; the contract says YYYY-MM-DD.
-    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
-        raise ValueError("must be a date written YYYY-MM-DD")
-    return value
+def _day(value: str) -> date | str:
+    # Only YYYY-MM-DD: pydantic would also take a Unix time or a datetime for a date.
+    if value == LATEST:
+        return value
+    if not _ISO_DAY.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD, or 'latest'")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a day of the calendar") from None
 
 
-IsoDate = Annotated[date, BeforeValidator(_strict_day)]
-DateQuery = Annotated[IsoDate | None, Query(description="YYYY-MM-DD (default: the latest published date)")]
+# A day, or `latest`: the newest day on which every map layer is published. One type (not a
+# union) so that an error names the parameter alone.
+Day = Annotated[
+    str,
+    AfterValidator(_day),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "enum": [LATEST]}]}),
+]
+DateQuery = Annotated[
+    Day | None,
+    Query(description="YYYY-MM-DD, or `latest` (the default): the newest day every map layer is published"),
+]
+
+# H3 ids are 15 hexadecimal characters; one that is no cell of the published grid is a 404.
+H3_PATTERN = "^[0-9a-fA-F]{15}$"
+
+# Degrees as decimals: longitudes in [-180, 180], latitudes in [-90, 90], written out exactly so
+# that the schema accepts no box the API would refuse.
+_FRACTION = r"(\.[0-9]+)?"
+_LON = rf"-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{{1,2}}){_FRACTION})"
+_LAT = rf"-?(90(\.0+)?|[0-8]?[0-9]{_FRACTION})"
+BBOX_PATTERN = f"^{_LON},{_LAT},{_LON},{_LAT}$"
 
 
 @dataclass(frozen=True)
@@ -48,57 +75,51 @@ class Bbox:
 
 
 async def bbox_query(  # async: FastAPI runs a plain def dependency in a thread
-
     bbox: Annotated[
         str | None,
-        Query(max_length=200, description="minLon,minLat,maxLon,maxLat (WGS 84 degrees)", examples=["-87.7,41.8,-87.6,41.9"]),
+        Query(
+            pattern=BBOX_PATTERN,
+            description=(
+                "two opposite corners lon,lat,lon,lat in WGS 84 degrees (usually minLon,minLat,maxLon,maxLat; "
+                "the box spans both corners whatever their order)"
+            ),
+            examples=["-87.7,41.8,-87.6,41.9"],
+        ),
     ] = None,
 ) -> Bbox | None:
     if bbox is None:
         return None
-    parts = bbox.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise invalid("query", "bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat", bbox)
-    box = Bbox(*values)
-    if not (-180 <= box.min_lon <= 180 and -180 <= box.max_lon <= 180):
-        raise invalid("query", "bbox", "bbox longitudes must lie in [-180, 180]", bbox)
-    if not (-90 <= box.min_lat <= 90 and -90 <= box.max_lat <= 90):
-        raise invalid("query", "bbox", "bbox latitudes must lie in [-90, 90]", bbox)
-    if box.min_lon > box.max_lon or box.min_lat > box.max_lat:
-        raise invalid("query", "bbox", "bbox must be ordered minLon,minLat,maxLon,maxLat (min <= max)", bbox)
-    return box
+    lon_a, lat_a, lon_b, lat_b = (float(part) for part in bbox.split(","))
+    return Bbox(min(lon_a, lon_b), min(lat_a, lat_b), max(lon_a, lon_b), max(lat_a, lat_b))
 
 
-def validate_cell(location: str, name: str, value: str, resolution: int) -> str:
-    """A valid H3 cell id at the published resolution, or a 422 naming the parameter."""
-    if not h3.is_valid_cell(value):
-        raise invalid(location, name, "not an H3 cell id (15 hexadecimal characters, e.g. 89264... )", value)
-    if h3.get_resolution(value) != resolution:
-        raise invalid(location, name, f"an H3 cell of resolution {resolution} is needed, got {h3.get_resolution(value)}", value)
-    return value
-
-
-H3_PATTERN = "^[0-9a-fA-F]{15}$"
-
-# `types` accepts sr_type names or short codes, comma-separated.
+# `types`: sr_type names or short codes, comma-separated.
 _TYPE_BY_NAME = {t.sr_type.lower(): t.sr_type for t in LEAK_TYPES} | {t.short_code.lower(): t.sr_type for t in LEAK_TYPES}
+_TYPE = "(" + "|".join(sorted({t.short_code for t in LEAK_TYPES} | {t.sr_type for t in LEAK_TYPES})) + ")"
+TYPES_PATTERN = f"^{_TYPE}(,{_TYPE})*$"
 
 
 async def types_query(
     types: Annotated[
         str | None,
-        Query(max_length=1000, description="comma-separated 311 types (sr_type names or short codes, e.g. WM3,AAE)"),
+        Query(
+            pattern=TYPES_PATTERN, max_length=1000,
+            description="comma-separated 311 types: short codes or sr_type names, e.g. WM3,AAE",
+        ),
     ] = None,
 ) -> tuple[str, ...] | None:
     if types is None:
         return None
-    wanted = [t.strip() for t in types.split(",") if t.strip()]
-    unknown = [t for t in wanted if t.lower() not in _TYPE_BY_NAME]
-    if unknown or not wanted:
-        allowed = ", ".join(f"{t.short_code} ({t.sr_type})" for t in LEAK_TYPES)
-        raise invalid("query", "types", f"unknown 311 type(s) {unknown or types!r}; allowed: {allowed}", types)
-    return tuple(sorted({_TYPE_BY_NAME[t.lower()] for t in wanted}))
+    return tuple(sorted({_TYPE_BY_NAME[t.lower()] for t in types.split(",")}))
+
+
+# What a 422 says instead of echoing a long pattern.
+PATTERN_HINTS = {
+    H3_PATTERN: "an H3 cell id is 15 hexadecimal characters, e.g. 8926641b2ffffff",
+    BBOX_PATTERN: (
+        "bbox must be four decimal numbers lon,lat,lon,lat (longitudes in [-180, 180], latitudes in [-90, 90])"
+    ),
+    TYPES_PATTERN: "types must be comma-separated 311 types: " + ", ".join(
+        f"{t.short_code} ({t.sr_type})" for t in LEAK_TYPES
+    ),
+}

@@ -38,6 +38,11 @@ def _features(geometry: pl.Series, properties: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def hexagon_bounds(h3_ids: pl.Series) -> pl.DataFrame:
+    """BOUNDS of each cell's hexagon, row-aligned with `h3_ids`."""
+    return _hexagons(h3_ids)[1]
+
+
 def _hexagons(h3_ids: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
     shapes = [geojson.hexagon(h) for h in h3_ids.to_list()]
     texts = pl.Series("geometry", [text for text, _ in shapes], dtype=pl.String)
@@ -62,12 +67,18 @@ def _drivers() -> pl.Expr:
     )
 
 
-def risk_properties() -> list[pl.Expr]:
-    """A cell's risk as the API shows it (here and in the cell drill-down)."""
+def risk_values() -> list[pl.Expr]:
+    """A cell's risk as numbers and band, rounded as shown everywhere (the compact values route
+    leaves the drivers to the drill-down)."""
     return [
         pl.col("p_event_7d").round(4), pl.col("risk_band"), pl.col("confidence").round(3),
-        pl.col("expected_events").round(3), _drivers(),
+        pl.col("expected_events").round(3),
     ]
+
+
+def risk_properties() -> list[pl.Expr]:
+    """A cell's risk as the API shows it (here and in the cell drill-down)."""
+    return [*risk_values(), _drivers()]
 
 
 def cost_properties() -> list[pl.Expr]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from api.params import H3_PATTERN
+from chicago_risk.features.registry import FEATURES
 
 RiskBand = Literal["low", "medium", "high"]
 CostMode = Literal["total", "energy", "water", "repair"]
@@ -131,6 +134,67 @@ class RecommendationsLayer(DayLayer):
     features: list[RecommendationFeature]
 
 
+class GridCell(BaseModel):
+    h3_id: str
+
+
+class GridFeature(BaseModel):
+    type: Literal["Feature"]
+    geometry: Polygon
+    properties: GridCell
+
+
+class GridLayer(BaseModel):
+    """Every cell of the grid the layers are published on, with its hexagon (`GET /api/grid`)."""
+
+    type: Literal["FeatureCollection"]
+    h3_resolution: int
+    grid_version: str = Field(description="digest of the resolution and the cell ids: a new grid is a new version")
+    count: int
+    features: list[GridFeature]
+
+
+class ValuesHead(BaseModel):
+    layer: str
+    date: date
+    partition: str = Field(description="content version of the published partition the values come from")
+    grid_version: str = Field(description="the `GET /api/grid` version the `h3_id`s belong to")
+    count: int
+
+
+class RiskColumns(BaseModel):
+    """Row-aligned arrays: the i-th cell is h3_id[i], p_event_7d[i], ..."""
+
+    h3_id: list[str]
+    p_event_7d: list[Annotated[float, Field(ge=0, le=1)]]
+    risk_band: list[RiskBand]
+    confidence: list[Annotated[float, Field(ge=0, le=1)]]
+    expected_events: list[Annotated[float, Field(ge=0)]]
+
+
+class RiskValues(ValuesHead):
+    values: RiskColumns
+
+
+class CostColumns(BaseModel):
+    """Row-aligned arrays, the properties of `GET /api/layers/cost`."""
+
+    h3_id: list[str]
+    expected_cost_usd_7d: list[float | None]
+    p90_cost: list[float | None]
+    cost_energy_usd_mean: list[float | None]
+    cost_water_usd_mean: list[float | None]
+    cost_repair_usd_mean: list[float | None]
+    leak_volume_m3_mean: list[float | None]
+    cost_quantile: list[float | None]
+
+
+class CostValues(ValuesHead):
+    cost_mode: CostMode
+    cost_field: str
+    values: CostColumns
+
+
 class CityProperties(BaseModel):
     name: str
     source: str = Field(description="where the outline comes from and how it was simplified")
@@ -165,6 +229,8 @@ class EventsLayer(BaseModel):
 class Grid(BaseModel):
     h3_resolution: int
     cells: int
+    version: str = Field(description="the grid's version (`GET /api/grid` serves its shapes)")
+    path: str = Field(description="the route serving every cell's shape")
 
 
 class LayerStatus(BaseModel):
@@ -183,6 +249,13 @@ class RiskBandThresholds(BaseModel):
     high_from: float = Field(gt=0, lt=1, description="lowest p_event_7d of the high band")
 
 
+class DegradedDay(BaseModel):
+    """A published day whose layers rest on degraded inputs, and why."""
+
+    date: date
+    reasons: list[str]
+
+
 class DateRun(BaseModel):
     """Consecutive published days, `first` to `last` included."""
 
@@ -196,6 +269,12 @@ class Meta(BaseModel):
     grid: Grid
     date_min: date | None = Field(description="first date with a published risk layer")
     date_max: date | None = Field(description="last date with a published risk layer")
+    latest_date: date | None = Field(
+        description=(
+            "the newest day on which every map layer is published: what `date=latest` (and a request "
+            "without a date) shows. A later date answers 404 `not_yet_published` naming it."
+        )
+    )
     published_dates: list[DateRun] = Field(
         description=(
             "the days on which every map layer (risk, cost, recommendations, events) is published, "
@@ -214,6 +293,13 @@ class Meta(BaseModel):
         description="the configured action types, in the configured order, then any other published one"
     )
     layers: dict[str, LayerStatus]
+    degraded_days: list[DegradedDay] = Field(
+        description=(
+            "published days (of `published_dates`) whose layers rest on degraded inputs: weather the "
+            "source lacked and the product filled, or a 311 day the source left empty after retries "
+            "or does not hold; each with its reasons"
+        )
+    )
 
 
 class HistoryPoint(BaseModel):
@@ -298,14 +384,22 @@ class RecommendationDetail(BaseModel):
 
 # --- scoring --------------------------------------------------------------------------------
 
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+# One optional field per registry feature: the schema lists exactly the names an override may use.
+FeatureOverrides = create_model(
+    "FeatureOverrides",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="Values replacing the stored feature row's, by registry name (null: keep the stored value).",
+    **{f.name: (FiniteNumber | None, Field(None, description=f.description)) for f in FEATURES},
+)
+
+
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    zone_id: str = Field(max_length=32, description="an H3 cell of the published grid")
+    zone_id: str = Field(pattern=H3_PATTERN, description="an H3 cell of the published grid (404 otherwise)")
     timestamp: datetime = Field(description="as-of moment; without a zone it is Chicago local time")
-    features: dict[str, float] | None = Field(
-        default=None, description="feature overrides by registry name, applied to the stored row"
-    )
+    features: FeatureOverrides | None = Field(default=None, description="feature overrides, applied to the stored row")
 
 
 class Contribution(BaseModel):
@@ -321,7 +415,8 @@ class PredictMeta(BaseModel):
     features_date: date
     zone_id: str
     risk_band: RiskBand
-    overridden: list[str]
+    overridden: list[str] = Field(description="the overridden features the model reads")
+    not_read_by_model: list[str] = Field(description="overridden features the served model does not read (no effect)")
 
 
 class PredictResponse(BaseModel):

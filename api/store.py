@@ -1,9 +1,10 @@
-"""The API's view of the published store: each layer's manifest, re-read when it changes, and the
-partitions it lists, decoded once per content version.
+"""The API's view of the published store: each layer's manifest (the layer's Delta table at one
+version), taken again when a newer version is committed, and the partitions it lists, decoded
+once per file.
 
-The API never opens the warehouse. It takes a layer's manifest, then reads only files that
-manifest lists, so every answer is built from complete partitions (see
-`chicago_risk.publish.store`).
+The API never opens the warehouse. A manifest pins its version: everything an answer reads of a
+layer comes from that version, so a backfill republishing days meanwhile never shows a torn
+partition (see `chicago_risk.publish.store`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from chicago_risk.publish.store import CURRENT, Manifest, PartitionEntry, Publis
 
 
 class PartitionGoneError(RuntimeError):
-    """A listed file disappeared: the manifest changed under a very slow reader; retry."""
+    """A pinned version's file was vacuumed: the manifest is older than the retention; retry."""
 
 
 @dataclass
 class _Polled:
-    stamp: str | None
+    stamp: int | None
     manifest: Manifest | None
     checked_at: float
 
@@ -60,7 +61,7 @@ class PublishedLayers:
         if polled is not None and stamp == polled.stamp:
             manifest = polled.manifest
         else:
-            manifest = self.store.read_manifest(layer) if stamp is not None else None
+            manifest = self.store.read_manifest(layer, stamp) if stamp is not None else None
         with self._lock:
             self._polled[layer] = _Polled(stamp, manifest, now)
         return manifest
@@ -70,7 +71,7 @@ class PublishedLayers:
             self._polled.pop(layer, None)
 
     def frame(self, entry: PartitionEntry, layer: str) -> pl.DataFrame:
-        """One partition, decoded (cached by its content-addressed path)."""
+        """One partition, decoded (cached by its file, which never changes)."""
         return self.frames.get_or_build(entry.path, lambda: self._read(entry, layer))
 
     def _read(self, entry: PartitionEntry, layer: str) -> pl.DataFrame:

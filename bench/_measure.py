@@ -41,7 +41,7 @@ def product_instance(folder: str):
     same run settings), so a bench measures what `chicago-risk materialize` costs."""
     import os
 
-    from chicago_risk.cli import dagster_instance
+    from chicago_risk.instance import dagster_instance
     from chicago_risk.config import Settings
 
     os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster_home")

@@ -30,8 +30,8 @@ def synthesise(folder: str, end: str) -> dict:
 
     from chicago_risk.config.cost import COST_SETTINGS
     from chicago_risk.cost.history import history_window
-    from chicago_risk.resources.warehouse import WarehouseResource
-    from chicago_risk_tests.test_cost import demo_inputs
+    from chicago_risk.storage.warehouse import WarehouseResource
+    from chicago_risk_tests.fixtures import demo_inputs
 
     last = date.fromisoformat(end)
     first = last - timedelta(days=DAYS - 1)
@@ -46,7 +46,7 @@ def synthesise(folder: str, end: str) -> dict:
 
 def prediction_window(folder: str) -> dict:
     """The last two years of risk_predictions in a given warehouse."""
-    from chicago_risk.resources.warehouse import WarehouseResource
+    from chicago_risk.storage.warehouse import WarehouseResource
 
     warehouse = WarehouseResource(path=f"{folder}/warehouse.duckdb")
     first, last = warehouse.query('SELECT min("day") AS first, max("day") AS last FROM risk_predictions').row(0)
@@ -68,7 +68,7 @@ def bare_compute(folder: str, first: str, last: str) -> dict:
     from chicago_risk.cost.recommendations import build_recommendations
     from chicago_risk.cost.schedule import build_schedule
     from chicago_risk.cost.severity import cell_severity
-    from chicago_risk.resources.warehouse import WarehouseResource
+    from chicago_risk.storage.warehouse import WarehouseResource
 
     warehouse = WarehouseResource(path=f"{folder}/warehouse.duckdb")
     start, end = date.fromisoformat(first), date.fromisoformat(last)
@@ -95,8 +95,8 @@ def cost_assets(folder: str, first: str, last: str) -> dict:
 
     from chicago_risk.cost.assets import COST_ASSETS
     from chicago_risk.resources.city import CityGridResource
-    from chicago_risk.resources.io_manager import WarehouseIOManager
-    from chicago_risk.resources.warehouse import WarehouseResource
+    from chicago_risk.storage.io_manager import WarehouseIOManager
+    from chicago_risk.storage.warehouse import WarehouseResource
     from chicago_risk.partitions import partition_range_tags
 
     warehouse = WarehouseResource(path=f"{folder}/warehouse.duckdb")

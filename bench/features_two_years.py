@@ -47,7 +47,7 @@ def bare_polars(end: str, folder: str) -> dict:
     from chicago_risk.features.compute import build_cell_day_features
     from chicago_risk.features.incidents import resolve_incidents
     from chicago_risk.features.registry import HISTORY_DAYS, WEATHER_LOOKBACK_DAYS
-    from chicago_risk.resources.warehouse import WarehouseResource
+    from chicago_risk.storage.warehouse import WarehouseResource
 
     start, last = _window(end)
     warehouse = WarehouseResource(path=f"{folder}/warehouse.duckdb")

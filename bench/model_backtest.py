@@ -3,11 +3,20 @@
     .venv/bin/python bench/model_backtest.py --data-dir data [--cutoff 2026-11-02]
 
 Prints, per model, the rolling-origin backtest of the 12 months before the cutoff (AUROC, BSS,
-ECE, capture@5%, oracle_share: mean, standard deviation, min..max over folds), the folds LightGBM
+ECE, log loss, capture and PAI at 5%, PAI at 1%, oracle_share: mean, standard deviation,
+min..max over folds), each model on the storm days (the wettest 1% of test days: mean p against
+the observed share, AUROC, ECE), the folds LightGBM
 wins against each baseline, training time per fold, LightGBM's prediction-plus-drivers time per
 day of all cells and TreeSHAP time per 6,000 rows, and robustness: how much small input noise
 moves predictions, and which way a colder winter and a wetter summer move them (the demo city's
 truth: freeze-thaw and cold raise main breaks, rain raises flooding calls; both should raise risk).
+
+    .venv/bin/python bench/model_backtest.py --data-dir data --history-weeks 106 [--history-compare]
+
+instead times `risk_model` materialized through Dagster for that many weekly cutoffs ending at
+the cutoff, in a fresh process on a copy of the warehouse: wall time, peak memory and full fits,
+with monthly refits (the default), and with `--history-compare` also with a full fit at every
+cutoff (the design before monthly refits).
 """
 
 from __future__ import annotations
@@ -24,16 +33,18 @@ import numpy as np
 import polars as pl
 
 from chicago_risk.config import Settings
-from chicago_risk.models.backtest import metric_summary, monthly_folds, run_backtest, wins
-from chicago_risk.models.data import first_labelled_day, load_labelled_rows, load_truth
+from chicago_risk.models.backtest import metric_summary, plan_folds, run_backtest, wins
+from chicago_risk.models.coverage import first_trainable_day
+from chicago_risk.models.data import load_labelled_rows, load_truth
 from chicago_risk.models.drivers import explain
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import score
+from chicago_risk.models.storms import storm_table
 from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
 from chicago_risk.models.windows import last_labelled_day, plan_window
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 
-HEADLINE = ("auroc", "bss", "ece", "log_loss", "capture_at_5pct", "oracle_share")
+HEADLINE = ("auroc", "bss", "ece", "log_loss", "capture_at_5pct", "pai_5pct", "pai_1pct", "oracle_share")
 SHAP_ROWS = 6_000
 
 
@@ -80,12 +91,12 @@ def robustness(model, rows: pl.DataFrame) -> dict[str, float]:
     return out
 
 
-def run(data_dir: Path, cutoff: date | None, months: int, settings: ModelSettings, progress=None) -> dict:
+def run(data_dir: Path, cutoff: date | None, settings: ModelSettings, progress=None) -> dict:
     """The benchmark report; `progress(report)` is called once the backtest part is in."""
     warehouse = WarehouseResource(path=str(data_dir / "warehouse.duckdb"))
-    first = first_labelled_day(warehouse)
+    first = first_trainable_day(warehouse, settings.training)[0]
     cutoff = cutoff or default_cutoff(warehouse)
-    folds = monthly_folds(last_labelled_day(cutoff), months)
+    folds = plan_folds(cutoff, settings.backtest)
     window = plan_window(folds[0].start, first, settings.training, settings.calibration)
     rows = load_labelled_rows(warehouse, window.first_day, folds[-1].end)
     truth = load_truth(warehouse, folds[0].start, folds[-1].end)
@@ -114,6 +125,8 @@ def run(data_dir: Path, cutoff: date | None, months: int, settings: ModelSetting
     report["lightgbm_max_ece"] = float(per_fold["ece"].max())
     report["per_fold"] = per_fold.with_columns(pl.col("fold_start").cast(pl.String)).to_dicts()
     report["all_metrics"] = result.metrics.with_columns(pl.col("fold_start").cast(pl.String)).to_dicts()
+    report["storm_days"] = result.storm_days.with_columns(pl.col("day").cast(pl.String)).to_dicts()
+    report["storms"] = storm_table(result.storms).to_dicts()
     if progress:
         progress(report)
 
@@ -135,8 +148,45 @@ def run(data_dir: Path, cutoff: date | None, months: int, settings: ModelSetting
     return report
 
 
+def history_run(warehouse_path: str, first: str, last: str, refit_monthly: bool) -> dict:
+    """risk_model for the weekly cutoffs first..last as one Dagster run (the child process of
+    `_measure.measure`)."""
+    import dagster as dg
+
+    from chicago_risk.models import assets as model_assets
+    from chicago_risk.partitions import partition_range_tags
+
+    settings = model_assets.SETTINGS
+    model_assets.SETTINGS = replace(settings, training=replace(settings.training, refit_monthly=refit_monthly))
+    warehouse = WarehouseResource(path=warehouse_path)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([model_assets.risk_model], resources={"warehouse": warehouse}, instance=instance,
+                                tags=partition_range_tags(first, last))
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    return {"cutoffs": metadata["dagster/row_count"].value // len(MODEL_KINDS), "full_fits": metadata["full_fits"].value}
+
+
+def history(data_dir: Path, cutoff: date | None, weeks: int, compare: bool) -> None:
+    import shutil
+    import tempfile
+
+    from _measure import measure
+
+    last = cutoff or default_cutoff(WarehouseResource(path=str(data_dir / "warehouse.duckdb")))
+    first = last - timedelta(weeks=weeks - 1)
+    for refit_monthly in (True, False) if compare else (True,):
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder) / "warehouse.duckdb"
+            shutil.copy(data_dir / "warehouse.duckdb", copy)
+            run = measure("model_backtest", "history_run", str(copy), str(first), str(last), refit_monthly,
+                          preload=("dagster", "chicago_risk.definitions"))
+        design = "monthly refits" if refit_monthly else "a full fit per cutoff"
+        print(f"risk_model {first}..{last}, {run['cutoffs']} weekly cutoffs, {design}: {run['full_fits']} full fits, "
+              f"{run['seconds']:.0f} s, peak {run['peak_mib']:,.0f} MiB (imports {run['import_seconds']:.1f} s apart)")
+
+
 def _print(report: dict) -> None:
-    print(f"cutoff {report['cutoff']}: {len(report['folds'])} monthly folds {report['folds'][0]}..{report['folds'][-1]}"
+    print(f"cutoff {report['cutoff']}: {len(report['folds'])} folds {report['folds'][0]}..{report['folds'][-1]}"
           f" (backtest {report['backtest_seconds']:.0f} s; oracle: {report['oracle']})")
     print(f"{'model':14} " + " ".join(f"{m:>24}" for m in HEADLINE) + f" {'fit s/fold':>11}")
     for kind, metrics in report["models"].items():
@@ -146,6 +196,11 @@ def _print(report: dict) -> None:
             cells.append(f"{s['mean']:.4f}±{(s['std'] or 0):.4f} [{s['min']:.3f},{s['max']:.3f}]" if s else "n/a")
         fit = metrics["fit_seconds_per_fold"]["mean"]
         print(f"{kind:14} " + " ".join(f"{c:>24}" for c in cells) + f" {fit:>11.1f}")
+    print("storm days:", ", ".join(f"{d['day']} ({d['precip_mm']:.1f} mm)" for d in report["storm_days"]))
+    print(f"{'model':14} {'mean p':>8} {'observed':>9} {'AUROC':>7} {'ECE':>7} {'Brier':>7} {'med+high':>9} {'their incidents':>16}")
+    for row in report["storms"]:
+        print(f"{row['model']:14} {row['mean_p']:8.4f} {row['event_share']:9.4f} {row['auroc']:7.4f} "
+              f"{row['ece']:7.4f} {row['brier']:7.4f} {row['flagged_share']:9.3f} {row['flagged_capture']:16.3f}")
     print("lightgbm folds won:", json.dumps(report["lightgbm_wins"]))
     print(f"lightgbm BSS > 0 in every fold: {report['lightgbm_bss_positive_every_fold']}; "
           f"max ECE {report['lightgbm_max_ece']:.4f}")
@@ -160,11 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=Settings.from_env().data_dir)
     parser.add_argument("--cutoff", type=date.fromisoformat, default=None)
-    parser.add_argument("--months", type=int, default=MODEL_SETTINGS.backtest.months)
+    parser.add_argument("--folds", type=int, default=MODEL_SETTINGS.backtest.folds)
+    parser.add_argument("--fold-days", type=int, default=None, help="days a fold (default: calendar months)")
     parser.add_argument("--threads", type=int, default=None, help="LightGBM threads (default: settings)")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
+    parser.add_argument("--history-weeks", type=int, default=None, help="time risk_model for this many weekly cutoffs")
+    parser.add_argument("--history-compare", action="store_true", help="also time a full fit per cutoff")
     args = parser.parse_args(argv)
-    settings = MODEL_SETTINGS
+    if args.history_weeks:
+        history(args.data_dir, args.cutoff, args.history_weeks, args.history_compare)
+        return 0
+    settings = replace(MODEL_SETTINGS, backtest=replace(MODEL_SETTINGS.backtest, folds=args.folds, fold_days=args.fold_days))
     if args.threads is not None:
         lightgbm = replace(settings.training.lightgbm, num_threads=args.threads)
         settings = replace(settings, training=replace(settings.training, lightgbm=lightgbm))
@@ -172,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps(partial, indent=2, default=str))
 
-    report = run(args.data_dir, args.cutoff, args.months, settings, progress=save)
+    report = run(args.data_dir, args.cutoff, settings, progress=save)
     _print(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))

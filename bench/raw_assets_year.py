@@ -26,10 +26,10 @@ def plain_calls(year: int, folder: str) -> dict:
     import polars as pl
 
     from chicago_risk.config import LEAK_TYPES
-    from chicago_risk.demo_city.source import DemoCitySource
+    from chicago_risk.sources.demo_city import DemoCitySource
     from chicago_risk.ingest.normalise import normalise_requests
     from chicago_risk.ingest.weather import derive_stressors
-    from chicago_risk.resources.warehouse import WarehouseResource
+    from chicago_risk.storage.warehouse import WarehouseResource
 
     start, end = date(year, 1, 1), date(year, 12, 31)
     city = DemoCitySource()

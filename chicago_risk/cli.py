@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from chicago_risk.config import CHICAGO_TZ, LEAK_TYPES, Settings
@@ -15,35 +12,6 @@ from chicago_risk.config import CHICAGO_TZ, LEAK_TYPES, Settings
 
 def chicago_today() -> date:
     return datetime.now(ZoneInfo(CHICAGO_TZ)).date()
-
-
-# A single-run backfill of N partitions logs one "planned" event for the range instead of N
-# (Dagster's own switch; it cut a two-year backfill of an asset by a third here). Trade-off, as
-# Dagster documents it: partitions of a failed run stay "missing" rather than "failed"; the run
-# itself shows the failure.
-# DAGSTER_EVENT_BATCH_SIZE: a range run's materializations reach the event log in batches of up to
-# this many (a run flushes at its last partition), which the instance's storage writes at once
-# (chicago_risk.resources.event_log here, Postgres when deployed).
-DAGSTER_RUN_ENV = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1", "DAGSTER_EVENT_BATCH_SIZE": "1000"}
-
-
-def dagster_instance(settings: Settings):
-    """The persistent Dagster instance under the data directory (shared with `dagster dev`)."""
-    import dagster as dg
-
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str((settings.data_dir / "dagster_home").resolve())))
-    os.environ.update(DAGSTER_RUN_ENV)
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():  # local storage under DAGSTER_HOME; nothing leaves the machine
-        config.write_text(
-            "telemetry:\n  enabled: false\n"
-            "event_log_storage:\n"
-            "  module: chicago_risk.resources.event_log\n"
-            "  class: BatchingSqliteEventLogStorage\n"
-            f"  config:\n    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n"
-        )
-    return dg.DagsterInstance.get()
 
 
 def _iso_date(text: str) -> date:
@@ -54,34 +22,66 @@ def _iso_date(text: str) -> date:
 
 
 def _materialize(args: argparse.Namespace) -> int:
-    from chicago_risk.backfill import BackfillError, Step, default_steps, run_steps
-    from chicago_risk.definitions import build_definitions
+    import getpass
 
+    from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, instance_status, run_steps
+    from chicago_risk.definitions import build_definitions
+    from chicago_risk.instance import dagster_home, dagster_instance
+    from chicago_risk.overrides import OverrideError, accept_tags
+
+    try:
+        tags = accept_tags(args.accept or (), args.reason, getpass.getuser())
+    except OverrideError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     settings = Settings.from_env()
     defs = build_definitions(settings)
     yesterday = chicago_today() - timedelta(days=1)
     select = tuple(name.strip() for name in args.select.split(",") if name.strip()) if args.select else None
     end = args.end or yesterday
-    start = args.start or end - timedelta(days=settings.served_days - 1)
+    start = args.start or max(end - timedelta(days=settings.served_days - 1), settings.data_start)
     if start > end:
         print(f"--start {start} is after --end {end}", file=sys.stderr)
         return 2
+    if start < settings.data_start:
+        print(
+            f"--start {start} is before the data's first day, {settings.data_start}: start later, or set "
+            f"CHICAGO_RISK_DATA_START={start} (with a source that holds those days)",
+            file=sys.stderr,
+        )
+        return 2
     steps = [Step(f"{start}..{end}", start, end, select)] if select else default_steps(defs, start, end)
-    print(f"materializing from the {settings.source} source into {settings.warehouse_path}")
+    print(f"materializing from the {settings.source} source into {settings.warehouse_location}")
+    for name, value in tags.items():
+        print(f"  run tag {name} = {value}")
     try:
-        run_steps(defs, steps, None if args.dry_run else dagster_instance(settings))
+        if args.dry_run:
+            # What is materialized already, without creating an instance where there is none.
+            exists = (dagster_home(settings) / "dagster.yaml").exists()
+            status = instance_status(dagster_instance(settings)) if exists else (lambda key, keys: False)
+            run_steps(defs, steps, None, is_complete=status)
+        else:
+            instance = dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run
+            run_steps(defs, steps, OutOfProcess(), tags=tags, is_complete=instance_status(instance))
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: the runs that were started are marked failed in the Dagster UI; "
+              "re-run the same command to finish the window", file=sys.stderr)
+        return 130
     return 0
 
 
 def _discover_types(args: argparse.Namespace) -> int:
-    from chicago_risk.resources.socrata import SocrataSource
-    from chicago_risk.resources.sources import SourceUnavailableError
+    from chicago_risk.sources.socrata import SocrataSource
+    from chicago_risk.sources.base import SourceUnavailableError
 
     settings = Settings.from_env()
-    source = SocrataSource(base_url=settings.socrata_url, app_token=settings.socrata_app_token)
+    source = SocrataSource(
+        base_url=settings.socrata_url,
+        app_token=settings.socrata_app_token.get_secret_value() if settings.socrata_app_token else None,
+    )
     try:
         counts = source.discover_types(args.since)
     except SourceUnavailableError as error:
@@ -128,6 +128,13 @@ def parser() -> argparse.ArgumentParser:
     materialize.add_argument(
         "--dry-run", action="store_true", help="print the runs (assets and partition ranges) without running them"
     )
+    materialize.add_argument(
+        "--accept", action="append", metavar="CHECK[@DAY..DAY]",
+        help="accept a blocking check's failure on those days (default: every day) after verifying it, "
+        "e.g. daily_volume_plausible@2024-06-20..2024-06-21; repeatable; needs --reason. The runs carry it "
+        "as tags (chicago-risk/accept.CHECK), and the check reports passed with the override",
+    )
+    materialize.add_argument("--reason", help="why the accepted checks' findings are right (stored with the runs)")
     materialize.set_defaults(run=_materialize)
 
     discover = commands.add_parser(

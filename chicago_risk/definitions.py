@@ -10,54 +10,17 @@ from chicago_risk.features.assets import cell_day_features, cell_day_labels, fea
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.models.assets import MODEL_ASSETS, model_evaluation, with_oracle
+from chicago_risk.progress import progress_lines
 from chicago_risk.publish.assets import PUBLISH_ASSETS
-from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import WarehouseIOManager
 from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.resources.sources import RequestSource, WeatherSource
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.sources import build_sources
 from chicago_risk.schedules import JOBS, SCHEDULES, SENSORS
-
-
-def _sources(settings: Settings) -> tuple[RequestSource, WeatherSource]:
-    if settings.source == "demo":
-        from chicago_risk.demo_city.source import DemoCitySource
-
-        city = DemoCitySource(seed=settings.demo_seed, h3_resolution=settings.h3_resolution)
-        return city, city
-    if settings.source == "socrata":
-        from chicago_risk.resources.open_meteo import OpenMeteoSource
-        from chicago_risk.resources.socrata import SocrataSource
-
-        return (
-            SocrataSource(base_url=settings.socrata_url, app_token=settings.socrata_app_token),
-            OpenMeteoSource(
-                forecast_url=settings.open_meteo_forecast_url,
-                archive_url=settings.open_meteo_archive_url,
-            ),
-        )
-    from chicago_risk.resources.files import FilesSource
-
-    files = FilesSource(folder=str(settings.files_dir))
-    return files, files
-
-
-def _warehouse(settings: Settings) -> WarehouseResource:
-    """The DuckDB file, or Parquet partitions under a folder (CHICAGO_RISK_STORAGE)."""
-    if settings.storage == "parquet":
-        return WarehouseResource(
-            storage="parquet", url=settings.warehouse_url, lock_timeout_s=settings.writer_lock_timeout_s
-        )
-    return WarehouseResource(
-        path=str(settings.warehouse_path), lock_timeout_s=settings.writer_lock_timeout_s,
-        memory_limit=settings.duckdb_memory_limit,
-    )
+from chicago_risk.storage.resources import storage_resources
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    requests_source, weather_source = _sources(settings)
-    warehouse = _warehouse(settings)
+    requests_source, weather_source = build_sources(settings)
     assets: list = [
         raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels,
         *MODEL_ASSETS, *COST_ASSETS, *PUBLISH_ASSETS,
@@ -66,10 +29,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "requests_source": requests_source,
         "weather_source": weather_source,
         "city": CityGridResource(h3_resolution=settings.h3_resolution),
-        "warehouse": warehouse,
-        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        **storage_resources(settings),
         "reports": ReportsResource(folder=str(settings.reports_dir)),
-        "published_store": PublishedStoreResource(url=settings.published_location),
     }
     if settings.source == "demo":
         from chicago_risk.demo_city.assets import demo_truth
@@ -83,7 +44,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=SCHEDULES,
         sensors=SENSORS,
         resources=resources,
+        # Dagster's console logger, and progress lines (done/total, ETA) on the run's terminal.
+        loggers={**dg.default_loggers(), "progress": progress_lines},
     )
 
 
 defs = build_definitions(Settings.from_env())
+

@@ -3,7 +3,6 @@ it (the Dagster UI and the read API) until Ctrl-C."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -11,29 +10,15 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import psutil
 
-from chicago_risk.backfill import BackfillError, NodeRun, PlannedRun, default_steps, execute_planned, run_steps
-from chicago_risk.cli import chicago_today, dagster_instance
+from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, run_steps
+from chicago_risk.cli import chicago_today
+from chicago_risk.instance import dagster_instance
 from chicago_risk.config import ServingSettings, Settings
-from chicago_risk.definitions import build_definitions
-
-# Each planned run in a fresh child process: its memory (two years of the city, a dozen models)
-# goes back to the system when it ends, so the demo's peak is its largest run's, not what one
-# process's allocators kept from every run before. Children fork from a server that imported,
-# once, what each would import: the code location (3 s) and the instance's SQLite storages
-# (1.5 s). A module a Dagster release moves is skipped by the server, only costing that time.
-_CHILDREN = multiprocessing.get_context("forkserver")
-PRELOAD = [
-    "chicago_risk.definitions",
-    "alembic",
-    "dagster._core.storage.runs.sqlite",
-    "dagster._core.storage.event_log.sqlite",
-    "dagster._core.storage.schedules.sqlite",
-]
+from chicago_risk.definitions import defs
 
 
 def _restore_default_signals() -> None:
@@ -128,45 +113,16 @@ def _signal_group(group: int, sig: int) -> None:
         pass
 
 
-def _execute_here(planned: PlannedRun, label: str, sender: Connection) -> None:
-    """A child process's work: one planned run, its NodeRun sent back (a clean error line and
-    exit code 1 on failure)."""
-    settings = Settings.from_env()
-    try:
-        run = execute_planned(build_definitions(settings), planned, label, dagster_instance(settings))
-    except BackfillError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    sender.send(run)
-
-
-def _execute_in_child(planned: PlannedRun, label: str) -> NodeRun:
-    receiver, sender = _CHILDREN.Pipe(duplex=False)
-    child = _CHILDREN.Process(target=_execute_here, args=(planned, label, sender))
-    child.start()
-    sender.close()
-    try:
-        child.join()
-    finally:
-        if child.is_alive():  # interrupted: the run stops with us
-            child.terminate()
-            child.join()
-    if child.exitcode != 0 or not receiver.poll():
-        raise BackfillError(f"{label}: its process ended with exit code {child.exitcode} (see above)")
-    return receiver.recv()
-
-
 def main() -> int:
     settings = Settings.from_env()
-    instance = dagster_instance(settings)  # the instance and its run settings, used by every child
-    _CHILDREN.set_forkserver_preload(PRELOAD)
-    defs = build_definitions(settings)
+    dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run's process
+    runner = OutOfProcess()
     yesterday = chicago_today() - timedelta(days=1)
     first = yesterday - timedelta(days=settings.served_days - 1)
     layers, assessment = default_steps(defs, first, yesterday)
     print(f"chicago-risk demo: the {settings.source} city, {settings.served_days} days of map layers to {yesterday}")
     try:
-        run_steps(defs, [layers], instance, execute=_execute_in_child)
+        run_steps(defs, [layers], runner)
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -176,7 +132,7 @@ def main() -> int:
         # card takes a few minutes more and needs no reader to wait for it.
         print("serving the map; meanwhile the newest model's backtest and model card:")
         try:
-            run_steps(defs, [assessment], instance, execute=_execute_in_child)
+            run_steps(defs, [assessment], runner)
         except BackfillError as error:
             print(f"the backtest failed ({error}); the map keeps serving", file=sys.stderr)
         else:

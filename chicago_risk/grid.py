@@ -1,4 +1,9 @@
-"""The city grid: every H3 cell whose centre lies inside Chicago's city limits."""
+"""The city grid: every H3 cell that overlaps Chicago's city limits.
+
+Cells whose centre lies outside but that reach into the city are on the grid too (about 7% more
+cells at resolution 9), so a request anywhere inside the outline always has a cell: a grid of
+centres only quarantined 1.3% of real in-city requests as `outside_city`.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +33,12 @@ def _city_polygon() -> h3.LatLngPoly:
 
 @lru_cache(maxsize=4)
 def city_cells(resolution: int) -> tuple[str, ...]:
-    """Sorted H3 ids of the cells whose centre is inside the city (about 5,630 at resolution 9)."""
-    return tuple(sorted(h3.polygon_to_cells(_city_polygon(), resolution)))
+    """Sorted H3 ids of the cells that overlap the city: 160 at resolution 7, 944 at 8, 6,032 at 9.
+
+    h3 4.5 calls its containment modes experimental; h3 is pinned, and a test checks that every
+    point of the outline falls in a grid cell, so a change of behaviour would show.
+    """
+    return tuple(sorted(h3.h3shape_to_cells_experimental(_city_polygon(), resolution, contain="overlap")))
 
 
 @lru_cache(maxsize=4)

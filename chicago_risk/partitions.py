@@ -1,15 +1,20 @@
 """Partition definitions, declared once for the whole graph."""
 
-from datetime import date
+import os
+from datetime import timedelta
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from chicago_risk.config import CHICAGO_TZ, DATA_START, LABEL_HORIZON_DAYS
+from chicago_risk.config import CHICAGO_TZ, LABEL_HORIZON_DAYS
+from chicago_risk.config.settings import read_data_start
+
+# The first day of the data (CHICAGO_RISK_DATA_START), read once: every definition below and
+# every history window clipped at the data's start uses this day.
+DATA_FIRST_DAY = read_data_start(os.environ)
 
 # One partition per Chicago local day, up to yesterday (the last complete day).
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=DATA_START.isoformat(), timezone=CHICAGO_TZ
+    start_date=DATA_FIRST_DAY.isoformat(), timezone=CHICAGO_TZ
 )
 
 # Assets that compute a whole window at once are backfilled in one run, not one run per day.
@@ -17,14 +22,14 @@ single_run = dg.BackfillPolicy.single_run()
 
 # A label for as-of date t needs the seven days after t, so its partitions end a week earlier.
 label_partitions = dg.DailyPartitionsDefinition(
-    start_date=DATA_START.isoformat(), timezone=CHICAGO_TZ, end_offset=-LABEL_HORIZON_DAYS
+    start_date=DATA_FIRST_DAY.isoformat(), timezone=CHICAGO_TZ, end_offset=-LABEL_HORIZON_DAYS
 )
 
 # The risk model: one partition per weekly training cutoff C, a Monday (Chicago time). A model of
 # partition C is trained at the start of C on rows whose label windows end before C (as-of days
 # <= C - 8) and serves the days of its week, C..C+6. `end_offset=1` makes the current week a
 # partition, so Monday's retraining uses the data up to Sunday rather than waiting a week.
-MODEL_PARTITIONS_START = date(2019, 1, 7)  # the first Monday of the warehouse's data
+MODEL_PARTITIONS_START = DATA_FIRST_DAY + timedelta(days=-DATA_FIRST_DAY.weekday() % 7)  # the first Monday
 model_partitions = dg.WeeklyPartitionsDefinition(
     start_date=MODEL_PARTITIONS_START.isoformat(), day_offset=1, end_offset=1, timezone=CHICAGO_TZ
 )
@@ -32,4 +37,5 @@ model_partitions = dg.WeeklyPartitionsDefinition(
 
 def partition_range_tags(start: str, end: str) -> dict[str, str]:
     """Tags that make one run materialize every partition start..end (a single-run backfill)."""
-    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+    # The run tags Dagster documents for a run over a range of partitions.
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}

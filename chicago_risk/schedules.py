@@ -20,7 +20,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from chicago_risk.config import CHICAGO_TZ
 from chicago_risk.partitions import daily_partitions, model_partitions, partition_range_tags
@@ -75,7 +74,8 @@ def weekly_retrain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequ
 @dg.sensor(job=weekly_retrain_job, minimum_interval_seconds=15 * 60)
 def drift_retrain_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     record = context.instance.get_latest_asset_check_evaluation_record(DRIFT_CHECK)
-    if record is None or record.status != AssetCheckExecutionRecordStatus.FAILED:
+    evaluation = record.evaluation if record is not None else None
+    if evaluation is None or evaluation.passed:
         return dg.SkipReason("the feature store's drift check has not warned")
     if context.cursor and int(context.cursor) >= record.id:
         return dg.SkipReason(f"drift evaluation {record.id} already requested a retraining")

@@ -7,7 +7,7 @@ import pytest
 
 from chicago_risk.config import Settings
 from chicago_risk.definitions import build_definitions
-from chicago_risk_tests.instances import fast_test_instance
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 
 @pytest.fixture

@@ -6,12 +6,16 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from chicago_risk.backfill import BackfillError, default_steps, materialize_window, plan_backfill
+from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, materialize_window, plan_window
+from chicago_risk.backfill.execute import run_plan
+from chicago_risk.backfill.plan import complete_selection
+from chicago_risk.config.runs import RunSettings
 from chicago_risk.config import Settings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models.assets import TRAINING_READ_DAYS
 from chicago_risk.partitions import daily_partitions, single_run
+from chicago_risk_tests.fixtures.toy_runs import TOY_DEFS, read_log
 
 
 @dg.asset
@@ -58,13 +62,13 @@ def test_map_layers_for_a_few_days_bring_the_history_their_models_read(tmp_path)
         "risk_predictions", "risk_model", "cell_day_features", "cell_day_labels", "raw_311_requests",
         "raw_311_quarantine", "weather_daily", "feature_registry",
     ]
-    plan = {run.names: run for run in plan_backfill(defs, start, end, select)}
+    plan = {run.names: run for run in plan_window(defs, start, end, select).runs}
     assert plan[("risk_model",)].partition_keys == ("2025-06-02",)  # the Monday before: its cutoff
     assert plan[("risk_predictions",)].partition_keys == ("2025-06-04", "2025-06-05", "2025-06-06")
     features = plan[("cell_day_features",)].partition_keys
     assert date.fromisoformat(features[0]) <= date(2025, 6, 2) - timedelta(days=TRAINING_READ_DAYS)
     assert features[-1] == "2025-06-06"
-    raw = plan[("raw_311_quarantine", "raw_311_requests")].partition_keys
+    raw = plan[("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")].partition_keys
     assert date.fromisoformat(raw[0]) == date.fromisoformat(features[0]) - timedelta(days=HISTORY_DAYS - 1)
     labels = plan[("cell_day_labels",)].partition_keys
     assert date.fromisoformat(labels[-1]) >= date(2025, 6, 2) - timedelta(days=8)
@@ -78,5 +82,57 @@ def test_the_default_steps_build_the_served_days_then_assess_the_newest_model(tm
     assert "risk_predictions" in layers.select and "model_evaluation" not in layers.select
     assert evaluation.select == ("demo_truth", "model_evaluation", "model_card")
     assert evaluation.start == date(2026, 11, 23)  # the newest Monday, whose model is served
-    planned = plan_backfill(defs, evaluation.start, evaluation.end, evaluation.select)
-    assert [run.partition_keys for run in planned if run.names == ("model_evaluation",)] == [("2026-11-23",)]
+    planned = plan_window(defs, evaluation.start, evaluation.end, evaluation.select).runs
+    assert [run.partition_keys for run in planned if "model_evaluation" in run.names] == [("2026-11-23",)]
+
+
+@pytest.fixture
+def toy_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("TOY_RUNS_LOG", str(tmp_path / "runs.log"))
+    return tmp_path / "runs.log"
+
+
+@pytest.mark.parametrize("heavy", [(), ("left", "right")])
+def test_independent_runs_run_at_the_same_time_in_processes_unless_both_are_memory_heavy(toy_log, heavy):
+    plan = plan_window(TOY_DEFS, date(2024, 1, 8), date(2024, 1, 14), ["left", "right", "after_both"]).runs
+    assert [(run.names, sorted(run.after)) for run in plan] == [(("left",), []), (("right",), []), (("after_both",), [0, 1])]
+    settings = RunSettings(parallel_runs=2, memory_heavy=heavy)
+    lines: list[str] = []
+    runs = run_plan(plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS", settings), lines.append, settings=settings)
+    assert [run.assets for run in runs] == [("left",), ("right",), ("after_both",)]
+    log = read_log(toy_log)
+    (l0, l1), (r0, r1) = log["left"], log["right"]
+    assert (l0 < r1 and r0 < l1) is (not heavy)
+    assert log["after_both"][0] >= max(l1, r1)  # waited for both
+    recorded = dg.DagsterInstance.get().get_runs()
+    assert len(recorded) == 3 and {r.run_id for r in recorded} == {run.run_id for run in runs}
+
+
+def test_a_failed_run_stops_the_runs_after_it_and_names_itself(toy_log):
+    plan = plan_window(TOY_DEFS, date(2024, 1, 1), date(2024, 1, 1), ["left", "broken", "after_broken"]).runs
+    with pytest.raises(BackfillError, match=r"\] broken: run \S+ failed: broken: .*the upstream is down"):
+        run_plan(plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS"), echo=lambda _: None)
+    assert set(read_log(toy_log)) == {"left"}  # the independent run finished; the one after never ran
+
+
+def test_a_run_waits_for_every_run_it_reads_from_and_runs_are_listed_in_that_order(tmp_path):
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    plan = plan_window(defs, date(2026, 11, 20), date(2026, 11, 26)).runs
+    position = {name: index for index, run in enumerate(plan) for name in run.names}
+    assert all(max(run.after, default=-1) < index for index, run in enumerate(plan))
+    for child, parent in (("risk_model", "cell_day_labels"), ("risk_predictions", "risk_model"),
+                          ("published/risk_predictions", "risk_predictions"), ("cell_day_features", "weather_daily")):
+        assert position[parent] in plan[position[child]].after
+    # a published copy waits only for its own layer: it runs beside the next layer's computation
+    assert plan[position["published/risk_predictions"]].after == {position["risk_predictions"]}
+
+
+def test_one_output_of_a_multi_asset_brings_the_other(tmp_path):
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    wanted, notes = complete_selection(defs, ["raw_311_requests"])
+    assert wanted == {"raw_311_requests", "raw_311_quarantine", "raw_311_coverage"}
+    assert notes == ["raw_311_coverage, raw_311_quarantine added: materialized together with raw_311_requests"]
+    planned = plan_window(defs, date(2024, 3, 1), date(2024, 3, 2), ["raw_311_requests"]).runs
+    assert planned[-1].names == ("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")

@@ -27,7 +27,8 @@ def test_materialize_runs_single_run_backfills_into_the_persistent_instance(data
     instance = dg.DagsterInstance.get()
     assert not instance.telemetry_enabled  # the dagster.yaml it wrote keeps usage data local
     assert len(instance.get_runs()) == 2
-    assert len(instance.get_materialized_partitions(dg.AssetKey("weather_daily"))) == 5
+    # weather_daily also covers the ten days before: the volume check of raw_311_requests reads them
+    assert len(instance.get_materialized_partitions(dg.AssetKey("weather_daily"))) == 15
     planned = instance.get_event_records(
         dg.EventRecordsFilter(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=dg.AssetKey("weather_daily"))
     )
@@ -54,5 +55,20 @@ def test_a_dry_run_prints_the_default_steps_and_runs_nothing(data_dir, capsys):
     assert main(["materialize", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "step 1/2: map layers" in out and "step 2/2: backtest and model card" in out
-    assert "  risk_model: " in out and "  published/risk_predictions: " in out
+    assert "] risk_model: " in out and "] published/risk_predictions: " in out and "(after " in out
     assert not (data_dir / "warehouse.duckdb").exists()
+
+
+def test_accepting_a_check_needs_a_reason_and_tags_every_run_with_it(data_dir, capsys):
+    assert main(["materialize", "--dry-run", "--accept", "daily_volume_plausible"]) == 2
+    assert "--accept needs --reason" in capsys.readouterr().err
+
+    assert main(["materialize", "--start", "2024-03-01", "--end", "2024-03-02", "--select", RAW,
+                 "--accept", "daily_volume_plausible@2024-03-01", "--reason", "storm checked in the portal"]) == 0
+    assert "run tag chicago-risk/accept.daily_volume_plausible = 2024-03-01" in capsys.readouterr().out
+    runs = dg.DagsterInstance.get().get_runs()
+    assert len(runs) == 2
+    for run in runs:
+        assert run.tags["chicago-risk/accept.daily_volume_plausible"] == "2024-03-01"
+        assert run.tags["chicago-risk/accept-reason"] == "storm checked in the portal"
+        assert run.tags["chicago-risk/accepted-by"]

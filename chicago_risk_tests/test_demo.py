@@ -1,9 +1,8 @@
 """`make demo` materializes each planned run in a child process forked from a server that imported
-the code location: the parent gets each run's figures back, a run that fails is a BackfillError
+the heavy libraries: the parent gets each run's figures back, a run that fails is a BackfillError
 naming it, with the parent still standing to say so, and stopping leaves no child behind.
 
-Run in a fresh interpreter, as `make demo` is: the fork server and its children take the
-environment of the process that starts them.
+Run in a fresh interpreter, as `make demo` is.
 """
 
 import json
@@ -18,21 +17,21 @@ SCRIPT = textwrap.dedent(
     from datetime import date
     import dagster as dg
     from chicago_risk import demo
-    from chicago_risk.backfill import BackfillError, Step, run_steps
-    from chicago_risk.cli import dagster_instance
+    from chicago_risk.backfill import BackfillError, OutOfProcess, Step, run_steps
+    from chicago_risk.instance import dagster_instance
     from chicago_risk.config import Settings
     from chicago_risk.definitions import build_definitions
 
     settings = Settings.from_env()
     defs, instance = build_definitions(settings), dagster_instance(settings)
-    demo._CHILDREN.set_forkserver_preload(demo.PRELOAD)
+    runner = OutOfProcess()
     raw = Step("raw", date(2019, 6, 10), date(2019, 6, 12), ("raw_311_requests", "raw_311_quarantine", "weather_daily"))
-    runs = run_steps(defs, [raw], instance, echo=lambda _: None, execute=demo._execute_in_child)
+    runs = run_steps(defs, [raw], runner, echo=lambda _: None)
     rows = {name: instance.get_latest_materialization_event(dg.AssetKey(name)) is not None for run in runs for name in run.assets}
     # Features of a later day need 311 history nobody materialized: that run fails.
     later = Step("later", date(2019, 7, 1), date(2019, 7, 1), ("cell_day_features",))
     try:
-        run_steps(defs, [later], instance, echo=lambda _: None, execute=demo._execute_in_child)
+        run_steps(defs, [later], runner, echo=lambda _: None)
         failure = None
     except BackfillError as error:
         failure = str(error)
@@ -57,12 +56,12 @@ def test_each_run_in_a_child_reports_back_and_a_failing_run_is_a_clear_error(tmp
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     by_assets = {tuple(assets): (partitions, rows) for assets, partitions, rows in result["runs"]}
-    assert by_assets[("raw_311_quarantine", "raw_311_requests")][0] == 3
-    assert by_assets[("weather_daily",)] == (3, 3)
-    assert by_assets[("raw_311_quarantine", "raw_311_requests")][1] > 0
+    raw = ("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")
+    assert by_assets[raw][0] == 3
+    assert by_assets[("weather_daily",)] == (13, 13)  # with the ten days the volume check reads
+    assert by_assets[raw][1] > 0
     assert all(result["recorded"].values())  # the children's runs are in the parent's instance
-    assert result["failure"].startswith("[1/1] cell_day_features:")
-    assert "exit code 1" in result["failure"]
-    assert "raw_311_requests lacks" in done.stderr  # the child's own error line, for the reader
+    assert result["failure"].startswith("[1/1] cell_day_features: run ")
+    assert "raw_311_requests lacks" in result["failure"]  # the child's own error, for the reader
     forked, left = result["children"]
     assert forked >= 1 and left == 0  # stopping takes the fork server and its helpers along

@@ -92,7 +92,7 @@ def test_materialize_then_serve_answers_every_map_route(city):
         assert meta["grid"]["h3_resolution"] == 7 and meta["risk_model_version"].startswith("lightgbm-")
         status, body = _get(f"{api}/api/layers/risk?date={END}")
         risk = json.loads(body)
-        assert status == 200 and len(risk["features"]) == 115  # every cell of the resolution-7 city
+        assert status == 200 and len(risk["features"]) == 160  # every cell of the resolution-7 city
         cell = risk["features"][0]["properties"]["h3_id"]
         for route in (
             f"/api/layers/cost?date={END}",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api import drilldown
 from api.context import context
 from api.http import matches, not_modified, send_model
-from api.params import H3_PATTERN, DateQuery, IsoDate
+from api.params import H3_PATTERN, DateQuery, Day
 from api.partitions import city_cell, day_entry
 from api.render import cost_properties, risk_properties
 from api.schemas import CellDetail, CellHistory, ErrorBody
@@ -21,7 +21,7 @@ RESPONSES: dict = {
     304: {"description": "Not Modified: the `If-None-Match` ETag is current"},
     404: {"model": ErrorBody, "description": "unknown cell or date, with the available date range"},
 }
-CellId = Annotated[str, Path(pattern=H3_PATTERN, description="an H3 cell of the published grid")]
+CellId = Annotated[str, Path(pattern=H3_PATTERN, description="an H3 cell of the published grid (404 otherwise)")]
 
 
 @router.get("/{h3_id}/history", response_model=CellHistory, responses=RESPONSES)
@@ -30,13 +30,13 @@ def cell_history(
     h3_id: CellId,
     days: Annotated[int, Query(ge=1, le=365, description="calendar days ending at `end_date`")] = 180,
     end_date: Annotated[
-        IsoDate | None, Query(description="YYYY-MM-DD, a published date: the window's last day (default: the latest)")
+        Day | None, Query(description="YYYY-MM-DD, a published date, or `latest` (the default): the window's last day")
     ] = None,
 ) -> Response:
     """Per published date of the `days` ending at `end_date`: p_event_7d, risk band, expected cost
     and observed incidents."""
     reader = context(request).reader
-    h3_id = city_cell(reader, "path", "h3_id", h3_id)
+    h3_id = city_cell(reader, "h3_id", h3_id)
     end = day_entry(reader, RISK, end_date, parameter="end_date").day
     inputs = drilldown.history_inputs(reader, end, days)
     tag = inputs.tag("history", h3_id, days, end)
@@ -51,7 +51,7 @@ def cell_detail(request: Request, h3_id: CellId, date: DateQuery = None) -> Resp
     """The cell on a day: its risk and cost, the last 90 days, the weather, recent requests and
     its drivers in sentences."""
     reader = context(request).reader
-    h3_id = city_cell(reader, "path", "h3_id", h3_id)
+    h3_id = city_cell(reader, "h3_id", h3_id)
     entry = day_entry(reader, RISK, date)
     day = entry.day
     series = drilldown.history_inputs(reader, day, drilldown.CELL_SERIES_DAYS)

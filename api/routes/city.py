@@ -10,7 +10,7 @@ from hashlib import sha256
 from fastapi import APIRouter, Request, Response
 
 from api import geojson
-from api.http import GeoJSONResponse, RenderedBody, etag, matches, not_modified, send_rendered
+from api.http import GeoJSONResponse, RenderedBody, etag, send_conditional
 from api.schemas import CityOutline
 from chicago_risk.grid import city_limits_geojson
 
@@ -51,6 +51,4 @@ def outline_body() -> tuple[RenderedBody, str]:
 def city_outline(request: Request) -> Response:
     """The city outline: one feature, with its source and the attribution a map owes."""
     body, tag = outline_body()
-    if matches(request, tag):
-        return not_modified(tag)
-    return send_rendered(request, body, tag)
+    return send_conditional(request, body, tag)

@@ -2,7 +2,6 @@
 route, the published dates (and the days every map layer has), the risk bands, the versions behind
 each layer, the 311 types and action types it can filter on."""
 
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
@@ -10,13 +9,16 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from api.context import ApiContext, context
 from api.http import etag, matches, not_modified, send_model
+from api.grid import served_grid
+from api.partitions import days_of_every_layer
 from api.routes import city
 from api.schemas import DateRun, LayerStatus, Meta, RiskBandThresholds
 from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, MODEL_SETTINGS
 from chicago_risk.cost.pressure import ACTION_TYPES
-from chicago_risk.grid import city_cells
-from chicago_risk.publish.layers import COST, MAP_LAYERS, RECOMMENDATIONS, RISK
+from chicago_risk.publish.layers import COST, COVERAGE, MAP_LAYERS, RECOMMENDATIONS, RISK, WEATHER
 from chicago_risk.publish.store import Manifest
+
+GRID_ROUTE = "grid"  # api.routes.grid's route name
 
 router = APIRouter(prefix="/api", tags=["meta"])
 CITY = "Chicago"
@@ -35,15 +37,6 @@ def _status(manifest: Manifest | None) -> LayerStatus:
         latest_partition=latest.version if latest else None,
         source_version=latest.source_version if latest else None,
     )
-
-
-def days_of_every_layer(manifests: Iterable[Manifest | None]) -> list[date]:
-    """The days each of the manifests publishes, in order (none if a layer is not published)."""
-    common: set[date] | None = None
-    for manifest in manifests:
-        days = set(manifest.days()) if manifest else set()
-        common = days if common is None else common & days
-    return sorted(common or ())
 
 
 def date_runs(days: list[date]) -> list[DateRun]:
@@ -68,8 +61,9 @@ def action_types(published: Manifest | None) -> list[str]:
 @router.get("/meta", response_model=Meta, responses={304: {"description": "Not Modified"}})
 def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Response:
     manifests = {layer.table: api.reader.manifest(layer.table) for layer in MAP_LAYERS}
+    inputs = [api.reader.manifest(layer.table) for layer in (WEATHER, COVERAGE)]
     model = api.reader.model()
-    tag_parts = [m.updated_at if m else "-" for m in manifests.values()]
+    tag_parts = [m.updated_at if m else "-" for m in [*manifests.values(), *inputs]]
     tag = etag("meta", *tag_parts, model.model_id if model else "-", *CONFIGURED)
     if matches(request, tag):
         return not_modified(tag)
@@ -80,13 +74,19 @@ def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Resp
     refreshed = [datetime.fromisoformat(m.updated_at) for m in manifests.values() if m]
     # The model behind the latest risk layer (its partition's facet), else the served one.
     layer_models = risk.latest().facets.get("model_id", []) if risk else []
+    grid = served_grid(resolution)
+    common = days_of_every_layer(manifests.values())
     body = Meta(
         city=CITY,
         city_outline_path=str(request.app.url_path_for(city.ROUTE_NAME)),
-        grid={"h3_resolution": resolution, "cells": len(city_cells(resolution))},
+        grid={
+            "h3_resolution": resolution, "cells": len(grid.cells), "version": grid.version,
+            "path": str(request.app.url_path_for(GRID_ROUTE)),
+        },
         date_min=layers[RISK.table].date_min,
         date_max=layers[RISK.table].date_max,
-        published_dates=date_runs(days_of_every_layer(manifests.values())),
+        latest_date=common[-1] if common else None,
+        published_dates=date_runs(common),
         risk_bands=RiskBandThresholds(medium_from=MODEL_SETTINGS.bands.medium_from, high_from=MODEL_SETTINGS.bands.high_from),
         horizons_days=[LABEL_HORIZON_DAYS],
         last_refresh_utc=max(refreshed) if refreshed else None,
@@ -96,5 +96,6 @@ def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Resp
         leak_311_types=[t.sr_type for t in LEAK_TYPES],
         recommendation_action_types=action_types(recommendations),
         layers=layers,
+        degraded_days=api.degraded.between(common[0], common[-1]) if common else [],
     )
     return send_model(body, tag)

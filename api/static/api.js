@@ -23,7 +23,7 @@ function describe(body) {
   return null;
 }
 
-export async function getJson(path, params = {}) {
+export async function getJson(path, params = {}, init = {}) {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") query.set(name, value);
@@ -31,7 +31,7 @@ export async function getJson(path, params = {}) {
   const url = query.toString() ? `${path}?${query}` : path;
   let response;
   try {
-    response = await fetch(url, { headers: { Accept: "application/json, application/geo+json" } });
+    response = await fetch(url, { headers: { Accept: "application/json, application/geo+json" }, ...init });
   } catch (error) {
     throw new ApiError(url, 0, `the API did not answer (${error.message})`);
   }
@@ -52,8 +52,10 @@ export async function getJson(path, params = {}) {
 export const api = {
   meta: () => getJson("/api/meta"),
   city: (path) => getJson(path), // the route /api/meta names (city_outline_path)
-  risk: (date) => getJson("/api/layers/risk", { date }),
-  cost: (date, costMode) => getJson("/api/layers/cost", { date, cost_mode: costMode }),
+  // Every cell's shape, once (the browser keeps it a day); `reload` when the grid changed.
+  grid: (path, reload = false) => getJson(path, {}, reload ? { cache: "reload" } : {}),
+  riskValues: (date) => getJson("/api/layers/risk/values", { date }),
+  costValues: (date, costMode) => getJson("/api/layers/cost/values", { date, cost_mode: costMode }),
   recommendations: (date) => getJson("/api/layers/recommendations", { date }),
   events: (startDate, endDate) => getJson("/api/layers/events", { start_date: startDate, end_date: endDate }),
   cell: (h3Id, date) => getJson(`/api/cell/${encodeURIComponent(h3Id)}`, { date }),

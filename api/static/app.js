@@ -4,9 +4,13 @@
 // every layer is published (meta's `published_dates`): previous/next step over the others, and a
 // date picked between them moves to the nearest published day; the note beside it says so.
 // State lives in the URL hash (#date=…&layers=…&cell=… or &rec=…), so a view can be shared.
+// The cells' shapes come once from the route /api/meta names (grid.path); risk and cost are
+// values painted on them. The page records `performance` measures `first-draw` (navigation to
+// the first layers drawn) and `date-switch` (a date picked to its layers drawn).
 
 import * as L from "./vendor/leaflet/leaflet-src.esm.js";
 import { api } from "./api.js";
+import { CellGrid } from "./cells.js";
 import { PublishedDays, daysBetween, describeSkipped } from "./dates.js";
 import { escapeHtml, h } from "./dom.js";
 import { showCell, showRecommendation } from "./drilldown.js";
@@ -26,6 +30,7 @@ const state = {
   costMode: "total",
   cell: null,
   rec: null,
+  grid: null, // CellGrid: the hexagons, drawn once
 };
 const drawn = new Map(); // layer name -> {group, fc}
 const loaded = new Map(); // "name|date|mode" -> FeatureCollection
@@ -84,9 +89,24 @@ function cacheKey(name) {
   return `${name}|${state.date}|${name === "cost" ? state.costMode : ""}`;
 }
 
+function drawGrid(grid) {
+  state.grid?.group.remove();
+  state.grid = new CellGrid(map, grid, { onCell: selectCell });
+}
+
+async function loadGrid(reload = false) {
+  drawGrid(await api.grid(state.meta.grid.path, reload));
+}
+
 async function fetchLayer(name) {
   const key = cacheKey(name);
-  if (!loaded.has(key)) loaded.set(key, await LAYERS[name].load(state));
+  if (!loaded.has(key)) {
+    if (LAYERS[name].cells && !state.grid) throw new Error("the grid's shapes could not be loaded: cells cannot be drawn");
+    const data = await LAYERS[name].load(state);
+    // Values name the grid they belong to: a new grid (after a deploy) is fetched again.
+    if (LAYERS[name].cells && data.grid_version !== state.grid.version) await loadGrid(true);
+    loaded.set(key, data);
+  }
   return loaded.get(key);
 }
 
@@ -97,6 +117,7 @@ function drawLayer(name, fc) {
     onRecommendation: selectRecommendation,
     selection: state, // read when styling: a new selection restyles, no redraw
     actionTypes: state.meta.recommendation_action_types,
+    grid: state.grid,
   });
   group.addTo(map);
   tag();
@@ -118,6 +139,11 @@ function updateLegendAndStatus() {
     ? `${state.date}: ${shown.map((n) => LAYERS[n].countLabel(drawn.get(n).fc)).join(" · ")}`
     : `${state.date}: no layer shown`;
 }
+
+// After the next frame: what was drawn has been painted.
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+let measureNext = "first-draw";
+let measureFrom = 0;
 
 async function refresh() {
   const run = ++generation;
@@ -143,6 +169,11 @@ async function refresh() {
   });
   updateLegendAndStatus();
   writeHash();
+  if (measureNext) {
+    await nextFrame();
+    performance.measure(measureNext, { start: measureFrom, end: performance.now() });
+    measureNext = null;
+  }
   document.body.dataset.state = results.some((r) => r.status === "rejected") ? "error" : "ready";
 }
 
@@ -189,8 +220,11 @@ function selectRecommendation(recId) {
 
 // --- controls --------------------------------------------------------------------------------
 
-function showDateNote(note) {
-  $("date-note").textContent = note;
+// The note beside the picker: how the date was reached, and whether its inputs were degraded
+// (weather filled, a 311 day missing: `/api/meta`'s degraded_days).
+function showDateNote(note, date) {
+  const degraded = (state.meta.degraded_days || []).find((day) => day.date === date);
+  $("date-note").textContent = [note, degraded && `degraded inputs: ${degraded.reasons.join("; ")}`].filter(Boolean).join(" · ");
 }
 
 // A step button names the day it goes to, and the days it steps over.
@@ -201,29 +235,36 @@ function labelStep(button, from, to, which) {
 }
 
 // Shows `date`, or the nearest published day when it is not published (saying so); `note` says
-// how the date was reached.
+// how the date was reached. False when the date is outside the published range (nothing shown).
 function setDate(date, note = "") {
   const { first, last } = state.days;
   if (!date || date < first || date > last) {
     showError(new Error(date ? `${date} is outside the published dates ${first}..${last}` : `pick a date in ${first}..${last}`));
     $("date").value = state.date;
-    return;
+    return false;
   }
   const shown = state.days.nearest(date);
   state.date = shown;
   $("date").value = shown;
-  showDateNote(shown === date ? note : `${date} is not published: showing ${shown}, the nearest published day`);
+  showDateNote(shown === date ? note : `${date} is not published: showing ${shown}, the nearest published day`, shown);
   labelStep($("day-prev"), shown, state.days.step(shown, -1), "previous");
   labelStep($("day-next"), shown, state.days.step(shown, 1), "next");
   refresh();
   if (state.cell) showCell(panel, state.cell, shown, { onError: showError, onClose: closePanel });
+  return true;
+}
+
+function pickDate(date, note = "") {
+  const [previous, from] = [measureNext, measureFrom];
+  [measureNext, measureFrom] = ["date-switch", performance.now()];
+  if (!setDate(date, note)) [measureNext, measureFrom] = [previous, from];
 }
 
 function stepDate(step) {
   const from = state.date;
   const to = state.days.step(from, step);
   if (!to) return;
-  setDate(to, Math.abs(daysBetween(from, to)) > 1 ? `skipped ${describeSkipped(from, to)}: not published` : "");
+  pickDate(to, Math.abs(daysBetween(from, to)) > 1 ? `skipped ${describeSkipped(from, to)}: not published` : "");
 }
 
 function setUpControls() {
@@ -231,7 +272,7 @@ function setUpControls() {
   const input = $("date");
   input.min = first;
   input.max = last;
-  input.addEventListener("change", () => setDate(input.value));
+  input.addEventListener("change", () => pickDate(input.value));
   $("day-prev").addEventListener("click", () => stepDate(-1));
   $("day-next").addEventListener("click", () => stepDate(1));
 
@@ -294,7 +335,11 @@ async function start() {
     return;
   }
   state.meta = meta;
-  await drawOutline(meta.city_outline_path); // before the layers: fitting the map moves them
+  // The shapes download while the outline is drawn; drawn after it (fitting the map moves them).
+  const grid = api.grid(meta.grid.path).catch((error) => showError(error)); // cell layers say so if it failed
+  await drawOutline(meta.city_outline_path);
+  const shapes = await grid;
+  if (shapes) drawGrid(shapes);
   if (!meta.date_max) {
     showMeta(meta, null);
     showError(new Error("nothing is published yet: materialize the graph (chicago-risk materialize), then reload"));
@@ -313,8 +358,13 @@ async function start() {
   state.date = last;
   setUpControls();
   const inRange = wanted && wanted >= first && wanted <= last;
-  setDate(inRange ? wanted : last); // an unpublished day in range moves to the nearest, with a note
-  if (wanted && !inRange) showError(new Error(`${wanted} is not published (${first}..${last}): showing ${state.date}`));
+  if (wanted && wanted > last) {
+    // A link to today, or a map opened before the night's layers: the newest day, said plainly.
+    setDate(last, `${wanted} is not published yet: showing ${last}, the newest published day`);
+  } else {
+    setDate(inRange ? wanted : last); // an unpublished day in range moves to the nearest, with a note
+    if (wanted && !inRange) showError(new Error(`${wanted} is not published (${first}..${last}): showing ${state.date}`));
+  }
   if (!state.cell && state.rec) selectRecommendation(state.rec);
 }
 

@@ -1,9 +1,11 @@
 // The four map layers: how each is fetched, drawn and explained in the legend.
-// Each drawn feature's SVG path carries a class naming its layer (`hex-risk`, `hex-cost`,
-// `rec-outline`, `event-dot`) and a data attribute with its id, for styling and for tests.
+// Risk and cost are values painted on the grid's hexagons (cells.js), fetched as columns;
+// recommendations and events are GeoJSON. Each drawn SVG path carries a class naming its layer
+// (`hex-risk`, `hex-cost`, `rec-outline`, `event-dot`) and a data attribute with its id.
 
 import * as L from "./vendor/leaflet/leaflet-src.esm.js";
 import { api } from "./api.js";
+import { rowsById } from "./cells.js";
 import { shiftDate } from "./dates.js";
 import { escapeHtml } from "./dom.js";
 
@@ -90,33 +92,38 @@ function actionColor(actionType, actionTypes) {
   return ACTION_COLORS[index % ACTION_COLORS.length];
 }
 
+// A cell layer's paint: fill from `fill(row)`, the selected cell outlined.
+function cellPaint(kind, values, selection, fill, tooltip) {
+  return {
+    kind,
+    rows: rowsById(values),
+    style: (row, h3Id) => ({
+      stroke: true,
+      fill: true,
+      color: h3Id === selection.cell ? "#000" : "#ffffff",
+      weight: h3Id === selection.cell ? 3 : 0.8,
+      fillColor: fill(row),
+      fillOpacity: 0.85,
+    }),
+    tooltip,
+  };
+}
+
 export const LAYERS = {
   risk: {
     title: "Risk: p(leak-related 311 request in 7 days)",
-    load: ({ date }) => api.risk(date),
-    countLabel: (fc) => `${fc.count} cells`,
-    draw(fc, { onCell, selection }) {
-      const group = L.geoJSON(fc, {
-        pane: "cells",
-        style: (f) => ({
-          className: "hex hex-risk",
-          color: f.properties.h3_id === selection.cell ? "#000" : "#ffffff",
-          weight: f.properties.h3_id === selection.cell ? 3 : 0.8,
-          fillColor: RISK_COLORS[f.properties.risk_band] || "#ccc",
-          fillOpacity: 0.85,
-        }),
-        onEachFeature: (f, layer) => {
-          const p = f.properties;
-          layer.bindTooltip(`${escapeHtml(p.h3_id)}<br>${percent(p.p_event_7d)} (${escapeHtml(p.risk_band)})`, { sticky: true });
-          layer.on("click", () => onCell(p.h3_id));
-        },
-      });
-      return { group, tag: () => tagElements(group, "data-h3-id", (f) => f.properties.h3_id) };
+    cells: true,
+    load: ({ date }) => api.riskValues(date),
+    countLabel: (v) => `${v.count} cells`,
+    draw(v, { grid, selection }) {
+      const paint = cellPaint("risk", v.values, selection, (row) => RISK_COLORS[row.risk_band] || "#ccc",
+        (row) => `${escapeHtml(row.h3_id)}<br>${percent(row.p_event_7d)} (${escapeHtml(row.risk_band)})`);
+      return { group: grid.painter(paint), tag: () => {} };
     },
-    legend(fc, { riskBands }) {
+    legend(v, { riskBands }) {
       const ranges = bandRanges(riskBands);
       return ["low", "medium", "high"].map((band) => {
-        const n = fc.features.filter((f) => f.properties.risk_band === band).length;
+        const n = v.values.risk_band.filter((b) => b === band).length;
         return swatch(RISK_COLORS[band], `${band} (${n} cells) · ${ranges[band]}`);
       });
     },
@@ -124,38 +131,24 @@ export const LAYERS = {
 
   cost: {
     title: "Cost: expected over the next 7 days",
-    load: ({ date, costMode }) => api.cost(date, costMode),
-    countLabel: (fc) => `${fc.count} cells`,
-    draw(fc, { onCell, selection }) {
-      const field = fc.cost_field;
-      const breaks = quintileBreaks(fc.features.map((f) => f.properties[field]));
-      const group = L.geoJSON(fc, {
-        pane: "cells",
-        style: (f) => {
-          const value = f.properties[field];
-          return {
-            className: "hex hex-cost",
-            color: f.properties.h3_id === selection.cell ? "#000" : "#ffffff",
-            weight: f.properties.h3_id === selection.cell ? 3 : 0.8,
-            fillColor: value === null ? "#ddd" : COST_COLORS[classOf(value, breaks)],
-            fillOpacity: 0.85,
-          };
-        },
-        onEachFeature: (f, layer) => {
-          const p = f.properties;
-          layer.bindTooltip(`${escapeHtml(p.h3_id)}<br>${escapeHtml(fc.cost_mode)}: ${usd(p[field])} (p90 ${usd(p.p90_cost)})`, { sticky: true });
-          layer.on("click", () => onCell(p.h3_id));
-        },
-      });
-      return { group, tag: () => tagElements(group, "data-h3-id", (f) => f.properties.h3_id) };
+    cells: true,
+    load: ({ date, costMode }) => api.costValues(date, costMode),
+    countLabel: (v) => `${v.count} cells`,
+    draw(v, { grid, selection }) {
+      const field = v.cost_field;
+      const breaks = quintileBreaks(v.values[field]);
+      const paint = cellPaint("cost", v.values, selection,
+        (row) => (row[field] === null ? "#ddd" : COST_COLORS[classOf(row[field], breaks)]),
+        (row) => `${escapeHtml(row.h3_id)}<br>${escapeHtml(v.cost_mode)}: ${usd(row[field])} (p90 ${usd(row.p90_cost)})`);
+      return { group: grid.painter(paint), tag: () => {} };
     },
-    legend(fc) {
-      const field = fc.cost_field;
-      const values = fc.features.map((f) => f.properties[field]).filter((v) => v !== null);
+    legend(v) {
+      const field = v.cost_field;
+      const values = v.values[field].filter((x) => x !== null);
       if (!values.length) return [document.createTextNode("no costs published for this day")];
       const breaks = quintileBreaks(values);
       const edges = [Math.min(...values), ...breaks, Math.max(...values)];
-      const rows = [document.createTextNode(`${fc.cost_mode} (${field})`)];
+      const rows = [document.createTextNode(`${v.cost_mode} (${field})`)];
       for (let i = 0; i < edges.length - 1; i += 1) {
         rows.push(swatch(COST_COLORS[classOf(edges[i], breaks)], `${usd(edges[i])} – ${usd(edges[i + 1])}`));
       }

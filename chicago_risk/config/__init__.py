@@ -8,6 +8,7 @@
 - `cost`: the cost layer's priors (severity classes, prices, pressure, clusters, crews), each
   with its source.
 - `serving`: publication and the read API (published location, API keys, rate, CORS, caches).
+- `runs`: how `chicago-risk materialize` executes a plan (runs side by side, memory-heavy steps).
 
 Everything is importable from `chicago_risk.config` itself.
 """
@@ -23,7 +24,10 @@ from chicago_risk.config.domain import (
     TYPE_GROUPS,
     TYPE_GROUP_BY_SR_TYPE,
     IngestChecks,
+    LiveClients,
+    LIVE_CLIENTS,
     WeatherRanges,
+    WeatherFill,
     FeatureChecks,
     LABEL_HORIZON_DAYS,
     HEAVY_RAIN_MM,
@@ -55,9 +59,9 @@ from chicago_risk.config.cost import (
     CostSettings,
     COST_SETTINGS,
 )
+from chicago_risk.config.runs import RUN_SETTINGS, RunSettings
 from chicago_risk.config.serving import (
     API_KEY_HEADER,
-    published_location,
     read_api_keys,
     ServingSettings,
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from chicago_risk.config.domain import LABEL_HORIZON_DAYS
 
 # The kinds of model every cutoff trains, in the order reports list them.
-MODEL_KINDS: tuple[str, ...] = ("climatology", "persistence", "seed_logistic", "lightgbm")
+MODEL_KINDS: tuple[str, ...] = ("climatology", "persistence", "seed_logistic", "etas", "lightgbm")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,15 @@ class LightGBMSettings:
         "fc_precip_7d_mm", "fc_freeze_days_7d",
     )
 
+    # Share of training days whose forecast features are hidden (null) so that the trees learn
+    # what an unknown forecast means (see `chicago_risk.models.gbm._forecast_dropout`). A tenth
+    # of two years is ~70 days, enough for a branch of its own, and costs the forecast signal a
+    # tenth of its training days.
+    forecast_dropout: float = 0.1
+
     def __post_init__(self) -> None:
+        if not 0 <= self.forecast_dropout < 1:
+            raise ValueError(f"forecast_dropout must be in [0, 1), got {self.forecast_dropout}")
         if not 0 < self.negative_sample_rate <= 1:
             raise ValueError(f"negative_sample_rate must be in (0, 1], got {self.negative_sample_rate}")
 
@@ -125,23 +134,75 @@ class LightGBMSettings:
 
 
 @dataclass(frozen=True)
+class ETASSettings:
+    """The self-exciting baseline (`chicago_risk.models.etas`), fitted by EM."""
+
+    # A seeded sample of at most this many training rows (as the seed logistic): each EM step is
+    # a pass over the rows, and 400k rows still give each of the city's ~5,600 cells ~70 days.
+    max_rows: int = 400_000
+    # Each cell's background rate is shrunk toward the city's as if it held this many more
+    # training rows at the city rate (the climatology's prior).
+    prior_days: float = 56.0
+    # EM stops when the mean log-likelihood per row gains less than `tolerance` in a step (on
+    # the synthetic test city after ~250 steps, 5e-5 short of 3,000 steps' optimum: the rest
+    # only moves weight between nearly collinear kernels).
+    max_iterations: int = 500
+    tolerance: float = 1e-7
+    seed: int = 20190101
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     # Trailing days of labelled rows a model trains on (the feature store keeps two years).
     training_days: int = 730
     # Fewer training days than this (after the calibration blocks and purges) and training fails.
     min_training_days: int = 56
+    # Every kind is fitted in full at the first weekly cutoff of each month; the other weekly
+    # cutoffs of the month serve that fit (see `chicago_risk.models.windows.fit_cutoff`). A week
+    # adds 1% to a two-year window and cannot grow a tree of its own (leaves span `min_leaf_days`
+    # days), while a full fit of the city costs 7-70 s: monthly fits cut a two-year backfill's
+    # 106 fits to 25. False: a full fit at every cutoff. A drift-triggered retraining always fits.
+    refit_monthly: bool = True
     # Prior strength of the climatology baseline: the city rate counts as this many cell-days.
     climatology_prior_days: float = 56.0
     # The seed logistic regression is fitted on at most this many training rows (a seeded sample):
     # beyond a few hundred thousand rows its 30 coefficients no longer move.
     logistic_max_rows: int = 400_000
     lightgbm: LightGBMSettings = field(default_factory=LightGBMSettings)
+    etas: ETASSettings = field(default_factory=ETASSettings)
 
 
 @dataclass(frozen=True)
 class BacktestSettings:
-    months: int = 12  # monthly rolling-origin folds over the last 12 months of the window
+    """The rolling-origin backtest of `model_evaluation` (see `chicago_risk.models.backtest`).
+
+    `folds` consecutive test periods ending on `last_test_day` (None: the newest as-of day whose
+    label is complete at the evaluation's cutoff, i.e. cutoff - 8), each tested by models
+    trained as `risk_model` would at its first day. `fold_days` None makes each fold a whole
+    calendar month (the default: 12 monthly folds, a year of seasons, each a planner's month);
+    a number makes folds of that many days instead (e.g. 7 for weekly folds around a storm). A
+    fixed `last_test_day` pins the folds whatever the cutoff (to compare runs on the same days).
+    """
+
+    folds: int = 12
+    fold_days: int | None = None
+    last_test_day: date | None = None
     worst_misses: int = 10
+    # Storm days: the wettest share of the test days (see `chicago_risk.models.storms`); 1% of
+    # a year is 4 days. Their reliability table has fewer bins than the ECE's 15 so that each
+    # bin still holds thousands of cell-days.
+    storm_day_share: float = 0.01
+    storm_reliability_bins: int = 5
+
+    def __post_init__(self) -> None:
+        if self.folds < 1 or (self.fold_days is not None and self.fold_days < 1):
+            raise ValueError(f"the backtest needs folds >= 1 and fold_days >= 1 or None, got {self.folds}, {self.fold_days}")
+        if not 0 < self.storm_day_share <= 1:
+            raise ValueError(f"storm_day_share must be in (0, 1], got {self.storm_day_share}")
+
+    @property
+    def longest_fold_days(self) -> int:
+        return self.fold_days or 31
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,15 @@ from chicago_risk.cost.pressure import LEAK_SURVEY, PRESSURE_STEP, recent_low_pr
 from chicago_risk.cost.recommendations import RECOMMENDATIONS_SCHEMA, build_recommendations
 from chicago_risk.cost.schedule import SCHEDULE_SCHEMA, build_schedule
 from chicago_risk.cost.severity import cell_severity
-from chicago_risk.features.assets import require_materialized
+from chicago_risk.upstream import require_materialized
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata, markdown_table
 from chicago_risk.models.data import require_days
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
 
 SETTINGS = COST_SETTINGS
 COST_CODE_VERSION = "1"

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from chicago_risk.config import DATA_START
 from chicago_risk.config.cost import CostSettings
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.models.data import require_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.partitions import DATA_FIRST_DAY
+from chicago_risk.storage.warehouse import WarehouseResource
 
 HISTORY_COLUMNS = (
     "sr_number", "sr_type", "type_group", "status", "created_at", "closed_at", "day", "h3_id", "incident_key",
@@ -31,7 +31,7 @@ def history_window(start: date, end: date, settings: CostSettings) -> tuple[date
     (the Monday of start's week), through end; nothing before the warehouse's first day."""
     first_as_of = start - timedelta(days=start.weekday())
     first = first_as_of - timedelta(days=settings.severity.history_days - 1)
-    return max(first, DATA_START), end
+    return max(first, DATA_FIRST_DAY), end
 
 
 def history_offset_days(settings: CostSettings) -> int:

@@ -192,6 +192,14 @@ def cell_severity(
     Computed for a few as-of days at a time: each expands the year of incidents once per as-of
     day, so a two-year backfill in one go would hold ~100 copies of it (4 GB)."""
     as_of_days = cells_by_as_of["as_of"].unique().sort()
+    if as_of_days.is_empty():  # no cell to cost: frames of the same columns, no rows
+        def values(prefix: str) -> dict:
+            return {c: pl.Float64 for c in class_columns(settings, prefix)}
+
+        return (
+            pl.DataFrame(schema={"as_of": pl.Date, "h3_id": pl.String, **values("q_"), **values("qp_")}),
+            pl.DataFrame(schema={"as_of": pl.Date, "type_group": pl.String, "incidents": pl.UInt32, **values("share_")}),
+        )
     probabilities, shares = [], []
     for offset in range(0, as_of_days.len(), AS_OF_DAYS_PER_CHUNK):
         chunk = as_of_days.slice(offset, AS_OF_DAYS_PER_CHUNK)

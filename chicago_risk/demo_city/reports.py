@@ -27,7 +27,7 @@ from chicago_risk.demo_city.fields import CityFields, city_fields, lat_lon_to_km
 from chicago_risk.demo_city.intensity import intensity
 from chicago_risk.demo_city.simulate import Simulation, simulation
 from chicago_risk.demo_city.weather import check_window
-from chicago_risk.ingest.soda import SODA_SCHEMA, SODA_TIMESTAMP_FORMAT, empty_soda_frame
+from chicago_risk.sources.soda import SODA_SCHEMA, SODA_TIMESTAMP_FORMAT, empty_soda_frame
 
 # Columns of the per-row uniform draws (first reports, then duplicates).
 _U_HOUR, _U_SECOND, _U_RADIUS, _U_ANGLE, _U_ORIGIN, _U_CLOSE, _U_CANCEL, _U_NOISE, _U_VARIANT = (

@@ -33,7 +33,7 @@ from scipy import optimize, signal, stats
 from scipy.interpolate import CubicSpline
 
 from chicago_risk.demo_city import params as P
-from chicago_risk.resources.sources import WEATHER_SOURCE_SCHEMA
+from chicago_risk.sources.base import WEATHER_SOURCE_SCHEMA
 
 _MONTH_EDGES = np.concatenate([[0], np.cumsum(P.MONTH_DAYS)])
 

@@ -8,7 +8,7 @@ import polars as pl
 
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_CODE, FOLLOW_UPSTREAM
 from chicago_risk.checks import one_row_per_cell_day
-from chicago_risk.config import DATA_START, LABEL_HORIZON_DAYS, FeatureChecks
+from chicago_risk.config import LABEL_HORIZON_DAYS, FeatureChecks
 from chicago_risk.features.compute import (
     CELL_DAY_LABELS_SCHEMA,
     build_cell_day_features,
@@ -28,32 +28,16 @@ from chicago_risk.features.registry import (
     registry_hash,
 )
 from chicago_risk.ingest.raw_311 import RAW_311
+from chicago_risk.ingest.coverage import days_not_held
 from chicago_risk.metadata import column_schema, frame_metadata
+from chicago_risk.overrides import honour_override
 from chicago_risk.partitions import daily_partitions, label_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import require_materialized
 
 CHECKS = FeatureChecks()
-
-
-class MissingUpstreamError(RuntimeError):
-    """Upstream partitions a computation needs have not been materialized."""
-
-
-def require_materialized(
-    context: dg.AssetExecutionContext, asset: str, first: date, last: date
-) -> None:
-    """Fail clearly instead of computing from a partial history."""
-    first = max(first, DATA_START)
-    needed = {(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)}
-    missing = sorted(needed - context.instance.get_materialized_partitions(dg.AssetKey(asset)))
-    if missing:
-        raise MissingUpstreamError(
-            f"{asset} lacks {len(missing)} partition(s) between {missing[0]} and {missing[-1]} that "
-            f"{context.assets_def.key.to_user_string()} needs; run: chicago-risk materialize "
-            f"--start {missing[0]} --end {missing[-1]} --select {asset}"
-        )
 
 
 def load_incidents(raw_rows: pl.DataFrame, warehouse: WarehouseResource) -> pl.DataFrame:
@@ -148,7 +132,8 @@ def cell_day_features(
         features,
         metadata={**frame_metadata(features, start, end), "registry_hash": registry_hash()},
     )
-    yield from feature_checks(features, len(city.cells()), _drift_reference(features, warehouse, end))
+    for result in feature_checks(features, len(city.cells()), _drift_reference(features, warehouse, end)):
+        yield honour_override(context, result)
 
 
 def feature_checks(
@@ -233,11 +218,28 @@ def cell_day_labels(
     city: CityGridResource,
     warehouse: WarehouseResource,
 ) -> dg.Output:
-    """`y_event_7d` and `n_events_7d`: incidents dated t+1..t+7 in the cell. Never a feature."""
+    """`y_event_7d` and `n_events_7d`: incidents dated t+1..t+7 in the cell. Never a feature.
+
+    A day whose coming week reaches past what the 311 source holds (a folder of exports ends)
+    gets no label yet: it waits for its days instead of counting them as quiet."""
     start, end = window_days(context.partition_time_window)
     require_materialized(context, RAW_311, start + timedelta(days=1), end + timedelta(days=LABEL_HORIZON_DAYS))
     labels = build_cell_day_labels(load_incidents(raw_311_requests, warehouse), city.h3_resolution, start, end)
+    not_held = days_not_held(warehouse, start + timedelta(days=1), end + timedelta(days=LABEL_HORIZON_DAYS))
+    waiting = pl.DataFrame({"day": not_held}, schema={"day": pl.Date}).select(
+        pl.date_ranges(pl.col("day") - timedelta(days=LABEL_HORIZON_DAYS), pl.col("day") - timedelta(days=1))
+        .explode()
+        .unique()
+        .alias("day")
+    )["day"]
+    labels = labels.filter(~pl.col("day").is_in(waiting.implode()))
     return dg.Output(
         labels,
-        metadata={**frame_metadata(labels, start, end), "positive_share": float(labels["y_event_7d"].mean() or 0)},
+        metadata={
+            **frame_metadata(labels, start, end),
+            "positive_share": float(labels["y_event_7d"].mean() or 0),
+            "days_waiting_for_data": dg.MetadataValue.json(
+                sorted(str(day) for day in waiting.to_list() if start <= day <= end)
+            ),
+        },
     )

@@ -13,7 +13,7 @@ import polars as pl
 
 from chicago_risk.config import TYPE_GROUP_BY_SR_TYPE
 from chicago_risk.grid import cells_for_points, city_cells
-from chicago_risk.ingest.soda import SODA_BOOLEAN_FIELDS, SODA_SCHEMA, SODA_STRING_FIELDS
+from chicago_risk.sources.soda import SODA_BOOLEAN_FIELDS, SODA_SCHEMA, SODA_STRING_FIELDS
 
 # Socrata's JSON/CSV format, and the portal's Export button format (CHICAGO_FACTS).
 TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%m/%d/%Y %I:%M:%S %p")

@@ -5,9 +5,10 @@ Modules, in the order the pipeline uses them (their settings are `chicago_risk.c
   windows      which labelled days a model of cutoff C may use; the calibration slice
   data         reading the feature store from the warehouse
   baselines    climatology, persistence, seed_logistic
+  etas         the self-exciting (ETAS-style) baseline, fitted by EM
   gbm          LightGBM
   calibration  isotonic / Platt maps, expected events, confidence
-  model        FittedModel: one interface for the four kinds (fit, predict, registry record)
+  model        FittedModel: one interface for every kind (fit, predict, registry record)
   registry     the `model_registry` table
   metrics      AUROC, PR-AUC, Brier, BSS, log loss, ECE, calibration slope, precision/capture
   backtest     rolling-origin monthly folds

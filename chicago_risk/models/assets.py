@@ -2,9 +2,11 @@
 
 - `risk_model` (weekly, partition = training cutoff C): every kind of model trained on as-of days
   <= C - 8 and calibrated on a disjoint, season-spanning slice, stored in `model_registry`.
-- `model_evaluation` (weekly, same cutoffs): the rolling-origin backtest of the 12 months before
-  C, table `model_evaluation` (cutoff, model, fold_start, metric, value), its worst misses in
-  `model_evaluation_misses`, and the figures under the reports folder.
+- `model_evaluation` (weekly, same cutoffs): the rolling-origin backtest of the folds before C
+  (12 months by default), table `model_evaluation` (cutoff, model, fold_start, metric, value),
+  its worst misses in `model_evaluation_misses`, each model on the storm days in
+  `model_evaluation_storms` (cutoff, model, metric, value), and the figures under the reports
+  folder.
 - `model_card` (weekly): the markdown card of the cutoff's model, under the reports folder.
 - `risk_predictions` (daily): every cell, scored by the newest served model with cutoff <= day.
 
@@ -16,6 +18,7 @@ materializing predictions for a window also materializes the feature history the
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 import dagster as dg
@@ -31,22 +34,25 @@ from chicago_risk.models.backtest import (
     EVALUATION_SCHEMA,
     MISSES_SCHEMA,
     metric_summary,
-    monthly_folds,
+    plan_folds,
     run_backtest,
     trainable_folds,
     wins,
 )
 from chicago_risk.models.card import metrics_table, render_model_card
+from chicago_risk.ingest.coverage import Coverage
 from chicago_risk.models.data import (
+    SlidingRows,
     TRUTH_TABLE,
-    first_labelled_day,
     load_features,
     load_labelled_rows,
     load_truth,
 )
+from chicago_risk.models.coverage import first_covered_day, first_trainable_day, window_warnings
 from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
+from chicago_risk.models.storms import STORM_SCHEMA, storm_table
 from chicago_risk.models.registry import (
     MODEL_REGISTRY,
     ModelNotFoundError,
@@ -57,15 +63,18 @@ from chicago_risk.models.registry import (
 )
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
-from chicago_risk.models.windows import last_labelled_day, plan_window
+from chicago_risk.progress import Progress
+from chicago_risk.models.windows import TrainingWindow, fit_cutoff, last_labelled_day, plan_window
+from chicago_risk.schedules import RETRAIN_REASON_TAG
 from chicago_risk.partitions import daily_partitions, model_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
 
 SETTINGS = MODEL_SETTINGS
 MODEL_CODE_VERSION = "1"
 MISSES_TABLE = "model_evaluation_misses"
+STORMS_TABLE = "model_evaluation_storms"
 # Rows per cutoff on which the registry round trip is checked.
 _ROUND_TRIP_ROWS = 5_000
 # Calibrated mean vs event rate on the calibration slice (both fits make them equal).
@@ -83,12 +92,15 @@ def _feature_store_deps(days: int) -> list[dg.AssetDep]:
     return [dg.AssetDep(table, partition_mapping=_weeks_before(days)) for table in ("cell_day_features", "cell_day_labels")]
 
 
-# A model trains on the labelled days of its training window, the last ending 8 days before C.
-TRAINING_READ_DAYS = SETTINGS.training.training_days + LABEL_HORIZON_DAYS + 1
+# A model trains on the labelled days of its training window, the last ending 8 days before C;
+# with monthly refits, the window of the month's first Monday, up to five weeks earlier.
+TRAINING_READ_DAYS = SETTINGS.training.training_days + LABEL_HORIZON_DAYS + 1 + 35 * SETTINGS.training.refit_monthly
 # The backtest tests the calendar months before C; its first fold trains on whatever history the
-# feature store holds, at least a calibration block, its purges and the minimum training days.
+# feature store holds, at least a calibration block, its purges and the minimum training days
+# (from the month's first Monday with monthly refits).
 EVALUATION_READ_DAYS = (
-    SETTINGS.backtest.months * 31 + LABEL_HORIZON_DAYS + 1 + SETTINGS.calibration.block_days
+    SETTINGS.backtest.folds * SETTINGS.backtest.longest_fold_days + LABEL_HORIZON_DAYS + 1 + SETTINGS.calibration.block_days
+    + 35 * SETTINGS.training.refit_monthly
     + 2 * SETTINGS.calibration.purge_days + SETTINGS.training.min_training_days
 )
 
@@ -106,6 +118,29 @@ def _md_table(frame: pl.DataFrame) -> dg.MetadataValue:
     with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
                    tbl_rows=200, tbl_cols=30, fmt_str_lengths=400, tbl_width_chars=10_000):
         return dg.MetadataValue.md(str(frame))
+
+
+def _warn_coverage(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, coverage: Coverage | None, first_labelled: date,
+    windows: list[TrainingWindow],
+) -> list[str]:
+    """The windows' coverage warnings, each also a warning in the run's log."""
+    warnings = [w for window in windows for w in window_warnings(warehouse, coverage, first_labelled, window, SETTINGS.training)]
+    for warning in warnings:
+        context.log.warning(warning)
+    return warnings
+
+
+def _coverage_metadata(coverage: Coverage | None, first_available: date, warnings: list[str]) -> dict:
+    return {
+        "coverage": dg.MetadataValue.json(
+            {"source": coverage.source, "first_day": str(coverage.first_day), "last_day": str(coverage.last_day),
+             "first_covered_as_of_day": str(first_covered_day(coverage))}
+            if coverage else {"source": None}
+        ),
+        "first_trainable_day": str(first_available),
+        "coverage_warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
+    }
 
 
 # --- risk_model ------------------------------------------------------------------------------
@@ -146,42 +181,46 @@ def _nearest_gap_days(train_days: pl.Series, calibration_days: pl.Series) -> int
 def risk_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Climatology, persistence, the seed logistic regression and LightGBM, each trained at the
-    partition's cutoff C on as-of days <= C - 8 and calibrated on a slice of whole days spread
-    over the last year (disjoint from training), stored in `model_registry`."""
-    first_available = first_labelled_day(warehouse)
-    windows = [plan_window(c, first_available, SETTINGS.training, SETTINGS.calibration) for c in cutoffs_of_run(context)]
-    # One read for every cutoff of the run: their two-year windows overlap but for a few weeks.
-    rows = load_labelled_rows(warehouse, min(w.first_day for w in windows), max(w.last_day for w in windows))
-    fitted, facts, samples, summaries = [], [], {}, []
-    for window in windows:
-        cutoff = window.cutoff
-        train, calibration_rows = window.split(rows)
-        models = {kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in MODEL_KINDS}
-        context.log.info(
-            f"cutoff {cutoff}: trained {', '.join(MODEL_KINDS)} on {train.height:,} rows, calibrated on "
-            f"{calibration_rows.height:,} (LightGBM fit {models['lightgbm'].metrics['fit_seconds']:.1f} s)"
+    """Climatology, persistence, the seed logistic regression, the self-exciting ETAS-style
+    baseline and LightGBM, each trained at the partition's cutoff C on as-of days <= C - 8 and
+    calibrated on a slice of whole days spread over the last year (disjoint from training),
+    stored in `model_registry`."""
+    first_available, first_labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
+    cutoffs = cutoffs_of_run(context)
+    training = SETTINGS.training
+    if context.run.tags.get(RETRAIN_REASON_TAG, "").startswith("feature drift"):
+        training = replace(training, refit_monthly=False)  # drift: fit this week's own model
+    fitted_at = {c: fit_cutoff(c, first_available, training, SETTINGS.calibration) for c in cutoffs}
+    windows = {r: plan_window(r, first_available, training, SETTINGS.calibration) for r in sorted(set(fitted_at.values()))}
+    warnings = _warn_coverage(context, warehouse, coverage, first_labelled, list(windows.values()))
+    # Windows move forward: each reads only the days the previous one did not hold.
+    loader, progress = SlidingRows(warehouse), Progress(context.log, "full fits", len(windows), every_s=0)
+    fits, samples = {}, {}
+    for refit, window in windows.items():
+        train, calibration_rows = window.split(loader.window(window.first_day, window.last_day))
+        fits[refit] = {kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in MODEL_KINDS}
+        fits[refit]["facts"] = {
+            "training_last_day": train["day"].max(), "calibration_last_day": calibration_rows["day"].max(),
+            "shared_days": train.select("day").unique().join(calibration_rows.select("day").unique(), on="day").height,
+            "nearest_gap_days": _nearest_gap_days(train["day"], calibration_rows["day"]),
+        }
+        samples[refit] = calibration_rows.sample(min(_ROUND_TRIP_ROWS, calibration_rows.height), seed=0)
+        served = [c for c in cutoffs if fitted_at[c] == refit]
+        progress.advance(
+            f"fitted {', '.join(MODEL_KINDS)} at {refit} on {train.height:,} rows, calibrated on "
+            f"{calibration_rows.height:,} (LightGBM {fits[refit]['lightgbm'].metrics['fit_seconds']:.1f} s), serving "
+            f"cutoffs {served[0]}..{served[-1]}"
         )
-        facts.append(
-            {
-                "cutoff": cutoff,
-                "allowed_last_day": last_labelled_day(cutoff),
-                "training_last_day": train["day"].max(),
-                "calibration_last_day": calibration_rows["day"].max(),
-                "shared_days": train.select("day").unique()
-                .join(calibration_rows.select("day").unique(), on="day").height,
-                "nearest_gap_days": _nearest_gap_days(train["day"], calibration_rows["day"]),
-            }
-        )
-        samples[cutoff] = (
-            calibration_rows.sample(min(_ROUND_TRIP_ROWS, calibration_rows.height), seed=0),
-            models,
-        )
+    fitted, facts, summaries = [], [], []
+    for cutoff in cutoffs:
+        refit = fitted_at[cutoff]
+        models = {kind: fits[refit][kind].served_at(cutoff) for kind in MODEL_KINDS}
+        facts.append({"cutoff": cutoff, "allowed_last_day": last_labelled_day(cutoff), **fits[refit]["facts"]})
         for kind, model in models.items():
             cal = model.metrics["calibration_slice"]
             summaries.append(
                 {
-                    "cutoff": cutoff, "kind": kind, "model_id": model.model_id,
+                    "cutoff": cutoff, "fitted_cutoff": refit, "kind": kind, "model_id": model.model_id,
                     "method": model.calibration.probability.method,
                     "training_rows": model.metrics["training_rows"], "fit_s": model.metrics["fit_seconds"],
                     "cal_rows": cal["rows"], "cal_auroc": round(cal["auroc"], 4),
@@ -194,24 +233,28 @@ def risk_model(
     write_models(warehouse, fitted, start, end)
 
     summary = pl.DataFrame(summaries)
-    newest = max(samples)
-    served = samples[newest][1][SETTINGS.served_kind]
+    newest = max(cutoffs)
+    served = fits[fitted_at[newest]][SETTINGS.served_kind].served_at(newest)
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(fitted),
             "table": MODEL_REGISTRY,
-            "cutoffs": f"{min(samples)}..{newest}" if len(samples) > 1 else str(newest),
+            "cutoffs": f"{min(cutoffs)}..{newest}" if len(cutoffs) > 1 else str(newest),
+            "full_fits": len(windows),
             "registry_hash": registry_hash(),
             "served_model_id": served.model_id,
+            "served_model_fitted_at": str(fitted_at[newest]),
             "calibration_method": served.calibration.probability.method,
             "calibration_slice": dg.MetadataValue.json(served.calibration.slice),
             "calibration_auroc": float(served.metrics["calibration_slice"]["auroc"]),
             "calibration_log_loss": float(served.metrics["calibration_slice"]["log_loss"]),
             "lightgbm_fit_seconds": float(served.metrics["fit_seconds"]),
             "models": _md_table(summary),
+            **_coverage_metadata(coverage, first_available, warnings),
         }
     )
-    yield from _risk_model_checks(pl.DataFrame(facts), summary, samples, warehouse)
+    round_trip = {c: (samples[fitted_at[c]], {k: fits[fitted_at[c]][k].served_at(c) for k in MODEL_KINDS}) for c in cutoffs}
+    yield from _risk_model_checks(pl.DataFrame(facts), summary, round_trip, warehouse)
 
 
 def _risk_model_checks(
@@ -289,21 +332,30 @@ model_evaluation_checks = _check_specs(
 def model_evaluation(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, reports: ReportsResource
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Rolling-origin backtest of the 12 calendar months before the cutoff: per monthly fold,
-    every kind trained as `risk_model` would at the fold's first day, scored on the fold."""
-    first_available = first_labelled_day(warehouse)
-    evaluations, misses, fold_facts, timings = [], [], [], []
+    """Rolling-origin backtest of the configured folds before the cutoff (`BacktestSettings`:
+    12 calendar months by default): per fold, every kind trained as `risk_model` would at the
+    fold's first day, scored on the fold; and every kind on the wettest 1% of the test days."""
+    first_available, first_labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
+    warnings: list[str] = []
+    evaluations, misses, fold_facts, timings, storms = [], [], [], [], []
     figures: dict[str, str] = {}
     for cutoff in cutoffs_of_run(context):
-        folds = trainable_folds(monthly_folds(last_labelled_day(cutoff), SETTINGS.backtest.months), first_available, SETTINGS)
-        first_window = plan_window(folds[0].start, first_available, SETTINGS.training, SETTINGS.calibration)
+        folds = trainable_folds(plan_folds(cutoff, SETTINGS.backtest), first_available, SETTINGS)
+        first_fit = fit_cutoff(folds[0].start, first_available, SETTINGS.training, SETTINGS.calibration)
+        first_window = plan_window(first_fit, first_available, SETTINGS.training, SETTINGS.calibration)
+        warnings += _warn_coverage(context, warehouse, coverage, first_labelled, [first_window])
         rows = load_labelled_rows(warehouse, first_window.first_day, folds[-1].end)
         truth = load_truth(warehouse, folds[0].start, folds[-1].end)
-        result = run_backtest(rows, folds, first_available, SETTINGS, truth)
+        progress = Progress(context.log, f"backtest folds of cutoff {cutoff}", len(folds), every_s=0)
+        result = run_backtest(
+            rows, folds, first_available, SETTINGS, truth,
+            progress=lambda done, total, fold: progress.advance(f"{fold.start}..{fold.end} scored"),
+        )
         del rows
         context.log.info(f"cutoff {cutoff}: backtest of {len(folds)} folds {folds[0].start}..{folds[-1].end} done")
         evaluations.append(result.metrics.with_columns(cutoff=pl.lit(cutoff)))
         misses.append(result.misses.with_columns(cutoff=pl.lit(cutoff)))
+        storms.append(result.storms.with_columns(cutoff=pl.lit(cutoff)))
         fold_facts.append(result.folds.with_columns(cutoff=pl.lit(cutoff)))
         timings.append(
             result.fit_seconds.join(result.predict_seconds, on=["model", "fold_start"], suffix="_predict")
@@ -317,6 +369,8 @@ def model_evaluation(
     worst = pl.concat(misses).select(pl.col(n).cast(t) for n, t in MISSES_SCHEMA.items())
     start, end = window_days(context.partition_time_window)
     warehouse.replace_partitions(MISSES_TABLE, worst, start, end, partition_column="cutoff")
+    storm = pl.concat(storms).select(pl.col(n).cast(t) for n, t in STORM_SCHEMA.items())
+    warehouse.replace_partitions(STORMS_TABLE, storm, start, end, partition_column="cutoff")
 
     newest = evaluation.filter(pl.col("cutoff") == pl.col("cutoff").max())
     served = SETTINGS.served_kind
@@ -336,8 +390,10 @@ def model_evaluation(
                 .sort("model")
             ),
             "worst_misses": _md_table(worst.select("day", "h3_id", "p_event_7d", "n_events_7d", "why")),
+            "storm_days": _md_table(storm_table(storm.filter(pl.col("cutoff") == pl.col("cutoff").max()).drop("cutoff"))),
             "figures": dg.MetadataValue.md(image_markdown),
             "figure_paths": dg.MetadataValue.json(figures),
+            **_coverage_metadata(coverage, first_available, warnings),
         },
     )
     yield from _evaluation_checks(evaluation, pl.concat(fold_facts))
@@ -427,11 +483,12 @@ def model_card(
         models = load_models_at(warehouse, cutoff)
         evaluation, evaluated_at = _latest_on_or_before(warehouse, "model_evaluation", cutoff)
         misses, _ = _latest_on_or_before(warehouse, MISSES_TABLE, cutoff)
+        storm, _ = _latest_on_or_before(warehouse, STORMS_TABLE, cutoff)
         figures = {}
         if evaluated_at is not None:
             folder = reports.path("model_evaluation", evaluated_at.isoformat(), "x").parent
             figures = {p.stem: f"model_evaluation/{evaluated_at}/{p.name}" for p in sorted(folder.glob("*.png"))}
-        text = render_model_card(cutoff, models, evaluation, misses, figures, SETTINGS, evaluated_at)
+        text = render_model_card(cutoff, models, evaluation, misses, figures, SETTINGS, evaluated_at, storm)
         path = reports.write_text(text, f"model_card_{cutoff}.md")
         if cutoff == newest_stored:
             reports.write_text(text, "model_card.md")

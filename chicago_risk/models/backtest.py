@@ -1,6 +1,7 @@
-"""Rolling-origin backtest: monthly folds over the last 12 months, each model trained on the past.
+"""Rolling-origin backtest: folds over the months before the cutoff, each model trained on the past.
 
-Fold k tests the as-of days of one calendar month. Its models are exactly what `risk_model` would
+Fold k tests the as-of days of one calendar month (or of `BacktestSettings.fold_days` days; 12
+monthly folds by default). Its models are exactly what `risk_model` would
 fit at a cutoff on the fold's first day: training (and calibration) rows end at
 `last_labelled_day(first test day)`, eight days before it, so no training label window reaches
 into the fold (a gap of at least the 7-day horizon). The climatology of the same fold is every
@@ -11,6 +12,7 @@ other model's reference for the Brier skill score; on the demo city, `demo_truth
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,8 +24,15 @@ from chicago_risk.models.base import COUNT, LABEL
 from chicago_risk.models.drivers import drivers_sentence, explain
 from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.model import FittedModel, fit_model
-from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
-from chicago_risk.models.windows import InsufficientHistoryError, TrainingWindow, last_labelled_day, plan_window
+from chicago_risk.models.storms import storm_days, storm_metrics
+from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, BacktestSettings, ModelSettings
+from chicago_risk.models.windows import (
+    InsufficientHistoryError,
+    TrainingWindow,
+    fit_cutoff,
+    last_labelled_day,
+    plan_window,
+)
 
 EVALUATION_SCHEMA: dict[str, pl.DataType] = {
     "cutoff": pl.Date(),  # the evaluation's own cutoff: its folds end before it
@@ -69,6 +78,24 @@ def monthly_folds(last_day: date, months: int) -> list[Fold]:
     return folds[::-1]
 
 
+def day_folds(last_day: date, count: int, days: int) -> list[Fold]:
+    """`count` consecutive folds of `days` days, the newest ending on `last_day`, oldest first."""
+    return [
+        Fold(last_day - timedelta(days=days * (count - i) - 1), last_day - timedelta(days=days * (count - i - 1)))
+        for i in range(count)
+    ]
+
+
+def plan_folds(cutoff: date, settings: BacktestSettings) -> list[Fold]:
+    """The configured folds of an evaluation at `cutoff`: none reaches past cutoff - 8."""
+    last = last_labelled_day(cutoff)
+    if settings.last_test_day is not None:
+        last = min(last, settings.last_test_day)
+    if settings.fold_days is None:
+        return monthly_folds(last, settings.folds)
+    return day_folds(last, settings.folds, settings.fold_days)
+
+
 def trainable_folds(folds: list[Fold], first_available: date, settings: ModelSettings) -> list[Fold]:
     """The folds with enough labelled history before them to train and calibrate a model (a young
     warehouse backtests its last months only); InsufficientHistoryError when none has."""
@@ -97,6 +124,8 @@ class BacktestResult:
     folds: pl.DataFrame  # per fold: the days its training, calibration and test rows really span
     fit_seconds: pl.DataFrame  # model, fold_start, seconds
     predict_seconds: pl.DataFrame  # model, fold_start, seconds (all test days)
+    storm_days: pl.DataFrame  # day, precip_mm: the wettest test days (see `storms`)
+    storms: pl.DataFrame  # model, metric, value on the storm days
 
 
 def run_backtest(
@@ -106,18 +135,24 @@ def run_backtest(
     settings: ModelSettings = MODEL_SETTINGS,
     truth: pl.DataFrame | None = None,
     kinds: tuple[str, ...] = MODEL_KINDS,
+    progress: Callable[[int, int, Fold], None] | None = None,
 ) -> BacktestResult:
     """Fit every kind per fold on `rows` (features + labels) before the fold, score the fold.
 
-    `truth`, when given, holds `h3_id`, `day`, `p_oracle_7d` for the test days.
+    Each fold is scored by the models that served its first day: fitted at `fit_cutoff` (with
+    monthly refits, the first Monday of the month on or before it), so the backtest measures
+    the served models, never a fit the schedule would not have made. `truth`, when given, holds
+    `h3_id`, `day`, `p_oracle_7d` for the test days; `progress(done, total, fold)` is called
+    after each fold.
     """
     if "climatology" not in kinds:
         raise ValueError("the backtest needs the climatology model: it is the BSS reference")
-    metric_rows, prediction_frames, miss_frames = [], [], []
+    metric_rows, prediction_frames, miss_frames, rain = [], [], [], []
     fit_rows, predict_rows, fold_rows = [], [], []
     windows = {}
-    for fold in folds:
-        window = plan_window(fold.start, first_available, settings.training, settings.calibration)
+    for done, fold in enumerate(folds, start=1):
+        fitted_at = fit_cutoff(fold.start, first_available, settings.training, settings.calibration)
+        window = plan_window(fitted_at, first_available, settings.training, settings.calibration)
         windows[fold.start] = window
         train, calibration_rows = window.split(rows)  # the window's days only: none after the fold starts
         models = {kind: fit_model(kind, train, calibration_rows, window, settings) for kind in kinds}
@@ -126,7 +161,7 @@ def run_backtest(
             raise ValueError(f"fold {fold.start}..{fold.end} has no labelled rows")
         fold_rows.append(
             {
-                "fold_start": fold.start, "fold_end": fold.end,
+                "fold_start": fold.start, "fold_end": fold.end, "fitted_cutoff": fitted_at,
                 "training_first_day": train["day"].min(), "training_last_day": train["day"].max(),
                 "calibration_first_day": calibration_rows["day"].min(),
                 "calibration_last_day": calibration_rows["day"].max(),
@@ -135,6 +170,7 @@ def run_backtest(
                 "test_rows": test.height,
             }
         )
+        rain.append(test.select("day", "precip_mm").unique("day"))
         oracle = None
         if truth is not None:
             test = test.join(truth.select("h3_id", "day", "p_oracle_7d"), on=["h3_id", "day"], how="left")
@@ -154,15 +190,21 @@ def run_backtest(
             )
             if kind == settings.served_kind:
                 miss_frames.append(worst_misses(model, scored, fold, settings))
+        if progress:
+            progress(done, len(folds), fold)
     no_misses = pl.DataFrame(schema={k: v for k, v in MISSES_SCHEMA.items() if k != "cutoff"})
+    predictions = pl.concat(prediction_frames)
+    storms = storm_days(pl.concat(rain), settings.backtest.storm_day_share)
     return BacktestResult(
         metrics=pl.DataFrame(metric_rows, schema={k: v for k, v in EVALUATION_SCHEMA.items() if k != "cutoff"}),
-        predictions=pl.concat(prediction_frames),
+        predictions=predictions,
         misses=_distinct_cells(pl.concat(miss_frames) if miss_frames else no_misses, settings.backtest.worst_misses),
         windows=windows,
         folds=pl.DataFrame(fold_rows),
         fit_seconds=pl.DataFrame(fit_rows),
         predict_seconds=pl.DataFrame(predict_rows),
+        storm_days=storms,
+        storms=storm_metrics(predictions, storms, settings.backtest, settings.bands.medium_from),
     )
 
 

@@ -1,4 +1,4 @@
-"""The three baselines the LightGBM model must beat, on the same interface (`base.Scorer`).
+"""Three of the baselines the LightGBM model must beat (the fourth, self-exciting, is `etas`), on the same interface (`base.Scorer`).
 
 - `climatology`: each cell's historical rate of `y_event_7d`, smoothed toward the city rate
   (Beta prior worth `climatology_prior_days` cell-days); used as is, it is already a probability.

@@ -43,7 +43,16 @@ class Calibrator:
 
     The isotonic steps are fitted on bins of at least `isotonic_min_bin_rows` calibration rows, so
     no step rests on a handful of rows (three events in three rows would otherwise claim p = 1),
-    and a step function keeps the calibrated mean on the slice equal to its event rate."""
+    and a step function keeps the calibrated mean on the slice equal to its event rate.
+
+    Beyond the slice's top step the map does not stay flat: a storm scores higher than anything
+    the slice held, and a flat top would give every cell of the city the same p (issue 12: all
+    cells at 0.067-0.070 on the decade's worst flood). Above the slice's largest raw score
+    `tail_x`, p follows the logistic through (tail_x, top step) with the slope `b` Platt scaling
+    finds on the whole slice (about 1 for a log-odds score): monotone, continuous, and on the
+    slice's own range exactly the isotonic steps (so its mean still equals the slice's rate).
+    Anchored at the top bin's largest score rather than its mean, the tail starts a little low:
+    it errs toward the steps the slice supports."""
 
     method: CalibrationMethod
     floor: float
@@ -53,11 +62,16 @@ class Calibrator:
     y: tuple[float, ...] = ()
     a: float = 0.0
     b: float = 1.0
+    tail_x: float | None = None
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=np.float64)
         if self.method == "isotonic":
             p = np.asarray(self.y)[np.searchsorted(np.asarray(self.x), raw, side="left")]
+            if self.tail_x is not None:
+                top = self.y[-1]
+                tail = sigmoid(np.log(top / (1 - top)) + self.b * (raw - self.tail_x))
+                p = np.where(raw > self.tail_x, np.maximum(p, tail), p)
         elif self.method == "platt":
             p = sigmoid(self.a + self.b * raw)
         else:
@@ -128,7 +142,8 @@ def fit_calibrator(
         isotonic = IsotonicRegression(y_min=floor, y_max=1 - floor, increasing=True)
         fitted = isotonic.fit_transform(np.arange(rate.size), rate, sample_weight=weights)
         calibrator = Calibrator(
-            "isotonic", floor, raw.size, events, x=tuple(upper[:-1].tolist()), y=tuple(fitted.tolist())
+            "isotonic", floor, raw.size, events, x=tuple(upper[:-1].tolist()), y=tuple(fitted.tolist()),
+            b=max(fit_logistic_1d(raw, y)[1], 0.0), tail_x=float(raw.max()),
         )
     elif method == "platt":
         a, b = fit_logistic_1d(raw, y)
@@ -161,8 +176,12 @@ class EventsMap:
 
     def __call__(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=np.float64)
+        x, y = np.asarray(self.x), np.asarray(self.y)
+        # Beyond the slice's largest p (a storm), incidents per event stay those of the top.
+        top = y[-1] / x[-1] if x.size and x[-1] > 0 else 1.0
+        expected = np.where(p > (x[-1] if x.size else np.inf), p * top, np.interp(p, x, y))
         # At least one incident comes with every event, so E[n] >= P(n >= 1) = p.
-        return np.maximum(np.interp(p, np.asarray(self.x), np.asarray(self.y)), p)
+        return np.maximum(expected, p)
 
     def to_dict(self) -> dict:
         return {"x": list(self.x), "y": list(self.y)}

@@ -14,6 +14,7 @@ from chicago_risk.features.registry import FEATURES
 from chicago_risk.models.backtest import metric_summary, wins
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.model import FittedModel
+from chicago_risk.models.storms import reliability_lines, storm_table
 from chicago_risk.config import MODEL_KINDS, ModelSettings
 
 
@@ -71,6 +72,36 @@ def wins_lines(evaluation: pl.DataFrame, served: str) -> list[str]:
     return lines
 
 
+def storm_section(storms: pl.DataFrame | None, settings: ModelSettings) -> list[str]:
+    """Per model on the backtest's wettest days: mean p against the observed share, AUROC and
+    the reliability bins."""
+    lines = [f"## Storm days (the wettest {settings.backtest.storm_day_share:.0%} of the backtest's test days)", ""]
+    if storms is None or storms.is_empty():
+        return [*lines, "No storm-day evaluation yet: materialize model_evaluation for this cutoff.", ""]
+    table = storm_table(storms.drop("cutoff", strict=False))
+    first = table.row(0, named=True)
+    lines += [
+        f"{first['days']:.0f} day(s) with at least {first['precip_min_mm']:.1f} mm of rain, {first['rows']:,.0f} "
+        f"cell-days, {first['events']:,.0f} incidents in their 7-day windows. A day tied with the last "
+        "storm day is a storm day too; a few days are a few weather situations, so read these as "
+        "indications, not fold-level estimates.",
+        "",
+        _table(
+            ["model", "mean p", "observed share", "AUROC", f"ECE ({settings.backtest.storm_reliability_bins} bins)", "Brier",
+             "medium or high", "their share of incidents"],
+            [[r["model"], _number(r["mean_p"]), _number(r["event_share"]), _number(r["auroc"]), _number(r["ece"]),
+              _number(r["brier"]), _number(r["flagged_share"]), _number(r["flagged_capture"])]
+             for r in table.iter_rows(named=True)],
+        ),
+        "",
+        "Reliability on the storm days (equal-mass bins: mean p -> observed share (cell-days)):",
+        "",
+        *reliability_lines(storms.drop("cutoff", strict=False)),
+        "",
+    ]
+    return lines
+
+
 def render_model_card(
     cutoff: date,
     models: dict[str, FittedModel],
@@ -79,6 +110,7 @@ def render_model_card(
     figures: dict[str, str],
     settings: ModelSettings,
     evaluation_cutoff: date | None = None,
+    storms: pl.DataFrame | None = None,
 ) -> str:
     served = models[settings.served_kind]
     window = served.calibration.slice
@@ -89,6 +121,10 @@ def render_model_card(
         f"Leak-related 311 activity per H3 cell: the calibrated probability `p_event_7d` of at least one "
         f"incident in the cell in the 7 days after the as-of day, for cutoff **{cutoff}** "
         f"(served for as-of days {cutoff} onward, until the next weekly model).",
+        "",
+        f"Fitted at cutoff {served.params.get('fitted_cutoff', str(cutoff))}: every kind is fitted in full at the "
+        "first weekly cutoff of each month and serves the month's weeks (`TrainingSettings.refit_monthly`); the "
+        "backtest scores each fold with the fit that served its first day.",
         "",
         "## Intended use",
         "- Rank and prioritise cells for leak investigation and pressure-test scheduling, a week ahead; "
@@ -154,6 +190,7 @@ def render_model_card(
         for name, path in figures.items():
             lines.append(f"![{name}]({path})")
         lines.append("")
+    lines += storm_section(storms, settings)
     lines += ["## The 10 worst misses of the backtest, and why", ""]
     if misses is None or misses.is_empty():
         lines += ["No backtest misses recorded yet.", ""]

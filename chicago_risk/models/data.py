@@ -1,4 +1,5 @@
-"""Reading the feature store for the models: labelled rows, scoring rows, the demo truth.
+"""Reading the feature store for the models: labelled rows, scoring rows, the demo truth, and
+the days the 311 source covers.
 
 Every read checks that the warehouse holds each day it needs, and says which partitions to
 materialize when it does not, instead of training on a partial history.
@@ -6,18 +7,21 @@ materialize when it does not, instead of training on a partial history.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import polars as pl
 
 from chicago_risk.features.registry import FEATURE_NAMES
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import materialize_command
 
 FEATURES_TABLE = "cell_day_features"
 LABELS_TABLE = "cell_day_labels"
 TRUTH_TABLE = "demo_truth"
 
 
+# The source whose rows say which days are covered (see `chicago_risk.models.coverage`).
 class MissingFeatureStoreDataError(RuntimeError):
     """Days the model needs are not in the warehouse."""
 
@@ -30,8 +34,7 @@ def require_days(warehouse: WarehouseResource, table: str, first: date, last: da
     """Raise unless `table` holds rows for every day first..last."""
     if not warehouse.table_exists(table):
         raise MissingFeatureStoreDataError(
-            f"the warehouse has no {table} table: run chicago-risk materialize --start {first} "
-            f"--end {last} --select {table}"
+            f"the warehouse has no {table} table: run: {materialize_command([table], first, last)}"
         )
     present = warehouse.query(
         f'SELECT DISTINCT "day" AS day FROM {table} WHERE "day" BETWEEN ? AND ?', [first, last]
@@ -41,8 +44,7 @@ def require_days(warehouse: WarehouseResource, table: str, first: date, last: da
     if missing.len():
         raise MissingFeatureStoreDataError(
             f"{table} lacks {missing.len()} day(s) between {missing.min()} and {missing.max()} that "
-            f"the model needs; run: chicago-risk materialize --start {missing.min()} --end "
-            f"{missing.max()} --select {table}"
+            f"the model needs; run: {materialize_command([table], missing.min(), missing.max())}"
         )
 
 
@@ -51,8 +53,8 @@ def first_labelled_day(warehouse: WarehouseResource) -> date:
     for table in (FEATURES_TABLE, LABELS_TABLE):
         if not warehouse.table_exists(table):
             raise MissingFeatureStoreDataError(
-                f"the warehouse has no {table} table yet: materialize cell_day_features and "
-                "cell_day_labels first"
+                f"the warehouse has no {table} table yet: run: "
+                f"{materialize_command([FEATURES_TABLE, LABELS_TABLE])}"
             )
     first = warehouse.query(
         f'SELECT greatest((SELECT min("day") FROM {FEATURES_TABLE}), (SELECT min("day") FROM {LABELS_TABLE})) AS day'
@@ -95,3 +97,24 @@ def load_truth(warehouse: WarehouseResource, first: date, last: date) -> pl.Data
     return truth if days == (last - first).days + 1 else None
 
 
+class SlidingRows:
+    """Labelled rows of a sequence of windows moving forward in time (the refits of a backfill),
+    each day read from the warehouse once: a window keeps what it shares with the previous one
+    and reads only its new days, so two years of weekly cutoffs read about four years of rows
+    once, not two years per fit, and hold one window at a time."""
+
+    def __init__(self, warehouse: WarehouseResource) -> None:
+        self.warehouse = warehouse
+        self.rows: pl.DataFrame | None = None
+
+    def window(self, first: date, last: date) -> pl.DataFrame:
+        held = self.rows
+        if held is None or held.is_empty() or first < held["day"].min() or first > held["day"].max():
+            self.rows = load_labelled_rows(self.warehouse, first, last)
+            return self.rows
+        newest = held["day"].max()
+        kept = held.filter(pl.col("day").is_between(first, last))
+        if last > newest:
+            kept = pl.concat([kept, load_labelled_rows(self.warehouse, newest + timedelta(days=1), last)])
+        self.rows = kept
+        return kept

@@ -2,8 +2,14 @@
 
 Two models use it: the seed logistic baseline (the hackathon model) and the weather offset that
 LightGBM boosts from. Missing values take the training mean, so a missing value contributes
-nothing; each feature's contribution to the log-odds is `coef * z`, and the contributions plus the
-intercept add up to the log-odds exactly.
+nothing: an unknown (a forecast the source lacks) moves the log-odds neither way, where filling it
+with 0 would read "no rain". Each feature's contribution to the log-odds is `coef * z`, and the
+contributions plus the intercept add up to the log-odds exactly.
+
+The fit is scikit-learn's default objective (L2 penalty 1/2 |coef|^2 plus the weighted log loss,
+intercept unpenalised), solved by L-BFGS-B so that named coefficients can be held >= 0: the
+weather offset's rain and freeze terms, which a few hundred days of weather could otherwise fit
+backwards (real Chicago storms came out lowering the score).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from scipy.optimize import minimize
 
 
 @dataclass(frozen=True)
@@ -30,19 +36,23 @@ class LinearLogit:
         names: tuple[str, ...],
         weight: np.ndarray | None = None,
         class_weight: str | None = None,
+        non_negative: tuple[str, ...] = (),
     ) -> LinearLogit:
-        """Fit on `x` (rows x names, NaN for missing); weights and class weights as scikit-learn's."""
+        """Fit on `x` (rows x names, NaN for missing); weights and class weights as scikit-learn's;
+        the coefficients of `non_negative` names are held >= 0 (more of them never lowers the
+        log-odds)."""
         means = _weighted_nanmean(x, weight)
         filled = np.where(np.isnan(x), means, x)
         scales = np.sqrt(np.average((filled - means) ** 2, axis=0, weights=weight))
         # A constant column (or one never observed) carries nothing: scale 1 keeps z = 0.
         scales = np.where(scales > 0, scales, 1.0)
-        model = LogisticRegression(class_weight=class_weight, max_iter=1000)
-        model.fit((filled - means) / scales, y, sample_weight=weight)
-        return cls(
-            names, tuple(means.tolist()), tuple(scales.tolist()), tuple(model.coef_[0].tolist()),
-            float(model.intercept_[0]),
-        )
+        w = np.ones(y.size) if weight is None else np.asarray(weight, dtype=np.float64)
+        if class_weight == "balanced":  # n / (2 n_class), as scikit-learn
+            events = y == 1
+            w = w * np.where(events, y.size / (2 * max(events.sum(), 1)), y.size / (2 * max((~events).sum(), 1)))
+        bounds = [(0.0, None) if n in non_negative else (None, None) for n in names]
+        coef, intercept = _penalised_logistic((filled - means) / scales, np.asarray(y, dtype=np.float64), w, bounds)
+        return cls(names, tuple(means.tolist()), tuple(scales.tolist()), tuple(coef.tolist()), intercept)
 
     def _z(self, x: np.ndarray) -> np.ndarray:
         means = np.asarray(self.means)
@@ -64,6 +74,30 @@ class LinearLogit:
             tuple(data["feature_names"]), tuple(data["means"]), tuple(data["scales"]),
             tuple(data["coef"]), float(data["intercept"]),
         )
+
+
+def _penalised_logistic(
+    z: np.ndarray, y: np.ndarray, weight: np.ndarray, bounds: list[tuple[float | None, float | None]]
+) -> tuple[np.ndarray, float]:
+    """(coef, intercept) minimising sum(weight * log loss) + |coef|^2 / 2 within `bounds`."""
+    rate = np.clip(np.average(y, weights=weight), 1e-6, 1 - 1e-6)
+    start = np.concatenate([np.zeros(z.shape[1]), [np.log(rate / (1 - rate))]])
+
+    total = weight.sum()  # the objective per unit of weight (as scikit-learn scales it), so tolerances mean the same at any size
+
+    def objective(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = z @ beta[:-1] + beta[-1]
+        # log(1 + e^m) - y m, overflow-free
+        loss = np.logaddexp(0.0, margin) - y * margin
+        residual = weight * (0.5 * (1.0 + np.tanh(0.5 * margin)) - y)
+        gradient = np.concatenate([z.T @ residual + beta[:-1], [residual.sum()]]) / total
+        return float(weight @ loss + 0.5 * beta[:-1] @ beta[:-1]) / total, gradient
+
+    result = minimize(
+        objective, start, jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)],
+        options={"maxiter": 1_000, "gtol": 1e-7, "ftol": 1e-12},
+    )
+    return result.x[:-1], float(result.x[-1])
 
 
 def _weighted_nanmean(x: np.ndarray, weight: np.ndarray | None) -> np.ndarray:

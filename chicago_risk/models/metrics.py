@@ -30,13 +30,15 @@ METRIC_NAMES: tuple[str, ...] = (
     "precision_at_5pct",
     "capture_at_1pct",
     "capture_at_5pct",
+    "pai_1pct",
+    "pai_5pct",
 )
 ORACLE_METRIC = "oracle_share"
 # Where a larger value is better; the others (brier, log_loss, ece) are better smaller, and a
 # calibration slope is best at 1.
 HIGHER_IS_BETTER = frozenset(
     {"auroc", "pr_auc", "bss", "precision_at_1pct", "precision_at_5pct", "capture_at_1pct",
-     "capture_at_5pct", ORACLE_METRIC}
+     "capture_at_5pct", "pai_1pct", "pai_5pct", ORACLE_METRIC}
 )
 
 
@@ -180,6 +182,15 @@ def capture_at(day, n, p, share: float) -> float:
     return float((top_share_weights(day, p, share) * n).sum() / total) if total > 0 else float("nan")
 
 
+def pai_at(day, n, p, share: float) -> float:
+    """Predictive accuracy index (Chainey et al. 2008): the share of incidents caught in each
+    day's top cells over the share of cells flagged (ceil(share x cells) a day, so slightly above
+    `share` on a small grid). 1 is no better than flagging at random."""
+    weights = top_share_weights(day, p, share)
+    flagged = weights.sum() / max(weights.size, 1)
+    return capture_at(day, n, p, share) / flagged if flagged > 0 else float("nan")
+
+
 def capture_curve(day, n, p, shares: np.ndarray) -> np.ndarray:
     """Capture at each share of cells flagged (for the capture plot)."""
     return np.array([capture_at(day, n, p, float(s)) for s in shares])
@@ -216,6 +227,7 @@ def evaluate(
     for name, share in TOP_SHARES.items():
         metrics[f"precision_at_{name}"] = precision_at(day, y, forecast, share)
         metrics[f"capture_at_{name}"] = capture_at(day, n, forecast, share)
+        metrics[f"pai_{name}"] = pai_at(day, n, forecast, share)
     if oracle is not None:
         metrics[ORACLE_METRIC] = oracle_share(
             metrics["log_loss"], log_loss(y, frame[reference].to_numpy()), log_loss(y, frame[oracle].to_numpy())

@@ -1,4 +1,4 @@
-"""One interface for the four kinds of risk model: fit on a training window, then predict.
+"""One interface for every kind of risk model: fit on a training window, then predict.
 
     model = fit_model("lightgbm", training_rows, calibration_rows, window)
     model.predict_proba(features)      # calibrated P(at least one incident in t+1..t+7)
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -22,12 +22,15 @@ from chicago_risk.models import metrics as M
 from chicago_risk.models.base import COUNT, LABEL, Scorer, labels
 from chicago_risk.models.baselines import ClimatologyScorer, PersistenceScorer, SeedLogisticScorer
 from chicago_risk.models.calibration import CalibrationMap, fit_calibration_map
+from chicago_risk.models.etas import ETASScorer
 from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
 from chicago_risk.models.windows import TrainingWindow
+from chicago_risk.upstream import materialize_command
 
 SCORERS: dict[str, type] = {
-    scorer.kind: scorer for scorer in (ClimatologyScorer, PersistenceScorer, SeedLogisticScorer, LightGBMScorer)
+    scorer.kind: scorer
+    for scorer in (ClimatologyScorer, PersistenceScorer, SeedLogisticScorer, ETASScorer, LightGBMScorer)
 }
 if tuple(SCORERS) != MODEL_KINDS:
     raise RuntimeError(f"model kinds {MODEL_KINDS} and scorers {tuple(SCORERS)} are out of step")
@@ -90,12 +93,20 @@ class FittedModel:
             model_id=pl.lit(self.model_id),
         )
 
+    def served_at(self, cutoff: date) -> FittedModel:
+        """This fit stored as the model of a later weekly `cutoff` (monthly refits: the weeks
+        between serve the month's fit); `params["fitted_cutoff"]` keeps where it was fitted."""
+        if cutoff < self.cutoff:
+            raise ValueError(f"a model fitted at {self.cutoff} cannot serve the earlier cutoff {cutoff}")
+        fitted = self.params.get("fitted_cutoff", self.cutoff.isoformat())
+        return replace(self, cutoff=cutoff, params={**self.params, "fitted_cutoff": fitted})
+
     def require_current_features(self) -> None:
         if self.feature_registry_hash != registry_hash():
             raise StaleFeaturesError(
                 f"model {self.model_id} was trained on feature registry {self.feature_registry_hash}, "
-                f"but the features are now {registry_hash()}: retrain it (chicago-risk materialize "
-                "--select risk_model) before predicting"
+                f"but the features are now {registry_hash()}: retrain it before predicting; run: "
+                f"{materialize_command(['risk_model'], self.cutoff, self.cutoff)}"
             )
 
     def to_record(self) -> dict:

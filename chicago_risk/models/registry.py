@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from chicago_risk.models.model import FittedModel
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 
 MODEL_REGISTRY = "model_registry"
 

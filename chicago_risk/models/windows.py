@@ -117,3 +117,23 @@ def plan_window(
             "a later cutoff"
         )
     return window
+
+
+def first_monday_of_month(day: date) -> date:
+    first = day.replace(day=1)
+    return first + timedelta(days=(7 - first.weekday()) % 7)
+
+
+def fit_cutoff(day: date, first_available: date, training: TrainingSettings, calibration: CalibrationSettings) -> date:
+    """The cutoff whose full fit serves as-of `day` (a weekly cutoff, or a backtest fold's first
+    day): with `refit_monthly`, the first Monday of the month of the Monday on or before `day`
+    (never after `day`, so its rows end 8 days before `day` or earlier); without it, or when that
+    Monday lacks the history to train, `day` itself."""
+    if not training.refit_monthly:
+        return day
+    anchor = first_monday_of_month(day - timedelta(days=day.weekday()))
+    try:
+        plan_window(anchor, first_available, training, calibration)
+    except InsufficientHistoryError:
+        return day
+    return anchor

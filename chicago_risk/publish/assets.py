@@ -1,8 +1,9 @@
 """The `publish` group: after each map layer materializes, its days are copied to the published
 store for the API and notebooks (see `chicago_risk.publish.store`).
 
-- `published/<table>` (daily, single-run backfills): one Parquet file per day of the run's window
-  that the upstream layer has materialized, then one manifest replacement per chunk of days.
+- `published/<table>` (daily, single-run backfills): one file per day of the run's window that
+  the upstream layer has materialized, read from the warehouse a chunk of days at a time, then
+  made visible together by one Delta commit.
 - `published/model_registry`, `published/feature_registry`: the served model's newest registry
   row and the feature definitions, one `current` partition each.
 
@@ -14,7 +15,7 @@ materialize`, a backfill of the asset graph) publishes in the same run.
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -22,13 +23,14 @@ from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_ANY_UPSTREAM, FOLLOW
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.publish.layers import PUBLISHED_TABLES, PublishedTable
 from chicago_risk.publish.resource import PublishedStoreResource
-from chicago_risk.publish.store import CURRENT, Manifest, PartitionEntry, PublishedStore
+from chicago_risk.publish.store import CURRENT, Manifest, PublishedStore, Written
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import window_days
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import window_days
+from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import materialize_command, materialized_days
 
-PUBLISH_CODE_VERSION = "1"
-# Days read from the warehouse per query, and made visible per manifest replacement.
+PUBLISH_CODE_VERSION = "2"
+# Days read from the warehouse (and held in memory) per query.
 CHUNK_DAYS = 31
 
 
@@ -53,55 +55,48 @@ class Published:
 
     manifest: Manifest
     keys: list[str]
-    entries: list[PartitionEntry]
+    written: list[Written]
     skipped_days: int = 0
 
     def metadata(self, spec: PublishedTable, began: float) -> dict:
         keys = self.keys
         return {
-            "dagster/row_count": sum(e.rows for e in self.entries),
+            "dagster/row_count": sum(w.rows for w in self.written),
             "published_partitions": len(keys),
             "published_range": f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0],
             "skipped_days": self.skipped_days,
-            "bytes": sum(e.bytes for e in self.entries),
+            "bytes": sum(w.bytes for w in self.written),
             "layer_partitions": len(self.manifest.partitions),
-            "manifest": dg.MetadataValue.path(f"{self.manifest.layer}/manifest.json"),
+            "table_version": self.manifest.table_version,
             "seconds": round(time.perf_counter() - began, 3),
             "source": spec.table,
         }
-
-
-def _materialized_days(context: dg.AssetExecutionContext, upstream: str, start: date, end: date) -> list[date]:
-    done = context.instance.get_materialized_partitions(dg.AssetKey(upstream))
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    return [d for d in days if d.isoformat() in done]
 
 
 def _publish_days(
     context: dg.AssetExecutionContext, spec: PublishedTable, warehouse: WarehouseResource, store: PublishedStore,
     resolution: int,
 ) -> Published:
-    """Every day of the run's window that the upstream materialized, made visible chunk by chunk."""
+    """Every day of the run's window that the upstream materialized, made visible at once."""
     start, end = window_days(context.partition_time_window)
-    days = _materialized_days(context, spec.upstream, start, end)
+    days = materialized_days(context, spec.upstream, start, end)
     if not days:
         raise NothingToPublishError(
-            f"{spec.upstream} has no materialized day in {start}..{end}: run chicago-risk materialize "
-            f"--start {start} --end {end} --select {spec.upstream} first"
+            f"{spec.upstream} has no materialized day in {start}..{end}: run: "
+            f"{materialize_command([spec.upstream, published_key(spec.table).to_user_string()], start, end)}"
         )
-    version, entries = _source_version(context, spec.upstream), []
+    version, written = _source_version(context, spec.upstream), []
     for first in range(0, len(days), CHUNK_DAYS):
         chunk = days[first:first + CHUNK_DAYS]
         frame = warehouse.query(spec.select_sql(), [chunk[0], chunk[-1]])
         by_day = {key[0]: part for key, part in frame.partition_by("day", as_dict=True).items()}
         empty = frame.clear()  # a materialized day without rows is published as empty
-        written = [store.write_partition(spec.table, d.isoformat(), by_day.get(d, empty), version, spec.facets) for d in chunk]
-        manifest = store.commit(spec.table, written, resolution)
-        entries += written
+        written += [store.write_partition(spec.table, d.isoformat(), by_day.get(d, empty), version, spec.facets) for d in chunk]
+    manifest = store.commit(spec.table, written, resolution)
     skipped = (end - start).days + 1 - len(days)
     if skipped:
         context.log.warning(f"{skipped} day(s) of {start}..{end} not materialized in {spec.upstream}: not published")
-    return Published(manifest, [d.isoformat() for d in days], entries, skipped)
+    return Published(manifest, [d.isoformat() for d in days], written, skipped)
 
 
 def _publish_current(
@@ -114,8 +109,8 @@ def _publish_current(
     frame = warehouse.query(spec.select_sql())
     if frame.is_empty():
         raise NothingToPublishError(f"{spec.table} holds no row to publish ({spec.description})")
-    manifest = store.publish(spec.table, [(CURRENT, frame)], resolution, _source_version(context, spec.upstream))
-    return Published(manifest, [CURRENT], [manifest.partitions[CURRENT]])
+    written = [store.write_partition(spec.table, CURRENT, frame, _source_version(context, spec.upstream))]
+    return Published(store.commit(spec.table, written, resolution), [CURRENT], written)
 
 
 def publish_asset(spec: PublishedTable) -> dg.AssetsDefinition:
@@ -131,7 +126,7 @@ def publish_asset(spec: PublishedTable) -> dg.AssetsDefinition:
         key=published_key(spec.table),
         deps=[spec.upstream],
         group_name="publish",
-        kinds={"parquet"},
+        kinds={"deltalake"},
         code_version=PUBLISH_CODE_VERSION,
         description=f"Published copy of {spec.table}: {spec.description}.",
         metadata={"published_layer": spec.table},

@@ -70,6 +70,10 @@ EVENTS = PublishedTable(
     columns=EVENT_COLUMNS, sort_by=("created_at", "sr_number"), facets=("sr_type",),
 )
 WEATHER = PublishedTable("weather_daily", "weather_daily", "city weather and its stressors")
+COVERAGE = PublishedTable(
+    "raw_311_coverage", "raw_311_coverage",
+    "per ingested day: requests accepted and quarantined, fetches, and whether the 311 source covered it",
+)
 FEATURES = PublishedTable(
     "cell_day_features", "cell_day_features", "the feature rows the served model scores", sort_by=("h3_id",)
 )
@@ -82,7 +86,7 @@ REGISTRY = PublishedTable(
 )
 
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
-    RISK, COST, RECOMMENDATIONS, SCHEDULE, EVENTS, WEATHER, FEATURES, MODEL, REGISTRY
+    RISK, COST, RECOMMENDATIONS, SCHEDULE, EVENTS, WEATHER, COVERAGE, FEATURES, MODEL, REGISTRY
 )
 # The layers without which the map cannot be drawn: `/ready` waits for them.
 MAP_LAYERS: tuple[PublishedTable, ...] = (RISK, COST, RECOMMENDATIONS, EVENTS)

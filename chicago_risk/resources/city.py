@@ -7,7 +7,7 @@ from chicago_risk.grid import city_cells, city_grid
 
 
 class CityGridResource(dg.ConfigurableResource):
-    """Every H3 cell whose centre lies in the city limits, at `h3_resolution`."""
+    """Every H3 cell that overlaps the city limits, at `h3_resolution`."""
 
     h3_resolution: int = 9
 

@@ -1,22 +1,12 @@
-"""The API over the small published city (read-only), and helpers to build more apps."""
+"""The API over the small published city (read-only)."""
 
 import logging
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from chicago_risk.config.serving import ServingSettings
-from chicago_risk_tests.test_publish.small_city import shared_small_city
-
-API_KEY = "test-key-0123456789"
-
-
-def make_app(published_url: str, **settings):
-    """An app on `published_url` that sees every new manifest at once and knows API_KEY."""
-    settings = {"api_keys": (API_KEY,), "manifest_poll_s": 0, **settings}
-    serving = ServingSettings(published_url=published_url, **settings)
-    return create_app(serving, static_dir=None)
+from chicago_risk_tests.fixtures.api import make_app
+from chicago_risk_tests.fixtures.small_city import shared_small_city
 
 
 @pytest.fixture(scope="session")

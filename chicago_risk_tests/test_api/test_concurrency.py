@@ -13,8 +13,8 @@ import polars as pl
 from fastapi.testclient import TestClient
 
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.conftest import make_app
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import make_app
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, RESOLUTION
 
 # (url, published layer, the property that identifies a feature, the filter the url applies)
 LAYER_REQUESTS = [
@@ -43,7 +43,8 @@ def test_layer_routes_serve_whole_partitions_while_a_backfill_republishes_them(s
 
     @cache
     def expected_ids(layer: str, day: str, version: str, request_index: int) -> frozenset:
-        frame = pl.read_parquet(published / layer / day / f"{version}.parquet")
+        file = next((published / layer / f"day={day}").glob(f"{version}-*.parquet"))  # the partition's content
+        frame = pl.read_parquet(file)
         condition = LAYER_REQUESTS[request_index][3]
         return frozenset((frame.filter(condition) if condition is not None else frame)[LAYER_REQUESTS[request_index][2]])
 

@@ -8,8 +8,8 @@ import pytest
 
 from api.schemas import CellDetail, CellHistory, RecommendationDetail
 from chicago_risk.grid import city_cells
-from chicago_risk_tests.test_api.geojson_checks import assert_geometry
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.geojson import assert_geometry
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +69,15 @@ def test_history_ends_at_end_date_and_counts_days_back_from_it(client, busy_cell
 
 
 @pytest.mark.parametrize(
-    ("asked", "nearest"),
-    [(LAST_DAY + timedelta(days=10), [LAST_DAY - timedelta(days=d) for d in (2, 1, 0)]),
-     (FIRST_DAY - timedelta(days=1), [FIRST_DAY + timedelta(days=d) for d in (0, 1, 2)])],
+    ("asked", "error", "nearest"),
+    [(LAST_DAY + timedelta(days=10), "not_yet_published", [LAST_DAY - timedelta(days=d) for d in (2, 1, 0)]),
+     (FIRST_DAY - timedelta(days=1), "unknown_date", [FIRST_DAY + timedelta(days=d) for d in (0, 1, 2)])],
 )
-def test_an_unpublished_end_date_is_a_404_with_the_range_and_nearest_dates(client, busy_cell, asked, nearest):
+def test_an_unpublished_end_date_is_a_404_with_the_range_and_nearest_dates(client, busy_cell, asked, error, nearest):
     response = client.get(f"/api/cell/{busy_cell}/history?end_date={asked}")
     assert response.status_code == 404
     detail = response.json()["detail"]
-    assert (detail["error"], detail["parameter"]) == ("unknown_date", "end_date")
+    assert (detail["error"], detail["parameter"]) == (error, "end_date")
     assert (detail["date_min"], detail["date_max"]) == (str(FIRST_DAY), str(LAST_DAY))
     assert detail["nearest_dates"] == [str(d) for d in nearest]
 
@@ -95,9 +95,11 @@ def test_cell_routes_validate_their_query(client, busy_cell, path, parameter):
 
 @pytest.mark.parametrize("suffix", ["", "/history"])
 def test_cell_ids_are_validated_and_unknown_cells_are_404(client, suffix):
+    # Well-formed ids (15 hexadecimal characters, as the schema says) that are no cell of the
+    # grid are 404 with the reason; malformed ones 422.
     outside = h3.latlng_to_cell(40.71, -74.0, RESOLUTION)  # New York: a valid cell, not Chicago's
     finer = h3.latlng_to_cell(41.88, -87.63, RESOLUTION + 2)
-    for cell, status in ((outside, 404), (finer, 422), ("87275934zffffff", 422), ("123", 422)):
+    for cell, status in ((outside, 404), (finer, 404), ("0123456789abcde", 404), ("87275934zffffff", 422), ("123", 422)):
         response = client.get(f"/api/cell/{cell}{suffix}")
         assert response.status_code == status, cell
         detail = response.json()["detail"]

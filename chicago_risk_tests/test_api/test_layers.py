@@ -9,9 +9,9 @@ import pytest
 from api.schemas import CostLayer, EventsLayer, RecommendationsLayer, RiskLayer
 from chicago_risk.grid import city_cells
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk_tests.test_api.conftest import make_app
-from chicago_risk_tests.test_api.geojson_checks import assert_feature_collection, assert_is_hexagon_of
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import make_app
+from chicago_risk_tests.fixtures.geojson import assert_feature_collection, assert_is_hexagon_of
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 RISK_FIELDS = {"h3_id", "p_event_7d", "risk_band", "confidence", "expected_events", "drivers"}
 COST_FIELDS = {
@@ -142,15 +142,16 @@ def test_events_expose_no_personal_or_free_text_fields(client):
         ("/api/layers/risk?date=20240513", "date"),
         ("/api/layers/risk?min_risk=1.5", "min_risk"),
         ("/api/layers/risk?bbox=-87.7,41.8,-87.6", "bbox"),
-        ("/api/layers/risk?bbox=-87.6,41.8,-87.7,41.9", "bbox"),
+        ("/api/layers/risk?bbox=-87.7,41.8,-87.6,41.9,", "bbox"),
+        ("/api/layers/risk?bbox=-87.7,41.8,-87.6,4e1", "bbox"),
         ("/api/layers/risk?bbox=-87.7,41.8,-87.6,91", "bbox"),
         ("/api/layers/risk?bbox=-187.7,41.8,-87.6,41.9", "bbox"),
         ("/api/layers/risk?bbox=a,b,c,d", "bbox"),
         ("/api/layers/cost?cost_mode=gold", "cost_mode"),
         ("/api/layers/cost?min_cost_usd=-1", "min_cost_usd"),
-        ("/api/layers/events?start_date=2024-05-20&end_date=2024-05-13", "start_date"),
-        ("/api/layers/events?start_date=2024-01-01&end_date=2024-05-13", "end_date"),
+        ("/api/layers/events?start_date=2024-05-32", "start_date"),
         ("/api/layers/events?types=NOPE", "types"),
+        ("/api/layers/events?types=", "types"),
         ("/api/layers/events?status=maybe", "status"),
     ],
 )
@@ -161,15 +162,59 @@ def test_malformed_input_is_a_422_naming_the_parameter(client, url, parameter):
 
 
 def test_an_unknown_date_is_a_404_with_the_range_and_nearest_dates(client):
-    for layer in ("risk", "cost", "recommendations"):
-        response = client.get(f"/api/layers/{layer}?date={LAST_DAY + timedelta(days=30)}")
+    for layer in ("risk", "cost", "recommendations", "risk/values", "cost/values"):
+        response = client.get(f"/api/layers/{layer}?date={FIRST_DAY - timedelta(days=30)}")
         assert response.status_code == 404
         detail = response.json()["detail"]
         assert (detail["error"], detail["parameter"]) == ("unknown_date", "date")
         assert (detail["date_min"], detail["date_max"]) == (str(FIRST_DAY), str(LAST_DAY))
-        assert detail["nearest_dates"] == [str(LAST_DAY - timedelta(days=d)) for d in (2, 1, 0)]
+        assert detail["nearest_dates"] == [str(FIRST_DAY + timedelta(days=d)) for d in (0, 1, 2)]
     response = client.get("/api/layers/events?start_date=2020-01-01&end_date=2020-01-31")
     assert response.status_code == 404 and response.json()["detail"]["parameter"] == "start_date"
+
+
+def test_a_day_not_yet_published_names_the_newest_and_latest_is_an_alias_of_it(client):
+    today = LAST_DAY + timedelta(days=1)  # a map opened in the morning, before the night's layers
+    for layer in ("risk", "cost", "recommendations", "risk/values", "cost/values"):
+        response = client.get(f"/api/layers/{layer}?date={today}")
+        assert response.status_code == 404
+        detail = response.json()["detail"]
+        assert (detail["error"], detail["parameter"], detail["date_max"]) == ("not_yet_published", "date", str(LAST_DAY))
+        assert f"the newest published day is {LAST_DAY}" in detail["message"] and "date=latest" in detail["message"]
+        latest = client.get(f"/api/layers/{layer}?date=latest")
+        assert latest.status_code == 200 and latest.json()["date"] == str(LAST_DAY)
+    assert client.get("/api/meta").json()["latest_date"] == str(LAST_DAY)
+    events = client.get(f"/api/layers/events?start_date={today}").json()["detail"]
+    assert (events["error"], events["date_max"]) == ("not_yet_published", str(LAST_DAY))
+    assert client.get("/api/layers/events?end_date=latest").json()["end_date"] == str(LAST_DAY)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/layers/events?start_date=9999-12-31", "/api/layers/events?end_date=0001-01-01",
+        "/api/layers/events?start_date=0001-01-01", "/api/layers/events?end_date=9999-12-31",
+        "/api/layers/risk?date=9999-12-31", "/api/cell/{cell}/history?end_date=0001-01-01&days=365",
+        "/api/cell/{cell}?date=0001-01-01",
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_404_not_500(client, url):
+    response = client.get(url.format(cell=city_cells(RESOLUTION)[0]))
+    assert response.status_code == 404, response.text
+    assert response.json()["detail"]["error"] in ("unknown_date", "not_yet_published")
+
+
+def test_event_windows_are_capped_and_a_reversed_one_holds_no_day(client):
+    long = client.get(f"/api/layers/events?start_date=2023-01-01&end_date={LAST_DAY}").json()
+    assert (long["start_date"], long["end_date"]) == (str(LAST_DAY - timedelta(days=89)), str(LAST_DAY))
+    reversed_window = client.get(f"/api/layers/events?start_date={LAST_DAY}&end_date={FIRST_DAY}")
+    assert reversed_window.status_code == 404 and reversed_window.json()["detail"]["error"] == "empty_window"
+
+
+def test_a_box_spans_its_two_corners_in_either_order(client):
+    ordered = client.get("/api/layers/risk?bbox=-87.7,41.8,-87.6,41.9").json()
+    swapped = client.get("/api/layers/risk?bbox=-87.6,41.9,-87.7,41.8").json()
+    assert ordered["count"] == swapped["count"] and ordered["features"] == swapped["features"]
 
 
 def test_etag_if_none_match_and_gzip(client):

@@ -14,10 +14,11 @@ from chicago_risk.config import LEAK_TYPES, MODEL_SETTINGS
 from chicago_risk.config.serving import ServingSettings
 from chicago_risk.cost.pressure import ACTION_TYPES
 from chicago_risk.grid import city_cells, city_limits_geojson
-from chicago_risk_tests.test_api.conftest import make_app
-from chicago_risk_tests.test_api.gaps import published_without
-from chicago_risk_tests.test_api.geojson_checks import assert_geometry, signed_area
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk.publish.store import PublishedStore
+from chicago_risk_tests.fixtures.api import make_app
+from chicago_risk_tests.fixtures.published import published_without
+from chicago_risk_tests.fixtures.geojson import assert_geometry, signed_area
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 
 def test_meta_describes_the_published_city(client, small_city):
@@ -38,6 +39,27 @@ def test_meta_describes_the_published_city(client, small_city):
     # Every map layer publishes the same 14 days: one run.
     assert meta.published_dates == [DateRun(first=FIRST_DAY, last=LAST_DAY)]
     assert meta.city_outline_path == "/api/city"
+    assert meta.degraded_days == []  # every input day was observed
+
+
+def test_meta_names_the_days_whose_inputs_were_filled_or_missing(small_city, tmp_path):
+    """A day whose weather the product filled and a day the 311 source left empty are named, with
+    why, as the ingest recorded them (`weather_daily.filled_by`, `raw_311_coverage.status`)."""
+    shutil.copytree(small_city.root / "published", tmp_path / "published")
+    store = PublishedStore(str(tmp_path / "published"))
+    filled, empty = FIRST_DAY + timedelta(days=2), FIRST_DAY + timedelta(days=5)
+    for layer, day, change in (
+        ("weather_daily", filled, pl.lit("interpolated").alias("filled_by")),
+        ("raw_311_coverage", empty, pl.lit("empty").alias("status")),
+    ):
+        rows = store.read_layer(layer, day, day).with_columns(change)
+        store.publish(layer, [(day.isoformat(), rows)], RESOLUTION, "test")
+    with TestClient(make_app(str(tmp_path / "published"))) as client:
+        meta = Meta.model_validate(client.get("/api/meta").json())
+    assert [(d.date, d.reasons) for d in meta.degraded_days] == [
+        (filled, ["weather filled (interpolated): the source lacked the day"]),
+        (empty, ["the 311 source returned no requests after retries"]),
+    ]
 
 
 def test_meta_lists_the_configured_actions_first_then_any_other_published(client, small_city):
@@ -94,9 +116,10 @@ def test_city_outline_is_rfc7946_geojson_with_its_source_and_attribution(client)
     properties = feature["properties"]
     assert properties["source"] == source["properties"]["source"] and properties["name"] == source["properties"]["name"]
     assert "City of Chicago" in properties["attribution"] and "Chicago Data Portal" in properties["attribution"]
-    # The grid is the cells whose centre is in this outline.
+    # The grid is the cells that overlap this outline.
     outer, *holes = ([(lat, lon) for lon, lat in ring] for ring in served)
-    assert sorted(h3.polygon_to_cells(h3.LatLngPoly(outer, *holes), RESOLUTION)) == sorted(city_cells(RESOLUTION))
+    overlapping = h3.h3shape_to_cells_experimental(h3.LatLngPoly(outer, *holes), RESOLUTION, contain="overlap")
+    assert sorted(overlapping) == sorted(city_cells(RESOLUTION))
 
 
 def test_city_outline_answers_304_to_its_etag_and_is_gzipped_when_asked(client):

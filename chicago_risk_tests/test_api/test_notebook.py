@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from chicago_risk_tests.test_publish.small_city import LAST_DAY
+from chicago_risk_tests.fixtures.small_city import LAST_DAY
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "explore.ipynb"
 
@@ -25,7 +25,7 @@ def test_the_notebook_runs_on_the_published_store(small_city, tmp_path, monkeypa
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     code = [c for c in notebook.cells if c.cell_type == "code"]
     outputs = "\n".join(_text(c) for c in code)
-    assert f"{LAST_DAY}: 115 cells" in outputs
+    assert f"{LAST_DAY}: 160 cells" in outputs
     assert "registry hash matches" in outputs
     assert "cell-days with a full week after them; ECE" in outputs
     images = sum("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", []))

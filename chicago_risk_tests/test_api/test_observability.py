@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.observability import JsonFormatter
-from chicago_risk_tests.test_api.conftest import API_KEY, make_app
-from chicago_risk_tests.test_publish.small_city import LAST_DAY
+from chicago_risk_tests.fixtures.api import API_KEY, make_app
+from chicago_risk_tests.fixtures.small_city import LAST_DAY
 
 
 @pytest.fixture
@@ -45,6 +45,6 @@ def test_each_request_is_one_json_line_with_its_id_and_no_personal_data(small_ci
     assert history["request_id"] == "trace-42" and history["status"] == 200 and history["duration_ms"] > 0
     assert "days=7" not in text, "query values are not logged"
     prediction = next(line for line in lines if line["message"] == "prediction")
-    assert prediction["request_id"] == requests[3]["request_id"] and prediction["api_key_id"] == requests[3]["api_key_id"]
+    assert prediction["request_id"] == requests[3]["request_id"] and prediction["client_id"] == requests[3]["client_id"]
     for secret_or_personal in (API_KEY, "203.0.113.9", "planner-laptop", "testclient"):
         assert secret_or_personal not in text

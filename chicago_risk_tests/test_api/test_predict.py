@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.schemas import PredictResponse
-from chicago_risk_tests.test_api.conftest import API_KEY, make_app
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
+from chicago_risk_tests.fixtures.api import API_KEY, make_app
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 URL = "/api/v1/predict/flood"
 KEY = {"X-API-Key": API_KEY}
@@ -29,7 +29,7 @@ def _score(client, zone: str, timestamp: str, **body) -> dict:
 def test_no_key_is_401_and_a_wrong_key_403(client, risk):
     body = {"zone_id": risk["h3_id"][0], "timestamp": f"{LAST_DAY}T12:00:00"}
     missing = client.post(URL, json=body)
-    assert missing.status_code == 401 and missing.headers["www-authenticate"] == 'ApiKey header="X-API-Key"'
+    assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith('ApiKey header="X-API-Key"')
     assert client.post(URL, json=body, headers={"X-API-Key": API_KEY + "x"}).status_code == 403
     assert client.post(URL, json=body, headers={"X-API-Key": ""}).status_code == 401
 
@@ -84,9 +84,10 @@ def test_overrides_change_the_score_and_are_reported(client, risk):
     ("body", "status", "location"),
     [
         ({"zone_id": "nope"}, 422, ["body", "zone_id"]),
-        ({"zone_id": h3.latlng_to_cell(41.88, -87.63, RESOLUTION + 1)}, 422, ["body", "zone_id"]),
+        ({"zone_id": h3.latlng_to_cell(41.88, -87.63, RESOLUTION + 1)}, 404, None),
+        ({"zone_id": ""}, 422, ["body", "zone_id"]),
         ({"zone_id": h3.latlng_to_cell(40.71, -74.0, RESOLUTION)}, 404, None),
-        ({"features": {"not_a_feature": 1.0}}, 422, ["body", "features.not_a_feature"]),
+        ({"features": {"not_a_feature": 1.0}}, 422, ["body", "features", "not_a_feature"]),
         ({"features": {"precip_mm": "wet"}}, 422, ["body", "features", "precip_mm"]),
         ({"timestamp": "yesterday"}, 422, ["body", "timestamp"]),
         ({"extra": 1}, 422, ["body", "extra"]),

@@ -18,11 +18,11 @@ from chicago_risk.cost.history import history_window
 from chicago_risk.cost.pressure import ACTION_TYPES, PRESSURE_STEP
 from chicago_risk.grid import city_cells
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import WarehouseIOManager
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import WarehouseIOManager
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.instances import fast_test_instance
-from chicago_risk_tests.test_cost import demo_inputs
+from chicago_risk_tests.fixtures.instances import fast_test_instance
+from chicago_risk_tests.fixtures import demo_inputs
 
 FIRST, LAST = date(2024, 6, 1), date(2024, 6, 30)
 OBSERVED = datetime(2024, 7, 1, 8, 0)  # the raw table as re-read after the month
@@ -202,3 +202,22 @@ def test_a_short_history_fails_naming_raw_311(run, tmp_path):
         result = _materialize([cost_layer], warehouse, instance, LAST, LAST, raise_on_error=False)
     assert not result.success
     assert "raw_311_requests lacks" in _failure(result) and "--select raw_311_requests" in _failure(result)
+
+
+def test_a_quiet_day_gives_no_cluster_and_no_plan_and_every_check_passes(run, tmp_path):
+    """A day with no cell at or above the threshold (issue 12: an older day where every cell is
+    in the low band) materializes empty clusters and an empty plan, not an error."""
+    day = date(2024, 6, 20)
+    threshold = COST_SETTINGS.clusters.min_p_event_7d
+    quiet = run["predictions"].filter(pl.col("day") == day).with_columns(
+        p_event_7d=pl.col("p_event_7d").clip(upper_bound=threshold / 2), risk_band=pl.lit("low")
+    ).with_columns(expected_events=pl.max_horizontal("expected_events", "p_event_7d"))
+    raw = run["warehouse"].read_partitions("raw_311_requests", history_window(day, day, COST_SETTINGS)[0], day)
+    warehouse = _warehouse(tmp_path, raw, quiet)
+    with fast_test_instance() as instance:
+        result = _materialize(COST_ASSETS, warehouse, instance, day, day)
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert warehouse.read_table("cost_layer").height == quiet.height
+    assert warehouse.read_table("recommendation_clusters").is_empty()
+    assert warehouse.read_table("recommendation_schedule").is_empty()

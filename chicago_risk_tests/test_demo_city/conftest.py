@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from chicago_risk.demo_city.source import DemoCitySource
+from chicago_risk.sources.demo_city import DemoCitySource
 
 from .shared import ALL_TYPES, YEAR_END, YEAR_START, DemoYear, parsed
 

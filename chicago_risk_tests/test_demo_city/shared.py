@@ -8,8 +8,8 @@ from datetime import date
 import polars as pl
 
 from chicago_risk.config import LEAK_TYPES
-from chicago_risk.demo_city.source import DemoCitySource
-from chicago_risk.ingest.soda import SODA_TIMESTAMP_FORMAT
+from chicago_risk.sources.demo_city import DemoCitySource
+from chicago_risk.sources.soda import SODA_TIMESTAMP_FORMAT
 
 YEAR_START, YEAR_END = date(2019, 1, 1), date(2019, 12, 31)
 ALL_TYPES = tuple(t.sr_type for t in LEAK_TYPES)

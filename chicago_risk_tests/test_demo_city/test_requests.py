@@ -11,9 +11,9 @@ import polars as pl
 
 from chicago_risk.config import HEAVY_RAIN_MM, LEAK_TYPES, TYPE_GROUP_BY_SR_TYPE
 from chicago_risk.demo_city import params as P
-from chicago_risk.demo_city.source import DemoCitySource
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.grid import city_cells
-from chicago_risk.ingest.soda import SODA_SCHEMA
+from chicago_risk.sources.soda import SODA_SCHEMA
 from .shared import ALL_TYPES, parsed
 
 BASEMENT, STREET = "Water in Basement Complaint", "Water On Street Complaint"

@@ -11,7 +11,7 @@ import pytest
 from chicago_risk.config import HEAVY_RAIN_MM
 from chicago_risk.demo_city import params as P
 from chicago_risk.demo_city.weather import simulate_weather
-from chicago_risk.resources.sources import WEATHER_SOURCE_SCHEMA
+from chicago_risk.sources.base import WEATHER_SOURCE_SCHEMA
 
 SEED = 20190101
 

@@ -13,16 +13,16 @@ import pytest
 
 from chicago_risk.config import DATA_START, Settings
 from chicago_risk.definitions import build_definitions
-from chicago_risk.demo_city.source import DemoCitySource
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.features.assets import cell_day_features, cell_day_labels
 from chicago_risk.features.registry import FEATURE_NAMES, HISTORY_DAYS, SHRINKAGE_PRIOR_DAYS
 from chicago_risk.grid import city_cells
 from chicago_risk.ingest.raw_311 import raw_311
-from chicago_risk.ingest.soda import soda_frame
+from chicago_risk.sources.soda import soda_frame
 from chicago_risk.ingest.weather import weather_daily
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.instances import fast_test_instance
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 RESOLUTION = 8  # 809 cells keep three years of the city quick
 T0 = DATA_START + timedelta(days=800)

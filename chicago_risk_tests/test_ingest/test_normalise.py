@@ -5,7 +5,7 @@ from datetime import date, datetime
 import polars as pl
 
 from chicago_risk.ingest.normalise import QUARANTINE_SCHEMA, RAW_311_SCHEMA, normalise_requests
-from chicago_risk.ingest.soda import soda_frame
+from chicago_risk.sources.soda import soda_frame
 
 DAY = date(2021, 1, 1)
 LOOP = {"latitude": "41.8781", "longitude": "-87.6298"}

@@ -7,8 +7,8 @@ import urllib.request
 
 import pytest
 
-from chicago_risk_tests.test_map_page.browser import chromium, serve_api
-from chicago_risk_tests.test_publish.small_city import shared_small_city
+from chicago_risk_tests.fixtures.browser import chromium, serve_api
+from chicago_risk_tests.fixtures.small_city import shared_small_city
 
 
 @pytest.fixture(scope="session")

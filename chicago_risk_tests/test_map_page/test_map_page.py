@@ -7,19 +7,22 @@ API's errors. Saves a screenshot under data/test-artifacts/."""
 from __future__ import annotations
 
 import math
+import shutil
 import struct
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import polars as pl
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from chicago_risk_tests.test_api.gaps import published_without
-from chicago_risk_tests.test_map_page.browser import serve_api
-from chicago_risk_tests.test_publish.small_city import FIRST_DAY
+from chicago_risk.publish.store import PublishedStore
+from chicago_risk_tests.fixtures.published import published_without
+from chicago_risk_tests.fixtures.browser import serve_api
+from chicago_risk_tests.fixtures.small_city import FIRST_DAY, RESOLUTION
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "data" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "map_page.png"
@@ -78,7 +81,7 @@ def click_inside(browser, target_selector: str, expect_selector: str):
         return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];
     """, target_selector)
     on_top = js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).matches(arguments[2])", x, y, expect_selector)
-    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y})"
+    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y}): " + js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).outerHTML.slice(0, 300)", x, y)
     actions = ActionBuilder(browser)
     actions.pointer_action.move_to_location(x, y)
     actions.pointer_action.click()
@@ -367,3 +370,57 @@ def test_api_errors_are_shown_in_the_page(browser, base_url):
     assert "404 no published recommendation has rec_id 'no-such-plan'" in text(browser, "#errors")
     # The browser logs the failed requests; nothing else went wrong.
     assert all("404 (Not Found)" in message for message in severe_console_messages(browser))
+
+
+def test_the_page_draws_from_the_compact_routes_and_a_date_switch_fetches_only_values(browser, base_url, get_json):
+    meta = get_json("/api/meta")
+    first = get_json(f"/api/layers/risk/values?date={meta['date_min']}")
+    open_page(browser, base_url, "layers=risk")
+
+    def fetched() -> list[str]:
+        return js(browser, "return performance.getEntriesByType('resource').map(e => e.name.replace(location.origin, ''))")
+
+    on_load = fetched()
+    assert on_load.count(meta["grid"]["path"]) == 1
+    assert any(url.startswith("/api/layers/risk/values") for url in on_load)
+    assert not any(url.startswith("/api/layers/risk?") or url == "/api/layers/risk" for url in on_load), on_load
+    first_draw = js(browser, "return performance.getEntriesByName('first-draw').map(m => m.duration)")
+    assert len(first_draw) == 1 and 0 < first_draw[0] < 15_000
+
+    pick_date(browser, meta["date_min"])
+    wait_shown(browser, meta["date_min"])
+    switch = js(browser, "return performance.getEntriesByName('date-switch').map(m => m.duration)")
+    assert len(switch) == 1 and 0 < switch[0] < 15_000
+    new = fetched()[len(on_load):]
+    assert new and all(url.startswith(("/api/layers/risk/values", "/api/cell/")) for url in new), new
+    # The hexagons drawn are the day's values, painted on the shapes fetched once.
+    by_band = dict(zip(first["values"]["h3_id"], first["values"]["risk_band"]))
+    fills = js(browser, "return [...document.querySelectorAll('path.hex-risk')].map(p => [p.dataset.h3Id, p.getAttribute('fill')])")
+    assert len(fills) == first["count"] and all(RISK_COLORS[by_band[h3_id]] == fill for h3_id, fill in fills)
+    assert severe_console_messages(browser) == []
+
+
+def test_a_link_to_a_day_not_yet_published_shows_the_newest_with_a_note(browser, base_url, get_json):
+    newest = get_json("/api/meta")["latest_date"]
+    tomorrow = str(date.fromisoformat(newest) + timedelta(days=1))
+    open_page(browser, base_url, f"date={tomorrow}")
+    assert text(browser, "#status").startswith(f"{newest}:")
+    assert text(browser, "#date-note") == f"{tomorrow} is not published yet: showing {newest}, the newest published day"
+    assert text(browser, "#errors") == ""
+
+
+def test_a_day_with_degraded_inputs_says_so_beside_the_picker(browser, small_city, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("degraded") / "published"
+    shutil.copytree(small_city.root / "published", folder)
+    store = PublishedStore(str(folder))
+    day = FIRST_DAY + timedelta(days=3)
+    weather = store.read_layer("weather_daily", day, day).with_columns(filled_by=pl.lit("forecast_api"))
+    store.publish("weather_daily", [(day.isoformat(), weather)], RESOLUTION, "test")
+    with serve_api(str(folder)) as served:
+        open_page(browser, served, f"date={day}", ready=False)
+        wait_shown(browser, str(day))
+        assert text(browser, "#date-note") == "degraded inputs: weather filled (forecast_api): the source lacked the day"
+        browser.find_element(By.ID, "day-next").click()
+        wait_shown(browser, str(day + timedelta(days=1)))
+        assert text(browser, "#date-note") == ""
+    assert severe_console_messages(browser) == []

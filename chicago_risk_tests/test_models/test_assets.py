@@ -1,5 +1,5 @@
 """End to end through Dagster: risk_model, model_evaluation, model_card and risk_predictions
-materialized into a temporary warehouse holding a synthetic feature store (115 cells x 530 days
+materialized into a temporary warehouse holding a synthetic feature store (160 cells x 530 days
 with a known truth), with an ephemeral instance."""
 
 from datetime import date, timedelta
@@ -11,20 +11,21 @@ import pytest
 
 from chicago_risk.grid import city_cells
 from chicago_risk.models import assets as model_assets
+from chicago_risk.models.storms import STORM_METRICS, storm_table
 from chicago_risk.models.assets import model_card, model_evaluation, risk_model, risk_predictions
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.registry import load_models_at
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.config import MODEL_KINDS
 from chicago_risk.resources.city import CityGridResource
-from chicago_risk.resources.io_manager import WarehouseIOManager
-from chicago_risk.resources.warehouse import WarehouseResource
+from chicago_risk.storage.io_manager import WarehouseIOManager
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.test_models.synthetic import quick_settings, synthetic_city
+from chicago_risk_tests.fixtures.synthetic import quick_settings, synthetic_city
 
 FIRST_CUTOFF, SECOND_CUTOFF = date(2024, 5, 13), date(2024, 5, 20)
 PREDICTED = (FIRST_CUTOFF, SECOND_CUTOFF + timedelta(days=6))
-RESOLUTION = 7  # 115 cells
+RESOLUTION = 7  # 160 cells
 
 
 def _materialize(assets, resources, instance, first: str, last: str, raise_on_error: bool = True):
@@ -82,7 +83,9 @@ def test_model_registry_holds_every_kind_per_cutoff(run):
     ]
     served = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]
     window = served.calibration.slice
-    assert window["last_labelled_day"] == str(SECOND_CUTOFF - timedelta(days=8))
+    # both cutoffs are served by the fit of May's first Monday (monthly refits)
+    assert served.params["fitted_cutoff"] == "2024-05-06"
+    assert window["last_labelled_day"] == str(date(2024, 5, 6) - timedelta(days=8))
     assert window["training_last_day"] < window["calibration_blocks"][0][0]
     metadata = run["risk_model"].get_asset_materialization_events()[0].materialization.metadata
     assert metadata["served_model_id"].value == served.model_id
@@ -93,7 +96,7 @@ def test_lightgbm_beats_climatology_in_the_backtest(run):
     evaluation = run["warehouse"].read_table("model_evaluation")
     assert evaluation["cutoff"].unique().to_list() == [SECOND_CUTOFF]
     assert set(evaluation["metric"].unique()) == {*METRIC_NAMES, ORACLE_METRIC}
-    assert evaluation.group_by("model").agg(pl.col("fold_start").n_unique())["fold_start"].to_list() == [12] * 4
+    assert evaluation.group_by("model").agg(pl.col("fold_start").n_unique())["fold_start"].to_list() == [12] * len(MODEL_KINDS)
     wide = evaluation.filter(pl.col("model").is_in(["lightgbm", "climatology"])).pivot(
         on="model", index=["fold_start", "metric"], values="value"
     )
@@ -126,6 +129,17 @@ def test_figures_and_model_card_are_written_and_attached(run):
     }
     assert materializations["model_card"]["model_card"].value == card
     assert "data:image/png;base64," in materializations["model_evaluation"]["figures"].value
+
+
+def test_every_model_is_evaluated_on_the_storm_days_in_the_table_and_the_card(run):
+    storms = run["warehouse"].read_table("model_evaluation_storms")
+    assert sorted(storms["model"].unique()) == sorted(MODEL_KINDS)
+    wide = storm_table(storms.drop("cutoff"))
+    assert wide.columns == ["model", *STORM_METRICS]
+    assert (wide["days"] >= 4).all() and wide["mean_p"].is_between(0, 1).all()
+    card = (run["root"] / "reports" / "model_card.md").read_text()
+    assert "## Storm days (the wettest 1% of the backtest's test days)" in card
+    assert all(f"| {kind} |" in card.split("## Storm days")[1] for kind in MODEL_KINDS)
 
 
 def test_predictions_cover_every_cell_and_day_with_the_newest_earlier_model(run):

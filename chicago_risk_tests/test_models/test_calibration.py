@@ -21,7 +21,7 @@ from chicago_risk.models.calibration import (
 from chicago_risk.models.model import fit_model
 from chicago_risk.config import MODEL_SETTINGS
 from chicago_risk.models.windows import plan_window
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SETTINGS = MODEL_SETTINGS.calibration
 QUICK = quick_settings(rounds=20)
@@ -123,3 +123,24 @@ def test_calibrator_round_trips_through_json_and_floors_probabilities():
         np.testing.assert_array_equal(again(raw), calibrator(raw))
         extreme = calibrator(np.array([-1e6, 1e6]))
         assert extreme[0] >= SETTINGS.probability_floor and extreme[1] <= 1 - SETTINGS.probability_floor
+
+
+def test_isotonic_map_keeps_rising_beyond_the_slices_top_step():
+    """A storm scores above anything the slice held: p goes on rising with the score (the
+    slice's own log-odds slope), never below the top step, and a stored map does the same."""
+    raw, y = miscalibrated(60_000, seed=4)
+    calibrator = fit_calibrator(raw, y, SETTINGS)
+    top = calibrator.y[-1]
+    beyond = np.linspace(raw.max(), raw.max() + 8, 50)
+    p = calibrator(beyond)
+    assert np.all(np.diff(p) >= 0) and p[0] >= top and p[-1] > top + 0.1
+    # on the slice's own range the map is the isotonic steps
+    inside = np.sort(raw)
+    steps = np.asarray(calibrator.y)[np.searchsorted(np.asarray(calibrator.x), inside, side="left")]
+    np.testing.assert_array_equal(calibrator(inside), np.clip(steps, calibrator.floor, 1 - calibrator.floor))
+    # the true probability there is sigmoid((raw - 1) / 2): the tail starts below it (at the top
+    # step, the mean of a bin) and closes in on it
+    truth = M.sigmoid((beyond - 1) / 2)
+    assert np.all(p <= truth) and np.max(truth - p) < 0.15 and truth[-1] - p[-1] < 0.01
+    loaded = Calibrator.from_dict(calibrator.to_dict())
+    np.testing.assert_array_equal(loaded(beyond), p)

@@ -1,6 +1,7 @@
 """Drivers: exact contributions of the raw log-odds (TreeSHAP plus the weather offset), top 3-5
 with plain-words labels."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -10,10 +11,10 @@ import pytest
 from chicago_risk.features.registry import FEATURE_NAMES
 from chicago_risk.models.drivers import DRIVER_DTYPE, explain, feature_labels, top_drivers
 from chicago_risk.models.model import fit_model
-from chicago_risk.models.predict import score
-from chicago_risk.config import DriverSettings
+from chicago_risk.models.predict import PREDICTIONS_SCHEMA, score
+from chicago_risk.config import DriverSettings, RiskBands
 from chicago_risk.models.windows import plan_window
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SETTINGS = quick_settings(rounds=60)
 
@@ -116,3 +117,22 @@ def test_more_forecast_rain_never_lowers_the_probability(lightgbm_and_rows):
         wetter = model.predict_proba(rows.with_columns(pl.col("fc_precip_7d_mm") + extra_mm))
         assert (wetter >= p - 1e-12).all()
     assert model.predict_proba(rows.with_columns(pl.col("fc_precip_7d_mm") + 60.0)).mean() > p.mean()
+
+
+def test_a_day_with_no_cell_to_explain_is_scored_without_drivers(lightgbm_and_rows):
+    """Issue 12: an older day where no cell is above the low band asked TreeSHAP for zero rows,
+    and LightGBM divided by zero. Seen from long after, such a day has no driver at all."""
+    model, rows = lightgbm_and_rows
+    day = rows.filter(pl.col("day") == rows["day"].min())
+    quiet = replace(SETTINGS, bands=RiskBands(medium_from=0.98, high_from=0.99))
+    scored = score(model, day, quiet, today=day["day"].max() + timedelta(days=400))
+    assert scored.height == day.height and (scored["risk_band"] == "low").all()
+    assert (scored["drivers"].list.len() == 0).all()
+    assert model.scorer.contributions(day.head(0)).shape == (0, len(model.feature_names) + 1)
+
+
+def test_an_empty_frame_scores_to_an_empty_frame_of_the_schema(lightgbm_and_rows):
+    model, rows = lightgbm_and_rows
+    scored = score(model, rows.head(0), SETTINGS)
+    assert scored.is_empty() and scored.schema == pl.Schema(PREDICTIONS_SCHEMA)
+    assert model.predict_proba(rows.head(0)).shape == (0,)

@@ -96,6 +96,18 @@ def test_precision_and_capture_per_day_by_hand():
     # top 50%: day 1 {0.9 hit, 0.3 miss}, day 2 {0.8 miss, 0.7 hit (4)}
     assert M.precision_at(frame["day"], frame["y"], frame["p"], 0.5) == pytest.approx(0.5)
     assert M.capture_at(frame["day"], frame["n"], frame["p"], 0.5) == pytest.approx(6 / 10)
+    # PAI: the share of incidents caught over the share of cells flagged
+    assert M.pai_at(frame["day"], frame["n"], frame["p"], 0.25) == pytest.approx((2 / 10) / 0.25)
+    assert M.pai_at(frame["day"], frame["n"], frame["p"], 0.5) == pytest.approx((6 / 10) / 0.5)
+    # a random ranking scores 1 on average; flagging every cell catches all at PAI 1
+    assert M.pai_at(frame["day"], frame["n"], np.zeros(8), 0.5) == pytest.approx(1.0)
+    assert M.pai_at(frame["day"], frame["n"], frame["p"], 1.0) == pytest.approx(1.0)
+
+
+def test_pai_divides_by_the_share_really_flagged_on_a_small_grid():
+    """Five cells, 5%: one cell a day is flagged (ceil), a fifth of the grid, not a twentieth."""
+    day = [date(2024, 1, 1)] * 5
+    assert M.pai_at(day, [1, 1, 0, 0, 0], [0.9, 0.1, 0.1, 0.1, 0.1], 0.05) == pytest.approx(0.5 / 0.2)
 
 
 def test_oracle_share_and_evaluate_bundle(scored):

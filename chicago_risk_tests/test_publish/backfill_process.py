@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from chicago_risk_tests.test_publish.map_layers import MAP_LAYER_ASSETS, MAP_PUBLISH, layer_resources, materialize
+from chicago_risk_tests.fixtures.map_layers import MAP_LAYER_ASSETS, MAP_PUBLISH, layer_resources, materialize
 
 
 def main(root: str, generation: str) -> int:

@@ -12,16 +12,16 @@ from chicago_risk.models.assets import risk_predictions
 from chicago_risk.publish.assets import PUBLISH_ASSETS, NothingToPublishError, published_key
 from chicago_risk.publish.layers import EVENT_COLUMNS, PUBLISHED_TABLES
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk.resources.warehouse import WarehouseResource
-from chicago_risk_tests.instances import fast_test_instance
-from chicago_risk_tests.test_publish.map_layers import (
+from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk_tests.fixtures.instances import fast_test_instance
+from chicago_risk_tests.fixtures.map_layers import (
     FIRST_DAY,
     LAST_DAY,
     MAP_PUBLISH,
     layer_resources,
     materialize,
 )
-from chicago_risk_tests.test_publish.stand_ins import STAND_IN_ASSETS, cost_layer
+from chicago_risk_tests.fixtures.stand_ins import STAND_IN_ASSETS, cost_layer
 
 DAYS = [FIRST_DAY + timedelta(days=i) for i in range((LAST_DAY - FIRST_DAY).days + 1)]
 PUBLISH = {a.key: a for a in PUBLISH_ASSETS}
@@ -58,7 +58,7 @@ def test_the_served_model_and_the_feature_registry_are_published(small_city):
     assert risk.facets == {"model_id": [newest]} and risk.source_version.startswith("risk_predictions@")
 
 
-def test_republishing_identical_days_keeps_their_files_and_reports_what_it_did(small_city, tmp_path):
+def test_republishing_identical_days_keeps_their_versions_and_reports_what_it_did(small_city, tmp_path):
     root = small_city.copy_to(tmp_path)
     before = small_city.store().read_manifest("cost_layer")
     window = (LAST_DAY - timedelta(days=2), LAST_DAY + timedelta(days=2))  # two days not materialized
@@ -67,10 +67,11 @@ def test_republishing_identical_days_keeps_their_files_and_reports_what_it_did(s
     )
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["published_partitions"].value == 3 and metadata["skipped_days"].value == 2
-    assert metadata["dagster/row_count"].value == 3 * 115
+    assert metadata["dagster/row_count"].value == 3 * 160
     republished = PublishedStore(str(root / "published")).read_manifest("cost_layer")
     assert republished.days() == DAYS, "days never materialized are not published (not even empty)"
-    assert {k: e.path for k, e in republished.partitions.items()} == {k: e.path for k, e in before.partitions.items()}
+    assert republished.table_version == before.table_version + 1, "the window is one commit"
+    assert {k: e.version for k, e in republished.partitions.items()} == {k: e.version for k, e in before.partitions.items()}
 
 
 def test_a_window_with_nothing_materialized_fails_with_the_command_to_run(small_city, tmp_path):

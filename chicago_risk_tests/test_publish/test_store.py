@@ -1,54 +1,66 @@
-"""The published store: content-addressed partitions, atomic manifests, retention of replaced
-files, serialised writers, and readers that never see half a publication."""
+"""The published store: one Delta commit per publication, partitions named by their content,
+pinned versions, retention of superseded files, concurrent publishers, readers that never see
+half a publication, empty days kept, and the S3 server."""
 
 import multiprocessing  # spawn: a forked child of a process running polars threads can deadlock
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import polars as pl
 import pytest
 
-from chicago_risk.publish.store import Manifest, PublishedStore
-from chicago_risk.publish.storage import open_storage
+from chicago_risk.publish.store import PublishedStore
 from chicago_risk_tests.test_publish.writers import DAY, ROWS, frame, publish_days, republish
 
 
 def test_a_partition_is_visible_only_once_committed_and_named_by_its_content(tmp_path):
     store = PublishedStore(str(tmp_path))
-    entry = store.write_partition("layer", DAY, frame(1), "layer@1")
-    assert store.read_manifest("layer") is None, "written but not yet listed"
-    assert entry.path == f"layer/{DAY}/{entry.sha256[:16]}.parquet" and (tmp_path / entry.path).is_file()
-    manifest = store.commit("layer", [entry], h3_resolution=9)
-    assert store.read_manifest("layer") == manifest and manifest.entry(DAY) == entry
-    assert store.read_partition(entry).equals(frame(1))
-    again = store.write_partition("layer", DAY, frame(1), "layer@1")
-    assert again.path == entry.path and again.sha256 == entry.sha256
-    assert len(list((tmp_path / "layer" / DAY).glob("*.parquet"))) == 1
+    written = store.write_partition("layer", DAY, frame(1), "layer@1")
+    assert store.read_manifest("layer") is None, "written but not yet committed"
+    manifest = store.commit("layer", [written], h3_resolution=9)
+    entry = manifest.entry(DAY)
+    assert entry.rows == ROWS and (tmp_path / entry.path).is_file() and entry.path.startswith(f"layer/day={DAY}/")
+    assert store.read_partition(entry).drop("day").equals(frame(1))
+    assert (entry.source_version, manifest.h3_resolution) == ("layer@1", 9)
+    again = store.publish("layer", [(DAY, frame(1))], 9, "layer@1").entry(DAY)
+    assert again.version == entry.version and again.path != entry.path, "same rows, same content id"
+    assert store.publish("layer", [(DAY, frame(2))], 9, "layer@1").entry(DAY).version != entry.version
 
 
-def test_a_replaced_file_stays_for_the_retention_then_goes(tmp_path):
+def test_a_window_is_one_commit_and_a_day_without_rows_stays_published(tmp_path):
+    store = PublishedStore(str(tmp_path))
+    days = ["2024-05-13", "2024-05-14", "2024-05-15"]
+    first = store.publish("layer", [(d, frame(1).head(3)) for d in days], 9, "v", facets=("h3_id",))
+    second = store.publish("layer", [(days[1], frame(2).clear())], 9, "v")
+    assert second.table_version == first.table_version + 1
+    assert [e.rows for e in second.partitions.values()] == [3, 0, 3]
+    assert store.read_partition(second.entry(days[1])).is_empty()
+    assert first.entry(days[0]).facets == {"h3_id": ["cell-0", "cell-1", "cell-2"]}
+
+
+def test_a_reader_keeps_its_version_until_the_retention_ends(tmp_path):
     keeping = PublishedStore(str(tmp_path), retain_superseded_s=3600)
-    first = keeping.publish("layer", [(DAY, frame(1))], 9, "v").entry(DAY)
-    second = keeping.publish("layer", [(DAY, frame(2))], 9, "v")
-    assert second.entry(DAY).path != first.path and first.path in second.superseded
-    assert (tmp_path / first.path).is_file(), "a reader holding the first manifest still finds its file"
+    first = keeping.publish("layer", [(DAY, frame(1))], 9, "v")
+    keeping.publish("layer", [(DAY, frame(2))], 9, "v")
+    assert keeping.read_partition(first.entry(DAY))["generation"].unique().to_list() == [1], "pinned"
+    assert keeping.read_layer("layer")["generation"].unique().to_list() == [2]
     expiring = PublishedStore(str(tmp_path), retain_superseded_s=0)
     third = expiring.publish("layer", [(DAY, frame(3))], 9, "v")
-    assert not (tmp_path / first.path).exists() and not (tmp_path / second.entry(DAY).path).exists()
-    assert third.superseded == {} and expiring.read_manifest("layer").superseded == {}
+    assert not (tmp_path / first.entry(DAY).path).exists(), "vacuumed once superseded for the retention"
+    with pytest.raises(FileNotFoundError):
+        expiring.read_partition(first.entry(DAY))
     assert expiring.read_partition(third.entry(DAY))["generation"].unique().to_list() == [3]
 
 
-def test_concurrent_writers_never_lose_each_others_partitions(tmp_path):
+def test_concurrent_publishers_never_lose_each_others_partitions(tmp_path):
     days = [f"2024-05-{d:02d}" for d in range(1, 17)]
-    # Threads: each opens the lock file itself, and flock excludes across open files as across
-    # processes (the reader test below uses a second process).
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(publish_days, [str(tmp_path)] * 2, [days[0::2], days[1::2]]))
     assert sorted(PublishedStore(str(tmp_path)).read_manifest("layer").partitions) == days
 
 
 def test_a_reader_racing_a_writer_always_reads_one_complete_partition(tmp_path):
-    store = PublishedStore(str(tmp_path))
+    store = PublishedStore(str(tmp_path), retain_superseded_s=3600)
     store.publish("layer", [(DAY, frame(1))], 9, "v")
     writer = multiprocessing.get_context("spawn").Process(target=republish, args=(str(tmp_path), 30))
     writer.start()
@@ -66,15 +78,13 @@ def test_a_reader_racing_a_writer_always_reads_one_complete_partition(tmp_path):
     assert store.read_partition(store.read_manifest("layer").entry(DAY))["generation"][0] == 31
 
 
-def test_locations_are_configuration(tmp_path):
-    assert open_storage(f"file://{tmp_path}").uri("a/b.parquet") == str(tmp_path / "a" / "b.parquet")
-    with pytest.raises(ValueError, match="CHICAGO_RISK_PUBLISHED_URL"):
-        open_storage("s3://bucket/published")
-
-
-def test_a_manifest_of_another_format_is_refused(tmp_path):
-    store = PublishedStore(str(tmp_path))
-    store.publish("layer", [(DAY, frame(1).head(1))], 9, "v")
-    text = (tmp_path / "layer" / "manifest.json").read_text().replace('"format": 1', '"format": 99')
-    with pytest.raises(ValueError, match="republish"):
-        Manifest.from_json(text.encode())
+def test_layers_publish_to_the_s3_server_and_other_locations_are_refused(s3_server):
+    url = f"s3://{s3_server.new_bucket()}/published"
+    store = PublishedStore(url, object_store=s3_server.object_store())
+    manifest = store.publish("layer", [(DAY, frame(1))], 9, "v")
+    assert store.read_partition(manifest.entry(DAY)).drop("day").equals(frame(1))
+    assert store.storage.exists(manifest.entry(DAY).path) and store.manifest_stamp("layer") == manifest.table_version
+    model = store.publish("model", [("current", pl.DataFrame({"model_id": ["m1"]}))], 9, "v")
+    assert store.read_layer("model")["model_id"].to_list() == ["m1"] and model.days() == []
+    with pytest.raises(ValueError, match="CHICAGO_RISK_PUBLISHED_URL='gs://bucket/published' is not a storage location"):
+        PublishedStore("gs://bucket/published")

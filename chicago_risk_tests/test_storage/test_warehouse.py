@@ -1,6 +1,8 @@
-"""The warehouse's promises, kept by both storages (the DuckDB file and Parquet partitions): atomic,
-idempotent partition replacement by column name, one writer at a time, clear errors."""
+"""The warehouse's promises, kept by every storage (the DuckDB file, Delta tables in a local folder,
+Delta tables on an S3 server): atomic, idempotent partition replacement by column name, writers
+that never lose each other's days, clear errors."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,26 +13,33 @@ import time
 from datetime import date
 
 import polars as pl
+import pyarrow.fs as pafs
 import pytest
 
-from chicago_risk.resources.warehouse import WarehouseLockTimeout, WarehouseResource
+from chicago_risk.storage.delta_tables import filesystem
+from chicago_risk.storage.warehouse import WarehouseLockTimeout, WarehouseResource
 
 JAN = [date(2024, 1, d) for d in (1, 2, 3)]
+STORAGES = ["duckdb", "delta", "s3"]
 
 
 def frame(days, value: float) -> pl.DataFrame:
     return pl.DataFrame({"day": days, "h3_id": ["a"] * len(days), "value": [value] * len(days)})
 
 
-def open_warehouse(storage: str, folder, lock_timeout_s: float = 5) -> WarehouseResource:
-    if storage == "parquet":
-        return WarehouseResource(storage="parquet", url=str(folder / "warehouse"), lock_timeout_s=lock_timeout_s)
+def open_warehouse(storage: str, folder, s3_server=None, lock_timeout_s: float = 5) -> WarehouseResource:
+    if storage == "s3":
+        url = f"s3://{s3_server.new_bucket()}/warehouse"
+        return WarehouseResource(storage="delta", url=url, object_store=s3_server.object_store())
+    if storage == "delta":
+        return WarehouseResource(storage="delta", url=str(folder / "warehouse"))
     return WarehouseResource(path=str(folder / "warehouse.duckdb"), lock_timeout_s=lock_timeout_s)
 
 
-@pytest.fixture(params=["duckdb", "parquet"])
+@pytest.fixture(params=STORAGES)
 def warehouse(request, tmp_path) -> WarehouseResource:
-    return open_warehouse(request.param, tmp_path)
+    server = request.getfixturevalue("s3_server") if request.param == "s3" else None
+    return open_warehouse(request.param, tmp_path, server)
 
 
 def test_replacing_a_partition_twice_gives_the_same_rows(warehouse):
@@ -118,6 +127,21 @@ def test_concurrent_writers_of_one_table_never_lose_each_others_days(warehouse):
     assert sorted(warehouse.read_table("t")["day"].to_list()) == days
 
 
+def test_concurrent_writers_of_the_same_days_leave_one_whole_window(warehouse):
+    """Conflicting commits: the loser is redone on the winner's snapshot, never merged into it."""
+    def rewrite(generation: float) -> None:
+        for _ in range(4):
+            warehouse.replace_partitions("t", frame(JAN * 50, generation), JAN[0], JAN[-1])
+
+    writers = [threading.Thread(target=rewrite, args=(float(g),)) for g in (1, 2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    stored = warehouse.read_table("t")
+    assert stored.height == 150 and stored["value"].n_unique() == 1
+
+
 def test_a_reader_racing_a_writer_always_reads_one_whole_window(warehouse):
     rows = 2_000  # per day
     def window(generation: int) -> pl.DataFrame:
@@ -135,67 +159,76 @@ def test_a_reader_racing_a_writer_always_reads_one_whole_window(warehouse):
         seen.add(stored["value"][0])
     writer.join()
     assert warehouse.read_table("t")["value"].unique().to_list() == [15.0]
-    if warehouse.storage == "parquet":  # the DuckDB file's readers queue behind the writer instead
+    if warehouse.storage == "delta":  # the DuckDB file's readers queue behind the writer instead
         assert len(seen) >= 2, "readers take no lock: they read while the writer replaced the window"
 
 
-KILLED_WRITERS = {
-    # The real replacement runs its DELETE and INSERT, then the process dies before COMMIT.
-    "duckdb": """
-        import duckdb
-        from chicago_risk.resources.warehouse import replace_partitions
-
-        class StallAtCommit:
-            def __init__(self, connection):
-                self.connection = connection
-            def commit(self):
-                open(sys.argv[2], "w").write("deleted and inserted")
-                time.sleep(120)
-            def __getattr__(self, name):
-                return getattr(self.connection, name)
-
-        replace_partitions(StallAtCommit(duckdb.connect(sys.argv[1])), "t", new_rows, days[0], days[-1])
-    """,
-    # The new partitions' files are written and the new manifest too, under a temporary name; the
-    # process dies before the rename that would make them visible.
-    "parquet": """
-        import os
-        from chicago_risk.resources.warehouse import WarehouseResource
-
-        rename = os.replace
-        def stall_before_the_manifest(source, target):
-            if str(target).endswith("manifest.json"):
-                open(sys.argv[2], "w").write("partitions and manifest written")
-                time.sleep(120)
-            rename(source, target)
-        os.replace = stall_before_the_manifest
-
-        WarehouseResource(storage="parquet", url=sys.argv[1]).replace_partitions(
-            "t", new_rows, days[0], days[-1]
-        )
-    """,
-}
 KILLED_PREAMBLE = """
     import sys, time
     from datetime import date
     import polars as pl
 
     days = [date(2024, 1, d) for d in (1, 2, 3)]
-    new_rows = pl.DataFrame({"day": days * 1000, "h3_id": ["b"] * 3000, "value": [9.0] * 3000})
+    new_rows = pl.DataFrame({"day": days * ROWS, "h3_id": ["b"] * 3 * ROWS, "value": [9.0] * 3 * ROWS})
 """
+# The DuckDB file: the real replacement runs its DELETE and INSERT, then the process dies before
+# COMMIT (it says so in the marker file).
+DUCKDB_WRITER = """
+    import duckdb
+    from chicago_risk.storage.duckdb_file import replace_partitions
+
+    class StallAtCommit:
+        def __init__(self, connection):
+            self.connection = connection
+        def commit(self):
+            open(sys.argv[2], "w").write("deleted and inserted")
+            time.sleep(120)
+        def __getattr__(self, name):
+            return getattr(self.connection, name)
+
+    replace_partitions(StallAtCommit(duckdb.connect(sys.argv[1])), "t", new_rows, days[0], days[-1])
+"""
+# Delta: delta-rs writes the window's Parquet files, then commits; the test kills the process as
+# soon as a new data file exists and no new commit does.
+DELTA_WRITER = """
+    import json
+    from chicago_risk.storage.warehouse import WarehouseResource
+
+    WarehouseResource(storage="delta", url=sys.argv[1], object_store=json.loads(sys.argv[2])).replace_partitions(
+        "t", new_rows, days[0], days[-1]
+    )
+"""
+
+
+def _files(warehouse: WarehouseResource) -> list[str]:
+    backend = warehouse._backend()
+    listing = filesystem(backend.root, backend.storage_options).get_file_info(pafs.FileSelector("t", recursive=True))
+    return [info.path for info in listing if info.type == pafs.FileType.File]
 
 
 def test_a_process_killed_mid_write_leaves_the_previous_partition_intact(warehouse, tmp_path):
     warehouse.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
-    marker = tmp_path / "reached_the_last_step"
-    script = textwrap.dedent(KILLED_PREAMBLE) + textwrap.dedent(KILLED_WRITERS[warehouse.storage])
-    writer = subprocess.Popen([sys.executable, "-c", script, warehouse.location, str(marker)])
+    if warehouse.storage == "duckdb":
+        marker = tmp_path / "reached_the_last_step"
+        script, arguments, ROWS = DUCKDB_WRITER, [warehouse.location, str(marker)], 1_000
+        reached = marker.exists
+    else:
+        before = set(_files(warehouse))
+        script, arguments, ROWS = DELTA_WRITER, [warehouse.location, json.dumps(warehouse.object_store.model_dump())], 1_500_000
+
+        def reached() -> bool:
+            new = set(_files(warehouse)) - before
+            assert not any("_delta_log/" in path and path.endswith(".json") for path in new), "committed before the kill"
+            return any(path.endswith(".parquet") for path in new)
+
+    source = textwrap.dedent(KILLED_PREAMBLE).replace("ROWS", str(ROWS)) + textwrap.dedent(script)
+    writer = subprocess.Popen([sys.executable, "-c", source, *arguments])
     try:
         deadline = time.monotonic() + 60
-        while not marker.exists():
+        while not reached():
             assert writer.poll() is None, "the writer exited before its last step"
             assert time.monotonic() < deadline
-            time.sleep(0.05)
+            time.sleep(0.01)
     finally:
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait()
@@ -205,9 +238,10 @@ def test_a_process_killed_mid_write_leaves_the_previous_partition_intact(warehou
     assert warehouse.read_table("t").sort("day")["value"].to_list() == [2.0, 1.0, 1.0]
 
 
-def test_a_second_writer_waits_for_the_first_and_times_out_clearly(warehouse):
+def test_a_second_duckdb_writer_waits_for_the_first_and_times_out_clearly(tmp_path):
+    warehouse = open_warehouse("duckdb", tmp_path)
     impatient = warehouse.model_copy(update={"lock_timeout_s": 0.2})
-    with warehouse.writing("t"):
+    with warehouse.connect():
         with pytest.raises(WarehouseLockTimeout, match="another chicago-risk run is writing"):
             impatient.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
     impatient.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])  # free again once the first is done
