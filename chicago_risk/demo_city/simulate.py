@@ -91,25 +91,27 @@ def poisson_by_inversion(
     return candidates[positive], count[positive]
 
 
-def _storm_patterns(
-    fields: CityFields, seed: int, drv: Drivers, sim_days: np.ndarray
-) -> dict[int, np.ndarray]:
-    """Storm patterns of the rainy days among `sim_days`, from each day's own stream, computed
-    with one matrix product (patterns depend only on the seed and the day)."""
-    rainy_days = sim_days[drv.rain_mm[sim_days + P.WEATHER_LEAD_DAYS] > 0]
-    if rainy_days.size == 0:
-        return {}
+def _block_surplus(fields: CityFields, seed: int, drv: Drivers, sim_days: np.ndarray) -> np.ndarray:
+    """(days x cells) flood surplus S of `sim_days`: on rainy days by the day's storm pattern, from
+    its own stream (patterns depend only on the seed and the day; one matrix product for the
+    block); without rain the day's water (snowmelt, or none) is the same over the city."""
+    weather_days = sim_days + P.WEATHER_LEAD_DAYS
+    surplus = np.repeat(drv.surplus(weather_days[:, None], 1.0), fields.n_cells, axis=1)
+    rainy = np.flatnonzero(drv.rain_mm[weather_days] > 0)
+    if rainy.size == 0:
+        return surplus
     ordinal0 = P.SIM_START.toordinal()
     weights = np.stack(
         [
             np.random.default_rng([seed, ordinal0 + int(d), P.STREAM_STORM]).standard_normal(
                 P.STORM_N_FEATURES
             )
-            for d in rainy_days
+            for d in sim_days[rainy]
         ]
     )
-    log_sd = drv.storm_log_sd[rainy_days + P.WEATHER_LEAD_DAYS]
-    return dict(zip(rainy_days.tolist(), storm_patterns(fields, weights, log_sd), strict=True))
+    patterns = storm_patterns(fields, weights, drv.storm_log_sd[weather_days[rainy]])
+    surplus[rainy] = drv.surplus(weather_days[rainy, None], patterns)
+    return surplus
 
 
 def _neighbour_entries(
@@ -148,23 +150,21 @@ def _run(
     sim_ordinal0 = P.SIM_START.toordinal()
     excitation, excitation_sum, backlog = (array.copy() for array in state)
     lam = np.empty_like(vulnerability)
+    every_type = np.ones(n_types)
     flood = np.empty((n_cells, 2))  # per cell: the day's surplus S and the backlog B before it
     found_day, found_flat, found_count = [], [], []
     for block in range(first, stop, P.SIM_BLOCK_DAYS):
         block_days = np.arange(block, min(block + P.SIM_BLOCK_DAYS, stop))
-        patterns = _storm_patterns(fields, seed, drv, block_days)
-        # Without rain the day's water (snowmelt, or none) is the same over the city.
-        even = drv.surplus(block_days[:, None] + lead, 1.0)
-        for j, d in enumerate(block_days.tolist()):
+        block_surplus = _block_surplus(fields, seed, drv, block_days)
+        for surplus, d in zip(block_surplus, block_days.tolist(), strict=True):
             i, w = d - first, d + lead
-            surplus = drv.surplus(w, patterns[d]) if d in patterns else even[j]
             flood[:, 0], flood[:, 1] = surplus, backlog
             # b = V * q * (1 + g S + k B), as V * (q + [S B] @ [g q; k q]): one small product.
             q = rates.dry_part[w]
             np.matmul(flood, np.stack([rates.flood_gain[w] * q, rates.backlog_gain * q]), out=lam)
             lam += q
             lam *= vulnerability
-            base_total[i] = lam.sum(axis=1)
+            np.matmul(lam, every_type, out=base_total[i])  # the sum over types, 5x faster
             lam += excitation
             rng = np.random.default_rng([seed, sim_ordinal0 + d, P.STREAM_INCIDENTS])
             flat, count = poisson_by_inversion(rng, lam)
