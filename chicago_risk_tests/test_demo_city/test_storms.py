@@ -175,9 +175,9 @@ def test_no_day_of_twenty_years_trips_the_raw_volume_check(decades) -> None:
     # The check counts rows; one row per request of the day.
     rows = daily.select(pl.col("day").repeat_by("requests").explode()).drop_nulls()
     first, last = daily["day"].min(), daily["day"].max()
+    nothing_before = pl.DataFrame(schema={"day": pl.Date, "requests": pl.UInt32})
     judged = judge_volume(
-        daily_volume(rows, pl.DataFrame(schema={"day": pl.Date, "requests": pl.UInt32}), first, last),
-        weather_multiplier(daily, first, last),
+        daily_volume(rows, nothing_before, first, last), weather_multiplier(daily, first, last)
     )
     implausible = judged.filter(pl.col("implausible").fill_null(False))
     assert implausible.is_empty(), implausible

@@ -10,6 +10,8 @@ import polars as pl
 import pytest
 
 from chicago_risk.config import HEAVY_RAIN_MM
+from chicago_risk.demo_city import params as P
+from chicago_risk.demo_city import simulate
 from chicago_risk.grid import city_cells
 
 
@@ -105,3 +107,30 @@ def test_the_oracle_sees_storms_coming_and_their_aftermath(demo_year, labelled) 
         p, observed = rows["p_oracle_7d"].mean(), rows["event"].mean()
         assert -0.03 <= p - observed <= 0.01, (name, p, observed)
         assert p >= 1.3 * quiet, (name, p, quiet)
+
+
+def test_the_oracle_knows_no_incident_of_its_week(demo_year, monkeypatch) -> None:
+    """The oracle made at the end of day t is the same whatever happens on t+1..t+7: here the
+    week holds a storm, and its incidents are drawn again from other streams."""
+    storm = demo_year.weather.filter(pl.col("precip_mm") >= HEAVY_RAIN_MM)["day"][0]
+    t, seed, resolution = storm - timedelta(days=1), demo_year.source.seed, 7
+    draw = simulate.poisson_by_inversion
+
+    def other_draws_after_t(rng: np.random.Generator, lam: np.ndarray):
+        entropy = rng.bit_generator.seed_seq.entropy  # [seed, day ordinal, stream]
+        if entropy[1] > P.SIM_START.toordinal() + (t - P.SIM_START).days:
+            rng = np.random.default_rng([*entropy, 1])
+        return draw(rng, lam)
+
+    def simulated() -> tuple[pl.DataFrame, pl.DataFrame]:
+        monkeypatch.setattr(simulate, "_CACHE", {})  # its own cache: the shared one stays
+        truth = simulate.truth_frame(seed, resolution, t, t)
+        sim = simulate.simulation(seed, resolution, t)
+        week = (sim.incident_day > sim.index(t)) & (sim.incident_day <= sim.index(t) + 7)
+        return truth, pl.DataFrame({"cell": sim.incident_cell[week], "day": sim.incident_day[week]})
+
+    truth, week = simulated()
+    monkeypatch.setattr(simulate, "poisson_by_inversion", other_draws_after_t)
+    other_truth, other_week = simulated()
+    assert week.height >= 100 and not week.equals(other_week)
+    assert truth.equals(other_truth)
