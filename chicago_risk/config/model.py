@@ -61,7 +61,7 @@ class CalibrationSettings:
 
 @dataclass(frozen=True)
 class LightGBMSettings:
-    """LightGBM boosted from a weather offset (see `chicago_risk.models.gbm`), plain binary log
+    """LightGBM boosted from a smooth offset (see `chicago_risk.models.gbm`), plain binary log
     loss, then calibration.
 
     Regularised for what the data is: millions of cell-days but only a few hundred distinct days
@@ -101,6 +101,13 @@ class LightGBMSettings:
         "fc_precip_7d_mm", "fc_freeze_days_7d",
     )
 
+    # Per-cell incident counts that also enter the smooth offset, on a log scale with coefficients
+    # >= 0 (see `chicago_risk.models.gbm`): trees are flat beyond the largest count training held,
+    # so without them a storm's flooded cells (tens of calls a cell against training's few) scored
+    # like training's busiest cells and all sat in one calibration step (the storm test: 109
+    # flooded cells at p 0.37, none high). Recent and neighbouring counts: what a storm raises.
+    offset_cell_features: tuple[str, ...] = ("cnt_7d", "decay_7d", "nbr_cnt_30d")
+
     # Share of training days whose forecast features are hidden (null) so that the trees learn
     # what an unknown forecast means (see `chicago_risk.models.gbm._forecast_dropout`). A tenth
     # of two years is ~70 days, enough for a branch of its own, and costs the forecast signal a
@@ -112,6 +119,11 @@ class LightGBMSettings:
             raise ValueError(f"forecast_dropout must be in [0, 1), got {self.forecast_dropout}")
         if not 0 < self.negative_sample_rate <= 1:
             raise ValueError(f"negative_sample_rate must be in (0, 1], got {self.negative_sample_rate}")
+        if not set(self.offset_cell_features) <= set(self.increasing_features):
+            raise ValueError(
+                f"offset_cell_features {self.offset_cell_features} must be increasing_features: the offset "
+                "holds their coefficients >= 0"
+            )
 
     def params(self) -> dict:
         return {

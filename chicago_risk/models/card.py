@@ -21,7 +21,7 @@ from chicago_risk.config import MODEL_KINDS, ModelSettings
 _SLICE_METRICS = ("auroc", "log_loss", "ece", "mean_p", "event_rate")
 _SHOWN_PARAMS = (
     "num_boost_round", "learning_rate", "num_leaves", "min_data_in_leaf", "lambda_l2", "excluded_features",
-    "negative_sample_rate", "weather_offset",
+    "negative_sample_rate", "offset",
 )
 
 
@@ -155,8 +155,9 @@ def render_model_card(
         f"- Calibration: **{calibration.method}** (isotonic when the slice holds at least "
         f"{settings.calibration.isotonic_min_class_rows:,} events and non-events, Platt scaling below; "
         "a slice that cannot calibrate fails the run, never falls back).",
-        "- LightGBM boosted from a weather offset: a logistic regression on the city-wide features "
-        "(weather, forecast, day of week) gives each day a smooth baseline, and the trees, monotone "
+        "- LightGBM boosted from a smooth offset: a logistic regression on the city-wide features "
+        "(weather, forecast, day of week) and the log of each cell's recent incident counts gives "
+        "each cell-day a smooth baseline that extrapolates to storms, and the trees, monotone "
         "in incident counts, rain and freezes, model each cell's risk on top of it. Non-events "
         "are subsampled and weighted back, so probabilities stay unbiased; parameters "
         f"`{ {k: v for k, v in served.params.items() if k in _SHOWN_PARAMS} }`.",
@@ -207,7 +208,7 @@ def render_model_card(
             "",
             f"One row per cell, by log loss: the {missed} worst-missed incidents (the model gave them a "
             f"low probability) and the {misses.height - missed} worst false alarms. `why` lists the "
-            "largest contributions (log-odds: TreeSHAP plus the weather offset's terms) behind each forecast.",
+            "largest contributions (log-odds: TreeSHAP plus the offset's terms) behind each forecast.",
             "",
         ]
     lines += [
@@ -215,7 +216,7 @@ def render_model_card(
         "- Probabilities are calibrated on average over the calibration slice's seasons; a season "
         "unlike any of the last year (a record freeze) can be miscalibrated until the next retraining.",
         "- `drivers` are contributions in the uncalibrated log-odds (TreeSHAP for the trees, the "
-        "linear terms for the weather offset): they add up to the raw score, not to `p_event_7d`, "
+        "linear terms for the offset): they add up to the raw score, not to `p_event_7d`, "
         "which is a monotone map of it; they rank reasons.",
         "- `confidence` reflects how many calibration cell-days back a probability, not model "
         "uncertainty about a specific cell.",

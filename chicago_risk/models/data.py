@@ -48,13 +48,14 @@ def require_days(warehouse: WarehouseResource, table: str, first: date, last: da
         )
 
 
-def first_labelled_day(warehouse: WarehouseResource) -> date:
-    """The oldest as-of day with both features and labels."""
+def first_labelled_day(warehouse: WarehouseResource, needed: tuple[date, date] | None = None) -> date:
+    """The oldest as-of day with both features and labels; `needed` (the days the caller will
+    read) goes into the command printed when the tables do not exist yet."""
     for table in (FEATURES_TABLE, LABELS_TABLE):
         if not warehouse.table_exists(table):
             raise MissingFeatureStoreDataError(
                 f"the warehouse has no {table} table yet: run: "
-                f"{materialize_command([FEATURES_TABLE, LABELS_TABLE])}"
+                f"{materialize_command([FEATURES_TABLE, LABELS_TABLE], *(needed or ()))}"
             )
     first = warehouse.query(
         f'SELECT greatest((SELECT min("day") FROM {FEATURES_TABLE}), (SELECT min("day") FROM {LABELS_TABLE})) AS day'

@@ -48,6 +48,7 @@ from chicago_risk.storage.delta_tables import (
     with_commit_retries,
 )
 from chicago_risk.storage.object_store import ObjectStoreConfig, join_url, table_root
+from chicago_risk.upstream import materialize_command
 
 CURRENT = "current"  # the partition key of a one-partition table
 DAY = "day"
@@ -317,7 +318,10 @@ class PublishedStore:
         notebooks)."""
         manifest = self.read_manifest(layer)
         if manifest is None:
-            raise LookupError(f"{layer} is not published in {self.url} yet: materialize published/{layer}")
+            raise LookupError(
+                f"{layer} is not published in {self.url} yet: run: "
+                f"{materialize_command([layer, f'published/{layer}'], start, end)}"
+            )
         chosen = [
             e for e in manifest.partitions.values()
             if e.key == CURRENT or ((start is None or e.day >= start) and (end is None or e.day <= end))
