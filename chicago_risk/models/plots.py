@@ -2,6 +2,10 @@
 
 Each figure pools every fold's test rows per model. `figures` writes the PNGs into a folder and
 returns their bytes so the assets can also embed them in Dagster metadata.
+
+The figures are drawn on whatever matplotlib backend the process uses and saved as PNG: the
+Dagster code location pins the non-interactive Agg (`chicago_risk.definitions`), and a notebook
+that imports these modules keeps drawing inline.
 """
 
 from __future__ import annotations
@@ -10,17 +14,13 @@ import base64
 import io
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-matplotlib.use("Agg")  # no display: a Dagster step or a test
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
-
-from chicago_risk.models.base import COUNT, LABEL  # noqa: E402
-from chicago_risk.models.metrics import ECE_BINS, reliability_table  # noqa: E402
+from chicago_risk.models.base import COUNT, LABEL
+from chicago_risk.models.metrics import ECE_BINS, reliability_table
 
 CAPTURE_GRID = 100  # capture curve points: 1%, 2%, ... 100% of cells flagged per day
 _DPI = 90
