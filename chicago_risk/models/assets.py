@@ -492,7 +492,8 @@ def model_card(
             folder = reports.path("model_evaluation", evaluated_at.isoformat(), "x").parent
             figures = {p.stem: f"model_evaluation/{evaluated_at}/{p.name}" for p in sorted(folder.glob("*.png"))}
         explained = write_explanations(
-            warehouse, models[SETTINGS.served_kind], cutoff, Path(reports.folder), f"model_card/{cutoff}", SETTINGS.explanations
+            warehouse, models[SETTINGS.served_kind], cutoff, Path(reports.folder), f"model_card/{cutoff}",
+            SETTINGS.explanations,
         )
         text = render_model_card(
             cutoff, models, evaluation, misses, figures, SETTINGS, evaluated_at, storm, explained=explained
@@ -500,11 +501,13 @@ def model_card(
         path = reports.write_text(text, f"model_card_{cutoff}.md")
         if cutoff == newest_stored:
             reports.write_text(text, "model_card.md")
-    shap_figures = [plots.markdown_image(Path(reports.folder) / p, n) for n, p in (explained.figures if explained else {}).items()]
+    shap_figures = "\n\n".join(
+        plots.markdown_image(Path(reports.folder) / p, name) for name, p in (explained.figures if explained else {}).items()
+    )
     return dg.MaterializeResult(
         metadata={
             "model_card": dg.MetadataValue.md(text), "path": dg.MetadataValue.path(str(path)),
-            "shap_figures": dg.MetadataValue.md("\n\n".join(shap_figures) or "none: the served model has no exact contributions"),
+            "shap_figures": dg.MetadataValue.md(shap_figures or "none: the served model has no exact contributions"),
         }
     )
 

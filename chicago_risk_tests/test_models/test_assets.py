@@ -15,7 +15,7 @@ from chicago_risk.models import assets as model_assets
 from chicago_risk.models.storms import STORM_METRICS, storm_table
 from chicago_risk.models.assets import model_card, model_evaluation, risk_model, risk_predictions
 from chicago_risk.models.base import feature_matrix
-from chicago_risk.models.data import MissingFeatureStoreDataError
+from chicago_risk.models.data import MissingFeatureStoreDataError, sample_features
 from chicago_risk.models.explanations import write_explanations
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.registry import load_models_at
@@ -149,8 +149,8 @@ def test_the_model_card_draws_the_served_models_shap_figures(run):
     day = run["warehouse"].read_partitions("risk_predictions", SECOND_CUTOFF, SECOND_CUTOFF)
     cell = section.split(f"the highest-risk cell of {SECOND_CUTOFF}, `")[1].split("`")[0]
     assert day.filter(pl.col("h3_id") == cell)["p_event_7d"][0] == day["p_event_7d"].max()
-    metadata = {e.asset_key.to_user_string(): e.materialization.metadata for e in run["evaluation"].get_asset_materialization_events()}
-    assert metadata["model_card"]["shap_figures"].value.count("data:image/png;base64,") == 2
+    card_events = [e for e in run["evaluation"].get_asset_materialization_events() if e.asset_key.path == ["model_card"]]
+    assert card_events[0].materialization.metadata["shap_figures"].value.count("data:image/png;base64,") == 2
 
 
 def test_shaps_own_tree_shap_agrees_with_the_served_drivers(run):
@@ -180,6 +180,16 @@ def test_shaps_own_tree_shap_agrees_with_the_served_drivers(run):
     assert served[:, -1] == pytest.approx(float(np.ravel(own.expected_value)[0]) + scorer.offset.intercept, abs=tolerance)
 
 
+def test_the_shap_sample_is_the_same_rows_of_its_window_every_time(run):
+    first, last = SECOND_CUTOFF - timedelta(days=27), SECOND_CUTOFF
+    sample = sample_features(run["warehouse"], first, last, 2_000)
+    assert sample.height == 2_000 and sample.select("h3_id", "day").is_unique().all()
+    assert sample["day"].is_between(first, last).all() and sample["day"].n_unique() == 28
+    assert sample.equals(sample_features(run["warehouse"], first, last, 2_000))
+    # a window smaller than the sample gives all its rows
+    assert sample_features(run["warehouse"], last, last, 2_000).height == len(city_cells(RESOLUTION))
+
+
 def test_a_served_model_without_contributions_gets_no_shap_figures(run, tmp_path):
     climatology = load_models_at(run["warehouse"], SECOND_CUTOFF)["climatology"]
     assert write_explanations(run["warehouse"], climatology, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings()) is None
@@ -189,7 +199,7 @@ def test_a_served_model_without_contributions_gets_no_shap_figures(run, tmp_path
 def test_shap_figures_name_the_feature_days_to_materialize(run, tmp_path):
     served = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]
     empty = WarehouseResource(path=str(tmp_path / "empty.duckdb"))
-    with pytest.raises(MissingFeatureStoreDataError, match="holds no day on or before 2024-05-20; run: chicago-risk materialize"):
+    with pytest.raises(MissingFeatureStoreDataError, match=f"holds no day on or before {SECOND_CUTOFF}; run: chicago-risk"):
         write_explanations(empty, served, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings())
     gap = date(2024, 5, 1)
     features = run["warehouse"].read_table("cell_day_features").filter(pl.col("day") != gap)
