@@ -234,6 +234,30 @@ class DriverSettings:
 
 
 @dataclass(frozen=True)
+class ExplanationSettings:
+    """The model card's SHAP figures (`chicago_risk.models.explanations`): a beeswarm of
+    `sample_rows` cell-days drawn from the `sample_days` days up to the card's day, and a
+    waterfall of that day's highest-risk cell, each showing `max_display` features."""
+
+    # TreeSHAP costs about 3.5 s per 6,000 rows on the demo city's model (`DriverSettings`):
+    # 2,000 rows keep the card's SHAP step near a second and still fill a beeswarm.
+    sample_rows: int = 2_000
+    # Four weeks: the city-wide weather features vary from day to day, not across the cells of
+    # one day, so a single day would show their effect as one point.
+    sample_days: int = 28
+    # The features whose rows a reader can tell apart in a figure of print size; the rest are
+    # summed into one row.
+    max_display: int = 12
+
+    def __post_init__(self) -> None:
+        if self.sample_rows < 2 or self.sample_days < 1 or self.max_display < 1:
+            raise ValueError(
+                "explanations need sample_rows >= 2 (a beeswarm of one row is a waterfall), "
+                f"sample_days >= 1 and max_display >= 1; got {self.sample_rows}, {self.sample_days}, {self.max_display}"
+            )
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     served_kind: str = "lightgbm"
     bands: RiskBands = field(default_factory=RiskBands)
@@ -241,6 +265,7 @@ class ModelSettings:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
     drivers: DriverSettings = field(default_factory=DriverSettings)
+    explanations: ExplanationSettings = field(default_factory=ExplanationSettings)
     # The per-day mean probability of risk_predictions is flagged when it leaves
     # [base rate / factor, base rate x factor] (the hackathon fallback gave 0.49 against 0.15).
     mean_probability_factor: float = 2.5

@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -40,6 +41,7 @@ from chicago_risk.models.backtest import (
     wins,
 )
 from chicago_risk.models.card import metrics_table, render_model_card
+from chicago_risk.models.explanations import write_explanations
 from chicago_risk.ingest.coverage import Coverage
 from chicago_risk.models.data import (
     SlidingRows,
@@ -497,10 +499,11 @@ def model_card(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, reports: ReportsResource
 ) -> dg.MaterializeResult:
     """The cutoff's model card (markdown) under the reports folder: data and windows, the
-    backtest's metrics with their spread, the 10 worst misses, limitations, retraining triggers,
-    intended use. Uses the newest evaluation at or before the cutoff."""
+    backtest's metrics with their spread, the served model's SHAP figures, the 10 worst misses,
+    limitations, retraining triggers, intended use. Uses the newest evaluation at or before the
+    cutoff."""
     newest_stored = warehouse.query(f"SELECT max(cutoff) AS cutoff FROM {MODEL_REGISTRY}")["cutoff"][0]
-    text, path = "", None
+    text, path, explained = "", None, None
     for cutoff in cutoffs_of_run(context):
         models = load_models_at(warehouse, cutoff)
         evaluation, evaluated_at = _latest_on_or_before(warehouse, "model_evaluation", cutoff)
@@ -510,12 +513,24 @@ def model_card(
         if evaluated_at is not None:
             folder = reports.path("model_evaluation", evaluated_at.isoformat(), "x").parent
             figures = {p.stem: f"model_evaluation/{evaluated_at}/{p.name}" for p in sorted(folder.glob("*.png"))}
-        text = render_model_card(cutoff, models, evaluation, misses, figures, SETTINGS, evaluated_at, storm)
+        explained = write_explanations(
+            warehouse, models[SETTINGS.served_kind], cutoff, Path(reports.folder), f"model_card/{cutoff}",
+            SETTINGS.explanations,
+        )
+        text = render_model_card(
+            cutoff, models, evaluation, misses, figures, SETTINGS, evaluated_at, storm, explained=explained
+        )
         path = reports.write_text(text, f"model_card_{cutoff}.md")
         if cutoff == newest_stored:
             reports.write_text(text, "model_card.md")
+    shap_figures = "\n\n".join(
+        plots.markdown_image(Path(reports.folder) / p, name) for name, p in (explained.figures if explained else {}).items()
+    )
     return dg.MaterializeResult(
-        metadata={"model_card": dg.MetadataValue.md(text), "path": dg.MetadataValue.path(str(path))}
+        metadata={
+            "model_card": dg.MetadataValue.md(text), "path": dg.MetadataValue.path(str(path)),
+            "shap_figures": dg.MetadataValue.md(shap_figures or "none: the served model has no exact contributions"),
+        }
     )
 
 

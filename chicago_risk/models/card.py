@@ -12,6 +12,7 @@ import polars as pl
 from chicago_risk.config import FeatureChecks
 from chicago_risk.features.registry import FEATURES
 from chicago_risk.models.backtest import metric_summary, wins
+from chicago_risk.models.explanations import ExplainedModel
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.model import FittedModel
 from chicago_risk.models.storms import reliability_lines, storm_table
@@ -102,6 +103,28 @@ def storm_section(storms: pl.DataFrame | None, settings: ModelSettings) -> list[
     return lines
 
 
+def explanation_section(explained: ExplainedModel | None, served: FittedModel) -> list[str]:
+    """The SHAP figures of the served model, with what they show."""
+    lines = ["## What drives the forecasts (SHAP)", ""]
+    if explained is None:
+        return [*lines, f"No SHAP figures: the served model is a {served.kind} model, without exact contributions.", ""]
+    return [
+        *lines,
+        "Contributions in log-odds of the uncalibrated score, the exact ones the map's `drivers` come from "
+        "(LightGBM's TreeSHAP plus the weather offset's linear terms), drawn with shap's plots; shap's own "
+        "TreeSHAP checks them in the test suite.",
+        "",
+        f"- Beeswarm: {explained.rows:,} cell-days sampled from {explained.first_day}..{explained.day}, one point "
+        "each, coloured by the feature's value; features by mean |contribution|, the rest summed in one row.",
+        f"- Waterfall: the highest-risk cell of {explained.day}, `{explained.cell}` (p_event_7d "
+        f"{explained.p_event_7d:.3f}, raw score {explained.raw_score:+.2f}): from the model's expected value "
+        "to its raw score, one feature at a time.",
+        "",
+        *(f"![{name}]({path})" for name, path in explained.figures.items()),
+        "",
+    ]
+
+
 def render_model_card(
     cutoff: date,
     models: dict[str, FittedModel],
@@ -111,6 +134,8 @@ def render_model_card(
     settings: ModelSettings,
     evaluation_cutoff: date | None = None,
     storms: pl.DataFrame | None = None,
+    *,
+    explained: ExplainedModel | None,
 ) -> str:
     served = models[settings.served_kind]
     window = served.calibration.slice
@@ -192,6 +217,7 @@ def render_model_card(
             lines.append(f"![{name}]({path})")
         lines.append("")
     lines += storm_section(storms, settings)
+    lines += explanation_section(explained, served)
     lines += ["## The 10 worst misses of the backtest, and why", ""]
     if misses is None or misses.is_empty():
         lines += ["No backtest misses recorded yet.", ""]

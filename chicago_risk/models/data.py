@@ -86,6 +86,30 @@ def load_features(warehouse: WarehouseResource, first: date, last: date) -> pl.D
     )
 
 
+def newest_feature_day(warehouse: WarehouseResource, on_or_before: date) -> date:
+    """The newest as-of day of the feature store on or before `on_or_before`."""
+    day = None
+    if warehouse.table_exists(FEATURES_TABLE):
+        day = warehouse.query(f'SELECT max("day") AS day FROM {FEATURES_TABLE} WHERE "day" <= ?', [on_or_before])["day"][0]
+    if day is None:
+        raise MissingFeatureStoreDataError(
+            f"{FEATURES_TABLE} holds no day on or before {on_or_before}; run: "
+            f"{materialize_command([FEATURES_TABLE], on_or_before, on_or_before)}"
+        )
+    return day
+
+
+def sample_features(warehouse: WarehouseResource, first: date, last: date, rows: int) -> pl.DataFrame:
+    """Up to `rows` scoring rows of days first..last, every day required, the same rows on every
+    call: ordered by a hash of (cell, day), not drawn at random."""
+    require_days(warehouse, FEATURES_TABLE, first, last)
+    return warehouse.query(
+        f'SELECT {_columns()} FROM {FEATURES_TABLE} f WHERE f."day" BETWEEN ? AND ? '
+        f'ORDER BY hash(f.h3_id, f."day"), f.h3_id, f."day" LIMIT ?',
+        [first, last, rows],
+    )
+
+
 def load_truth(warehouse: WarehouseResource, first: date, last: date) -> pl.DataFrame | None:
     """The demo city's `p_oracle_7d` for first..last when the warehouse has all of it, else None
     (live sources have no truth)."""
