@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import matplotlib
 
 from chicago_risk.config import Settings
 from chicago_risk.cost.assets import COST_ASSETS
@@ -17,6 +18,10 @@ from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.sources import build_sources
 from chicago_risk.schedules import JOBS, SCHEDULES, SENSORS
 from chicago_risk.storage.resources import storage_resources
+
+# Steps draw figures into PNG files (model evaluation, model card), never on a display; a
+# desktop's interactive backend would open a GUI toolkit in every run process.
+matplotlib.use("Agg")
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -61,7 +61,7 @@ class CalibrationSettings:
 
 @dataclass(frozen=True)
 class LightGBMSettings:
-    """LightGBM boosted from a weather offset (see `chicago_risk.models.gbm`), plain binary log
+    """LightGBM boosted from a smooth offset (see `chicago_risk.models.gbm`), plain binary log
     loss, then calibration.
 
     Regularised for what the data is: millions of cell-days but only a few hundred distinct days
@@ -101,6 +101,13 @@ class LightGBMSettings:
         "fc_precip_7d_mm", "fc_freeze_days_7d",
     )
 
+    # Per-cell incident counts that also enter the smooth offset, on a log scale with coefficients
+    # >= 0 (see `chicago_risk.models.gbm`): trees are flat beyond the largest count training held,
+    # so without them a storm's flooded cells (tens of calls a cell against training's few) scored
+    # like training's busiest cells and all sat in one calibration step (the storm test: 109
+    # flooded cells at p 0.37, none high). Recent and neighbouring counts: what a storm raises.
+    offset_cell_features: tuple[str, ...] = ("cnt_7d", "decay_7d", "nbr_cnt_30d")
+
     # Share of training days whose forecast features are hidden (null) so that the trees learn
     # what an unknown forecast means (see `chicago_risk.models.gbm._forecast_dropout`). A tenth
     # of two years is ~70 days, enough for a branch of its own, and costs the forecast signal a
@@ -112,6 +119,11 @@ class LightGBMSettings:
             raise ValueError(f"forecast_dropout must be in [0, 1), got {self.forecast_dropout}")
         if not 0 < self.negative_sample_rate <= 1:
             raise ValueError(f"negative_sample_rate must be in (0, 1], got {self.negative_sample_rate}")
+        if not set(self.offset_cell_features) <= set(self.increasing_features):
+            raise ValueError(
+                f"offset_cell_features {self.offset_cell_features} must be increasing_features: the offset "
+                "holds their coefficients >= 0"
+            )
 
     def params(self) -> dict:
         return {
@@ -222,6 +234,30 @@ class DriverSettings:
 
 
 @dataclass(frozen=True)
+class ExplanationSettings:
+    """The model card's SHAP figures (`chicago_risk.models.explanations`): a beeswarm of
+    `sample_rows` cell-days drawn from the `sample_days` days up to the card's day, and a
+    waterfall of that day's highest-risk cell, each showing `max_display` features."""
+
+    # TreeSHAP costs about 3.5 s per 6,000 rows on the demo city's model (`DriverSettings`):
+    # 2,000 rows keep the card's SHAP step near a second and still fill a beeswarm.
+    sample_rows: int = 2_000
+    # Four weeks: the city-wide weather features vary from day to day, not across the cells of
+    # one day, so a single day would show their effect as one point.
+    sample_days: int = 28
+    # The features whose rows a reader can tell apart in a figure of print size; the rest are
+    # summed into one row.
+    max_display: int = 12
+
+    def __post_init__(self) -> None:
+        if self.sample_rows < 2 or self.sample_days < 1 or self.max_display < 1:
+            raise ValueError(
+                "explanations need sample_rows >= 2 (a beeswarm of one row is a waterfall), "
+                f"sample_days >= 1 and max_display >= 1; got {self.sample_rows}, {self.sample_days}, {self.max_display}"
+            )
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     served_kind: str = "lightgbm"
     bands: RiskBands = field(default_factory=RiskBands)
@@ -229,6 +265,7 @@ class ModelSettings:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
     drivers: DriverSettings = field(default_factory=DriverSettings)
+    explanations: ExplanationSettings = field(default_factory=ExplanationSettings)
     # The per-day mean probability of risk_predictions is flagged when it leaves
     # [base rate / factor, base rate x factor] (the hackathon fallback gave 0.49 against 0.15).
     mean_probability_factor: float = 2.5

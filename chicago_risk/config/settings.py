@@ -24,7 +24,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from chicago_risk.config.domain import DATA_START
-from chicago_risk.storage.object_store import LOCATIONS, UnsupportedStorageURL, join_url, table_root
+from chicago_risk.storage.object_store import LOCATIONS, ObjectStoreConfig, UnsupportedStorageURL, join_url, table_root
 
 SourceName = Literal["demo", "socrata", "files"]
 StorageName = Literal["duckdb", "delta"]
@@ -102,6 +102,16 @@ class ObjectStoreSettings(_EnvironmentSettings):
     access_key_id: SecretStr | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
     secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
     session_token: SecretStr | None = Field(None, validation_alias="AWS_SESSION_TOKEN")
+
+    def config(self, as_env_vars: bool) -> ObjectStoreConfig:
+        """The bucket's `ObjectStoreConfig`. For a Dagster resource (`as_env_vars`) the secrets are
+        `dg.EnvVar`s, which the UI shows by name; elsewhere (the API, notebooks) their values."""
+        secrets = {
+            name: self.resource_secret(name) if as_env_vars else getattr(self, name).get_secret_value()
+            for name in ("access_key_id", "secret_access_key", "session_token")
+            if getattr(self, name) is not None
+        }
+        return ObjectStoreConfig(endpoint_url=self.endpoint_url, region=self.region, **secrets)
 
 
 class Settings(_EnvironmentSettings):

@@ -15,5 +15,6 @@ Modules, in the order the pipeline uses them (their settings are `chicago_risk.c
   drivers      TreeSHAP top contributions with plain-words labels
   predict      `risk_predictions` rows
   plots, card  figures and the model card
+  explanations the card's SHAP figures, from the served model's exact contributions
   assets       the Dagster assets; automation: the weekly job, schedule and drift sensor
 """

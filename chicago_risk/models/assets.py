@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -40,6 +41,7 @@ from chicago_risk.models.backtest import (
     wins,
 )
 from chicago_risk.models.card import metrics_table, render_model_card
+from chicago_risk.models.explanations import write_explanations
 from chicago_risk.ingest.coverage import Coverage
 from chicago_risk.models.data import (
     SlidingRows,
@@ -48,7 +50,7 @@ from chicago_risk.models.data import (
     load_labelled_rows,
     load_truth,
 )
-from chicago_risk.models.coverage import first_covered_day, first_trainable_day, window_warnings
+from chicago_risk.models.coverage import first_covered_day, first_trainable_day, more_history, window_warnings
 from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
@@ -64,7 +66,14 @@ from chicago_risk.models.registry import (
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.progress import Progress
-from chicago_risk.models.windows import TrainingWindow, fit_cutoff, last_labelled_day, plan_window
+from chicago_risk.models.windows import (
+    InsufficientHistoryError,
+    TrainingWindow,
+    fit_cutoff,
+    labelled_days_read,
+    last_labelled_day,
+    plan_window,
+)
 from chicago_risk.schedules import RETRAIN_REASON_TAG
 from chicago_risk.partitions import daily_partitions, model_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
@@ -185,13 +194,21 @@ def risk_model(
     baseline and LightGBM, each trained at the partition's cutoff C on as-of days <= C - 8 and
     calibrated on a slice of whole days spread over the last year (disjoint from training),
     stored in `model_registry`."""
-    first_available, first_labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
     cutoffs = cutoffs_of_run(context)
+    first_available, first_labelled, coverage = first_trainable_day(
+        warehouse, SETTINGS.training, labelled_days_read(cutoffs[0], last_labelled_day(cutoffs[-1]), SETTINGS.training)
+    )
     training = SETTINGS.training
     if context.run.tags.get(RETRAIN_REASON_TAG, "").startswith("feature drift"):
         training = replace(training, refit_monthly=False)  # drift: fit this week's own model
     fitted_at = {c: fit_cutoff(c, first_available, training, SETTINGS.calibration) for c in cutoffs}
-    windows = {r: plan_window(r, first_available, training, SETTINGS.calibration) for r in sorted(set(fitted_at.values()))}
+    try:
+        windows = {
+            r: plan_window(r, first_available, training, SETTINGS.calibration) for r in sorted(set(fitted_at.values()))
+        }
+    except InsufficientHistoryError as error:
+        hint = more_history(cutoffs[0], first_labelled, coverage, training)
+        raise InsufficientHistoryError(f"{error}: {hint}") from error
     warnings = _warn_coverage(context, warehouse, coverage, first_labelled, list(windows.values()))
     # Windows move forward: each reads only the days the previous one did not hold.
     loader, progress = SlidingRows(warehouse), Progress(context.log, "full fits", len(windows), every_s=0)
@@ -335,12 +352,19 @@ def model_evaluation(
     """Rolling-origin backtest of the configured folds before the cutoff (`BacktestSettings`:
     12 calendar months by default): per fold, every kind trained as `risk_model` would at the
     fold's first day, scored on the fold; and every kind on the wettest 1% of the test days."""
-    first_available, first_labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
+    cutoffs = cutoffs_of_run(context)
+    planned = {cutoff: plan_folds(cutoff, SETTINGS.backtest) for cutoff in cutoffs}
+    needed = labelled_days_read(planned[cutoffs[0]][0].start, planned[cutoffs[-1]][-1].end, SETTINGS.training)
+    first_available, first_labelled, coverage = first_trainable_day(warehouse, SETTINGS.training, needed)
     warnings: list[str] = []
     evaluations, misses, fold_facts, timings, storms = [], [], [], [], []
     figures: dict[str, str] = {}
-    for cutoff in cutoffs_of_run(context):
-        folds = trainable_folds(plan_folds(cutoff, SETTINGS.backtest), first_available, SETTINGS)
+    for cutoff in cutoffs:
+        try:
+            folds = trainable_folds(planned[cutoff], first_available, SETTINGS)
+        except InsufficientHistoryError as error:
+            hint = more_history(planned[cutoff][-1].start, first_labelled, coverage, SETTINGS.training)
+            raise InsufficientHistoryError(f"{error}: {hint}") from error
         first_fit = fit_cutoff(folds[0].start, first_available, SETTINGS.training, SETTINGS.calibration)
         first_window = plan_window(first_fit, first_available, SETTINGS.training, SETTINGS.calibration)
         warnings += _warn_coverage(context, warehouse, coverage, first_labelled, [first_window])
@@ -475,10 +499,11 @@ def model_card(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, reports: ReportsResource
 ) -> dg.MaterializeResult:
     """The cutoff's model card (markdown) under the reports folder: data and windows, the
-    backtest's metrics with their spread, the 10 worst misses, limitations, retraining triggers,
-    intended use. Uses the newest evaluation at or before the cutoff."""
+    backtest's metrics with their spread, the served model's SHAP figures, the 10 worst misses,
+    limitations, retraining triggers, intended use. Uses the newest evaluation at or before the
+    cutoff."""
     newest_stored = warehouse.query(f"SELECT max(cutoff) AS cutoff FROM {MODEL_REGISTRY}")["cutoff"][0]
-    text, path = "", None
+    text, path, explained = "", None, None
     for cutoff in cutoffs_of_run(context):
         models = load_models_at(warehouse, cutoff)
         evaluation, evaluated_at = _latest_on_or_before(warehouse, "model_evaluation", cutoff)
@@ -488,12 +513,24 @@ def model_card(
         if evaluated_at is not None:
             folder = reports.path("model_evaluation", evaluated_at.isoformat(), "x").parent
             figures = {p.stem: f"model_evaluation/{evaluated_at}/{p.name}" for p in sorted(folder.glob("*.png"))}
-        text = render_model_card(cutoff, models, evaluation, misses, figures, SETTINGS, evaluated_at, storm)
+        explained = write_explanations(
+            warehouse, models[SETTINGS.served_kind], cutoff, Path(reports.folder), f"model_card/{cutoff}",
+            SETTINGS.explanations,
+        )
+        text = render_model_card(
+            cutoff, models, evaluation, misses, figures, SETTINGS, evaluated_at, storm, explained=explained
+        )
         path = reports.write_text(text, f"model_card_{cutoff}.md")
         if cutoff == newest_stored:
             reports.write_text(text, "model_card.md")
+    shap_figures = "\n\n".join(
+        plots.markdown_image(Path(reports.folder) / p, name) for name, p in (explained.figures if explained else {}).items()
+    )
     return dg.MaterializeResult(
-        metadata={"model_card": dg.MetadataValue.md(text), "path": dg.MetadataValue.path(str(path))}
+        metadata={
+            "model_card": dg.MetadataValue.md(text), "path": dg.MetadataValue.path(str(path)),
+            "shap_figures": dg.MetadataValue.md(shap_figures or "none: the served model has no exact contributions"),
+        }
     )
 
 

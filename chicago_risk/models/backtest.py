@@ -109,8 +109,7 @@ def trainable_folds(folds: list[Fold], first_available: date, settings: ModelSet
     if not trainable:
         raise InsufficientHistoryError(
             f"no fold of {folds[0].start}..{folds[-1].end} has enough labelled history since "
-            f"{first_available} to train a model; materialize cell_day_features and cell_day_labels "
-            "further back"
+            f"{first_available} to train a model"
         )
     return trainable
 

@@ -12,6 +12,7 @@ import polars as pl
 from chicago_risk.config import FeatureChecks
 from chicago_risk.features.registry import FEATURES
 from chicago_risk.models.backtest import metric_summary, wins
+from chicago_risk.models.explanations import ExplainedModel
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.model import FittedModel
 from chicago_risk.models.storms import reliability_lines, storm_table
@@ -21,7 +22,7 @@ from chicago_risk.config import MODEL_KINDS, ModelSettings
 _SLICE_METRICS = ("auroc", "log_loss", "ece", "mean_p", "event_rate")
 _SHOWN_PARAMS = (
     "num_boost_round", "learning_rate", "num_leaves", "min_data_in_leaf", "lambda_l2", "excluded_features",
-    "negative_sample_rate", "weather_offset",
+    "negative_sample_rate", "offset",
 )
 
 
@@ -102,6 +103,28 @@ def storm_section(storms: pl.DataFrame | None, settings: ModelSettings) -> list[
     return lines
 
 
+def explanation_section(explained: ExplainedModel | None, served: FittedModel) -> list[str]:
+    """The SHAP figures of the served model, with what they show."""
+    lines = ["## What drives the forecasts (SHAP)", ""]
+    if explained is None:
+        return [*lines, f"No SHAP figures: the served model is a {served.kind} model, without exact contributions.", ""]
+    return [
+        *lines,
+        "Contributions in log-odds of the uncalibrated score, the exact ones the map's `drivers` come from "
+        "(LightGBM's TreeSHAP plus the weather offset's linear terms), drawn with shap's plots; shap's own "
+        "TreeSHAP checks them in the test suite.",
+        "",
+        f"- Beeswarm: {explained.rows:,} cell-days sampled from {explained.first_day}..{explained.day}, one point "
+        "each, coloured by the feature's value; features by mean |contribution|, the rest summed in one row.",
+        f"- Waterfall: the highest-risk cell of {explained.day}, `{explained.cell}` (p_event_7d "
+        f"{explained.p_event_7d:.3f}, raw score {explained.raw_score:+.2f}): from the model's expected value "
+        "to its raw score, one feature at a time.",
+        "",
+        *(f"![{name}]({path})" for name, path in explained.figures.items()),
+        "",
+    ]
+
+
 def render_model_card(
     cutoff: date,
     models: dict[str, FittedModel],
@@ -111,6 +134,8 @@ def render_model_card(
     settings: ModelSettings,
     evaluation_cutoff: date | None = None,
     storms: pl.DataFrame | None = None,
+    *,
+    explained: ExplainedModel | None,
 ) -> str:
     served = models[settings.served_kind]
     window = served.calibration.slice
@@ -155,8 +180,9 @@ def render_model_card(
         f"- Calibration: **{calibration.method}** (isotonic when the slice holds at least "
         f"{settings.calibration.isotonic_min_class_rows:,} events and non-events, Platt scaling below; "
         "a slice that cannot calibrate fails the run, never falls back).",
-        "- LightGBM boosted from a weather offset: a logistic regression on the city-wide features "
-        "(weather, forecast, day of week) gives each day a smooth baseline, and the trees, monotone "
+        "- LightGBM boosted from a smooth offset: a logistic regression on the city-wide features "
+        "(weather, forecast, day of week) and the log of each cell's recent incident counts gives "
+        "each cell-day a smooth baseline that extrapolates to storms, and the trees, monotone "
         "in incident counts, rain and freezes, model each cell's risk on top of it. Non-events "
         "are subsampled and weighted back, so probabilities stay unbiased; parameters "
         f"`{ {k: v for k, v in served.params.items() if k in _SHOWN_PARAMS} }`.",
@@ -191,6 +217,7 @@ def render_model_card(
             lines.append(f"![{name}]({path})")
         lines.append("")
     lines += storm_section(storms, settings)
+    lines += explanation_section(explained, served)
     lines += ["## The 10 worst misses of the backtest, and why", ""]
     if misses is None or misses.is_empty():
         lines += ["No backtest misses recorded yet.", ""]
@@ -207,7 +234,7 @@ def render_model_card(
             "",
             f"One row per cell, by log loss: the {missed} worst-missed incidents (the model gave them a "
             f"low probability) and the {misses.height - missed} worst false alarms. `why` lists the "
-            "largest contributions (log-odds: TreeSHAP plus the weather offset's terms) behind each forecast.",
+            "largest contributions (log-odds: TreeSHAP plus the offset's terms) behind each forecast.",
             "",
         ]
     lines += [
@@ -215,7 +242,7 @@ def render_model_card(
         "- Probabilities are calibrated on average over the calibration slice's seasons; a season "
         "unlike any of the last year (a record freeze) can be miscalibrated until the next retraining.",
         "- `drivers` are contributions in the uncalibrated log-odds (TreeSHAP for the trees, the "
-        "linear terms for the weather offset): they add up to the raw score, not to `p_event_7d`, "
+        "linear terms for the offset): they add up to the raw score, not to `p_event_7d`, "
         "which is a monotone map of it; they rank reasons.",
         "- `confidence` reflects how many calibration cell-days back a probability, not model "
         "uncertainty about a specific cell.",

@@ -31,10 +31,11 @@ import polars as pl
 from chicago_risk.config import LABEL_HORIZON_DAYS, IngestChecks, TrainingSettings
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.ingest.coverage import RAW_311, Coverage, source_coverage
-from chicago_risk.models.data import first_labelled_day
-from chicago_risk.models.windows import TrainingWindow
+from chicago_risk.models.data import FEATURES_TABLE, LABELS_TABLE, first_labelled_day
+from chicago_risk.models.windows import TrainingWindow, last_labelled_day
 from chicago_risk.partitions import DATA_FIRST_DAY
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import materialize_command
 
 # A source whose first request is this close to the data's first day started with the warehouse.
 STARTS_WITH_THE_DATA_DAYS = IngestChecks().coverage_gap_warn_days
@@ -48,13 +49,28 @@ def first_covered_day(coverage: Coverage) -> date:
     return coverage.first_day + timedelta(days=HISTORY_DAYS - 1)
 
 
-def first_trainable_day(warehouse: WarehouseResource, training: TrainingSettings) -> tuple[date, date, Coverage | None]:
-    """(first covered labelled as-of day, first labelled day, coverage): where windows may start."""
-    labelled = first_labelled_day(warehouse)
+def first_trainable_day(
+    warehouse: WarehouseResource, training: TrainingSettings, needed: tuple[date, date] | None = None
+) -> tuple[date, date, Coverage | None]:
+    """(first covered labelled as-of day, first labelled day, coverage): where windows may start.
+    `needed`: the labelled days the caller reads, for the command printed when there are none."""
+    labelled = first_labelled_day(warehouse, needed)
     coverage = source_coverage(warehouse, RAW_311)
     if coverage.first_day is None:
         return labelled, labelled, None
     return max(labelled, first_covered_day(coverage)), labelled, coverage
+
+def more_history(cutoff: date, first_labelled: date, coverage: Coverage | None, training: TrainingSettings) -> str:
+    """What gives the model of `cutoff` the labelled history it lacks: the command that builds the
+    feature store further back, or a later cutoff when the store already reaches as far back as
+    the data covers."""
+    earliest = first_covered_day(coverage) if coverage is not None else DATA_FIRST_DAY
+    last = last_labelled_day(cutoff)
+    first = max(earliest, last - timedelta(days=training.training_days - 1))
+    if first_labelled <= first:
+        return f"the feature store reaches back to {first_labelled}, as far as the data covers: choose a later cutoff"
+    return f"run: {materialize_command([FEATURES_TABLE, LABELS_TABLE], first, first_labelled - timedelta(days=1))}"
+
 
 def window_warnings(
     warehouse: WarehouseResource, coverage: Coverage | None, first_labelled: date, window: TrainingWindow,

@@ -48,13 +48,14 @@ def require_days(warehouse: WarehouseResource, table: str, first: date, last: da
         )
 
 
-def first_labelled_day(warehouse: WarehouseResource) -> date:
-    """The oldest as-of day with both features and labels."""
+def first_labelled_day(warehouse: WarehouseResource, needed: tuple[date, date] | None = None) -> date:
+    """The oldest as-of day with both features and labels; `needed` (the days the caller will
+    read) goes into the command printed when the tables do not exist yet."""
     for table in (FEATURES_TABLE, LABELS_TABLE):
         if not warehouse.table_exists(table):
             raise MissingFeatureStoreDataError(
                 f"the warehouse has no {table} table yet: run: "
-                f"{materialize_command([FEATURES_TABLE, LABELS_TABLE])}"
+                f"{materialize_command([FEATURES_TABLE, LABELS_TABLE], *(needed or ()))}"
             )
     first = warehouse.query(
         f'SELECT greatest((SELECT min("day") FROM {FEATURES_TABLE}), (SELECT min("day") FROM {LABELS_TABLE})) AS day'
@@ -82,6 +83,30 @@ def load_features(warehouse: WarehouseResource, first: date, last: date) -> pl.D
     return warehouse.query(
         f'SELECT {_columns()} FROM {FEATURES_TABLE} f WHERE f."day" BETWEEN ? AND ? ORDER BY f."day", f.h3_id',
         [first, last],
+    )
+
+
+def newest_feature_day(warehouse: WarehouseResource, on_or_before: date) -> date:
+    """The newest as-of day of the feature store on or before `on_or_before`."""
+    day = None
+    if warehouse.table_exists(FEATURES_TABLE):
+        day = warehouse.query(f'SELECT max("day") AS day FROM {FEATURES_TABLE} WHERE "day" <= ?', [on_or_before])["day"][0]
+    if day is None:
+        raise MissingFeatureStoreDataError(
+            f"{FEATURES_TABLE} holds no day on or before {on_or_before}; run: "
+            f"{materialize_command([FEATURES_TABLE], on_or_before, on_or_before)}"
+        )
+    return day
+
+
+def sample_features(warehouse: WarehouseResource, first: date, last: date, rows: int) -> pl.DataFrame:
+    """Up to `rows` scoring rows of days first..last, every day required, the same rows on every
+    call: ordered by a hash of (cell, day), not drawn at random."""
+    require_days(warehouse, FEATURES_TABLE, first, last)
+    return warehouse.query(
+        f'SELECT {_columns()} FROM {FEATURES_TABLE} f WHERE f."day" BETWEEN ? AND ? '
+        f'ORDER BY hash(f.h3_id, f."day"), f.h3_id, f."day" LIMIT ?',
+        [first, last, rows],
     )
 
 

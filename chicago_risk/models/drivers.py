@@ -1,7 +1,7 @@
 """Why a cell's risk is what it is: the top signed contributions of the LightGBM model.
 
 `LightGBMScorer.contributions` is exact: LightGBM's TreeSHAP (`pred_contrib=True`) for the trees
-plus the weather offset's linear terms, per row one contribution per feature plus a last column,
+plus the offset's linear terms, per row one contribution per feature plus a last column,
 the expected value, all in raw log-odds (before calibration), summing to the raw score. A driver is {feature, value, contribution, label}: `contribution` > 0 pushes the
 risk up, < 0 down, in log-odds of the uncalibrated score (they do not add up to the calibrated
 probability, which is a monotone map of their sum).

@@ -1,12 +1,13 @@
-"""The LightGBM risk model: gradient-boosted trees boosted from a smooth weather offset.
+"""The LightGBM risk model: gradient-boosted trees boosted from a smooth offset.
 
 The data is millions of cell-days but only a few hundred distinct days of city-wide weather. Trees
 on the weather alone memorise those days: on the demo city their response to the week's forecast
 rain jumped from day to day, and stormy months came out miscalibrated (ECE 0.03 in a month where
 a logistic regression on the same features reached 0.015). So the model is two parts:
 
-- a **weather offset**: a logistic regression on the city-wide features (weather, forecast, day
-  of week), smooth and monotone in each, fitted on the training rows;
+- an **offset**: a logistic regression on the city-wide features (weather, forecast, day of
+  week) and on the log of each cell's recent incident counts (`offset_cell_features`), smooth
+  and monotone in each, fitted on the training rows;
 - **LightGBM** boosted from that offset (`init_score`), on every feature, with monotone
   constraints where more of a thing can only mean more risk (recent incidents, rain, freezes),
   modelling the per-cell structure and its interactions with the weather.
@@ -17,8 +18,11 @@ models, and a third of the fitting time (the trees have less to learn).
 
 Extremes: more rain or freezes, observed or forecast, never lowers the score. The trees are
 monotone in them and the offset's coefficients on them are held >= 0 (fitted freely, real
-storms came out lowering the score); the isotonic calibration continues beyond its top step
-(`calibration.Calibrator`), so a storm beyond anything the calibration slice held still raises p.
+storms came out lowering the score). Trees cannot extrapolate: past the largest value training
+held they are flat, so a storm's flooded cells (tens of calls each where training's busiest had
+a few) scored like training's busiest cells. The offset's log-count terms keep rising, at the
+slope training measured in log terms, and the isotonic calibration continues beyond its top
+step (`calibration.Calibrator`), so a storm beyond anything training held still raises p.
 
 Unknown forecasts (null: a source without forecasts, or before its coverage) are unknown, not
 "no rain": the offset fills them with the training mean (contributing nothing) and the trees
@@ -29,7 +33,7 @@ inverse, which keeps the probabilities unbiased (no `is_unbalance`, which would 
 cuts the rows the trees see by about 3x.
 
 Drivers: LightGBM's exact TreeSHAP (`pred_contrib=True`) for the booster, plus the offset's
-linear terms on the weather features; the two add up to the raw score exactly.
+linear terms; the two add up to the raw score exactly.
 """
 
 from __future__ import annotations
@@ -80,11 +84,12 @@ class LightGBMScorer:
         x, y = feature_matrix(_forecast_dropout(sample, names, config.forecast_dropout, config.seed), names), y[keep]
         weight = np.where(y == 1, 1.0, 1.0 / config.negative_sample_rate)
 
-        city_wide = [i for i, n in enumerate(names) if _is_city_wide(n)]
-        offset_names = tuple(names[i] for i in city_wide)
+        in_offset = [i for i, n in enumerate(names) if _is_city_wide(n) or n in config.offset_cell_features]
+        offset_names = tuple(names[i] for i in in_offset)
         offset = LinearLogit.fit(
-            x[:, city_wide], y, offset_names, weight,
+            x[:, in_offset], y, offset_names, weight,
             non_negative=tuple(n for n in offset_names if n in config.increasing_features),
+            log1p=tuple(n for n in offset_names if n in config.offset_cell_features),
         )
 
         params = config.params()
@@ -94,14 +99,14 @@ class LightGBMScorer:
         params["min_data_in_leaf"] = max(config.min_data_in_leaf, int(config.min_leaf_days * kept_per_day))
         params["monotone_constraints"] = [1 if n in config.increasing_features else 0 for n in names]
         dataset = lgb.Dataset(
-            x, label=y, weight=weight, init_score=offset.logit(x[:, city_wide]),
+            x, label=y, weight=weight, init_score=offset.logit(x[:, in_offset]),
             feature_name=list(names), params={"verbosity": -1},
         )
         booster = lgb.train(params, dataset, num_boost_round=config.num_boost_round)
         return cls(
             names, booster, offset,
             {**params, "num_boost_round": config.num_boost_round, "excluded_features": list(config.excluded_features),
-             "negative_sample_rate": config.negative_sample_rate, "weather_offset": list(offset.feature_names),
+             "negative_sample_rate": config.negative_sample_rate, "offset": list(offset.feature_names),
              "forecast_dropout": config.forecast_dropout},
         )
 

@@ -1,6 +1,6 @@
 """A logistic regression on standardised features, stored as plain numbers.
 
-Two models use it: the seed logistic baseline (the hackathon model) and the weather offset that
+Two models use it: the seed logistic baseline (the hackathon model) and the smooth offset that
 LightGBM boosts from. Missing values take the training mean, so a missing value contributes
 nothing: an unknown (a forecast the source lacks) moves the log-odds neither way, where filling it
 with 0 would read "no rain". Each feature's contribution to the log-odds is `coef * z`, and the
@@ -8,8 +8,12 @@ contributions plus the intercept add up to the log-odds exactly.
 
 The fit is scikit-learn's default objective (L2 penalty 1/2 |coef|^2 plus the weighted log loss,
 intercept unpenalised), solved by L-BFGS-B so that named coefficients can be held >= 0: the
-weather offset's rain and freeze terms, which a few hundred days of weather could otherwise fit
+offset's rain, freeze and incident-count terms, which a few hundred days of weather could otherwise fit
 backwards (real Chicago storms came out lowering the score).
+
+Named features can enter on a log scale (`log1p`): incident counts, whose effect on the log-odds
+grows like their logarithm, so that a storm's count, far beyond training's, extrapolates at a
+sane slope instead of linearly (which would give every flooded cell p = 1).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class LinearLogit:
     scales: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
+    log1p: tuple[str, ...] = ()
 
     @classmethod
     def fit(
@@ -37,10 +42,12 @@ class LinearLogit:
         weight: np.ndarray | None = None,
         class_weight: str | None = None,
         non_negative: tuple[str, ...] = (),
+        log1p: tuple[str, ...] = (),
     ) -> LinearLogit:
         """Fit on `x` (rows x names, NaN for missing); weights and class weights as scikit-learn's;
         the coefficients of `non_negative` names are held >= 0 (more of them never lowers the
-        log-odds)."""
+        log-odds); `log1p` names enter as log(1 + max(x, 0))."""
+        x = _log_columns(x, names, log1p)
         means = _weighted_nanmean(x, weight)
         filled = np.where(np.isnan(x), means, x)
         scales = np.sqrt(np.average((filled - means) ** 2, axis=0, weights=weight))
@@ -52,9 +59,10 @@ class LinearLogit:
             w = w * np.where(events, y.size / (2 * max(events.sum(), 1)), y.size / (2 * max((~events).sum(), 1)))
         bounds = [(0.0, None) if n in non_negative else (None, None) for n in names]
         coef, intercept = _penalised_logistic((filled - means) / scales, np.asarray(y, dtype=np.float64), w, bounds)
-        return cls(names, tuple(means.tolist()), tuple(scales.tolist()), tuple(coef.tolist()), intercept)
+        return cls(names, tuple(means.tolist()), tuple(scales.tolist()), tuple(coef.tolist()), intercept, log1p)
 
     def _z(self, x: np.ndarray) -> np.ndarray:
+        x = _log_columns(x, self.feature_names, self.log1p)
         means = np.asarray(self.means)
         return (np.where(np.isnan(x), means, x) - means) / np.asarray(self.scales)
 
@@ -66,13 +74,13 @@ class LinearLogit:
         return self.contributions(x).sum(axis=1) + self.intercept
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "feature_names": list(self.feature_names)}
+        return {**asdict(self), "feature_names": list(self.feature_names), "log1p": list(self.log1p)}
 
     @classmethod
     def from_dict(cls, data: dict) -> LinearLogit:
         return cls(
             tuple(data["feature_names"]), tuple(data["means"]), tuple(data["scales"]),
-            tuple(data["coef"]), float(data["intercept"]),
+            tuple(data["coef"]), float(data["intercept"]), tuple(data.get("log1p", ())),
         )
 
 
@@ -107,3 +115,13 @@ def _weighted_nanmean(x: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
     counts = (observed * w[:, None]).sum(axis=0)
     # A column never observed in training (a forecast the source lacked) is centred at 0.
     return np.divide(totals, counts, out=np.zeros(x.shape[1]), where=counts > 0)
+
+
+def _log_columns(x: np.ndarray, names: tuple[str, ...], log1p: tuple[str, ...]) -> np.ndarray:
+    """`x` with the `log1p` names' columns as log(1 + max(x, 0)) (NaN stays NaN)."""
+    columns = [i for i, n in enumerate(names) if n in log1p]
+    if not columns:
+        return x
+    x = x.copy()
+    x[:, columns] = np.log1p(np.maximum(x[:, columns], 0.0))
+    return x

@@ -2,6 +2,10 @@
 
 Each figure pools every fold's test rows per model. `figures` writes the PNGs into a folder and
 returns their bytes so the assets can also embed them in Dagster metadata.
+
+The figures are drawn on whatever matplotlib backend the process uses and saved as PNG: the
+Dagster code location pins the non-interactive Agg (`chicago_risk.definitions`), and a notebook
+that imports these modules keeps drawing inline.
 """
 
 from __future__ import annotations
@@ -10,23 +14,20 @@ import base64
 import io
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-matplotlib.use("Agg")  # no display: a Dagster step or a test
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
-
-from chicago_risk.models.base import COUNT, LABEL  # noqa: E402
-from chicago_risk.models.metrics import ECE_BINS, reliability_table  # noqa: E402
+from chicago_risk.models.base import COUNT, LABEL
+from chicago_risk.models.metrics import ECE_BINS, reliability_table
 
 CAPTURE_GRID = 100  # capture curve points: 1%, 2%, ... 100% of cells flagged per day
 _DPI = 90
 
 
-def _png(figure: plt.Figure) -> bytes:
+def figure_png(figure: plt.Figure) -> bytes:
+    """The figure as PNG bytes; closes it (a Dagster step draws many)."""
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=_DPI)
@@ -50,7 +51,7 @@ def reliability_png(predictions: pl.DataFrame) -> bytes:
     axis.set(xlabel="forecast p_event_7d (bin mean)", ylabel="observed share with an incident",
              title=f"Reliability, {ECE_BINS} equal-mass bins, all folds")
     axis.legend(fontsize=8)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def roc_png(predictions: pl.DataFrame) -> bytes:
@@ -61,7 +62,7 @@ def roc_png(predictions: pl.DataFrame) -> bytes:
         axis.plot(fpr, tpr, label=model)
     axis.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, all folds")
     axis.legend(fontsize=8)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def pr_png(predictions: pl.DataFrame) -> bytes:
@@ -73,7 +74,7 @@ def pr_png(predictions: pl.DataFrame) -> bytes:
     axis.axhline(base_rate, color="grey", linestyle="--", linewidth=1, label="base rate")
     axis.set(xlabel="recall", ylabel="precision", title="Precision-recall, all folds")
     axis.legend(fontsize=8)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def capture_points(part: pl.DataFrame) -> np.ndarray:
@@ -99,7 +100,7 @@ def capture_png(predictions: pl.DataFrame) -> bytes:
     axis.set(xscale="log", xlim=(0.005, 1), xlabel="share of cells flagged per day (top by p)",
              ylabel="share of the next 7 days' incidents in them", title="Capture, all folds")
     axis.legend(fontsize=8)
-    return _png(figure)
+    return figure_png(figure)
 
 
 FIGURES = {"reliability": reliability_png, "roc": roc_png, "precision_recall": pr_png, "capture": capture_png}
@@ -107,15 +108,16 @@ FIGURES = {"reliability": reliability_png, "roc": roc_png, "precision_recall": p
 
 def figures(predictions: pl.DataFrame, folder: Path) -> dict[str, Path]:
     """Write every figure as `<folder>/<name>.png`; returns the paths by name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, draw in FIGURES.items():
-        path = folder / f"{name}.png"
-        temporary = path.with_suffix(".png.tmp")
-        temporary.write_bytes(draw(predictions))
-        temporary.replace(path)
-        paths[name] = path
-    return paths
+    return {name: write_png(draw(predictions), folder / f"{name}.png") for name, draw in FIGURES.items()}
+
+
+def write_png(png: bytes, path: Path) -> Path:
+    """Write atomically: a reader of the reports folder never sees half a figure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".png.tmp")
+    temporary.write_bytes(png)
+    temporary.replace(path)
+    return path
 
 
 def markdown_image(path: Path, title: str) -> str:

@@ -10,7 +10,7 @@ Columns (PREDICTIONS_SCHEMA):
   probability like it and how well they agreed with it (see `calibration.ConfidenceTable`):
   0.9 = the calibration data pins p within about 10% of its value.
 - `drivers`: the top 3-5 signed contributions {feature, value, contribution (log-odds of the
-  uncalibrated score: TreeSHAP plus the weather offset's terms), label (plain words)}, largest first. Computed for every cell of the
+  uncalibrated score: TreeSHAP plus the offset's terms), label (plain words)}, largest first. Computed for every cell of the
   last `DriverSettings.all_cells_recent_days` days and for cells above the low band on older
   days (TreeSHAP costs ~3.5 s per day of the city); an empty list elsewhere and for non-tree
   models.

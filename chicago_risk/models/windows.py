@@ -18,6 +18,7 @@ import polars as pl
 
 from chicago_risk.config import CalibrationSettings, TrainingSettings
 from chicago_risk.config import LABEL_HORIZON_DAYS
+from chicago_risk.partitions import DATA_FIRST_DAY
 
 TRAIN, CALIBRATION = "train", "calibration"
 
@@ -104,8 +105,7 @@ def plan_window(
     if not blocks:
         raise InsufficientHistoryError(
             f"cutoff {cutoff}: labelled days {first}..{last} leave no room for a "
-            f"{calibration.block_days}-day calibration block; materialize cell_day_features and "
-            "cell_day_labels further back, or choose a later cutoff"
+            f"{calibration.block_days}-day calibration block"
         )
     window = TrainingWindow(cutoff, first, last, tuple(blocks), calibration.purge_days)
     training_days = window.days(TRAIN).len()
@@ -113,10 +113,18 @@ def plan_window(
         raise InsufficientHistoryError(
             f"cutoff {cutoff}: labelled days {first}..{last} leave {training_days} training days "
             f"after the calibration slice and its purges; at least {training.min_training_days} "
-            "are needed. Materialize cell_day_features and cell_day_labels further back, or choose "
-            "a later cutoff"
+            "are needed"
         )
     return window
+
+
+def labelled_days_read(first_cutoff: date, last_day: date, training: TrainingSettings) -> tuple[date, date]:
+    """The labelled days that models from `first_cutoff` on read, at most, up to `last_day`: a
+    monthly refit's window starts up to a month before its first cutoff (from the data's first day)."""
+    first_fit = first_cutoff
+    if training.refit_monthly:
+        first_fit = first_monday_of_month(first_cutoff - timedelta(days=first_cutoff.weekday()))
+    return max(DATA_FIRST_DAY, last_labelled_day(first_fit) - timedelta(days=training.training_days - 1)), last_day
 
 
 def first_monday_of_month(day: date) -> date:

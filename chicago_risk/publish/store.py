@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake.transaction import AddAction
 
+from chicago_risk.config.settings import ObjectStoreSettings
 from chicago_risk.storage.delta_tables import (
     add_new_columns,
     filesystem,
@@ -48,6 +49,7 @@ from chicago_risk.storage.delta_tables import (
     with_commit_retries,
 )
 from chicago_risk.storage.object_store import ObjectStoreConfig, join_url, table_root
+from chicago_risk.upstream import materialize_command
 
 CURRENT = "current"  # the partition key of a one-partition table
 DAY = "day"
@@ -166,7 +168,8 @@ class PublishedStore:
         self.url = url
         self.root = table_root(url, "CHICAGO_RISK_PUBLISHED_URL")
         self.retain_superseded_s = retain_superseded_s
-        self.storage_options = (object_store or ObjectStoreConfig.from_environment()).storage_options()
+        object_store = object_store or ObjectStoreSettings.from_env().config(as_env_vars=False)
+        self.storage_options = object_store.storage_options()
         self.storage = PublishedFiles(filesystem(self.root, self.storage_options))
         self.footer = lru_cache(maxsize=65_536)(self._read_footer)  # files never change
         self._latest: dict[str, DeltaTable] = {}
@@ -317,7 +320,10 @@ class PublishedStore:
         notebooks)."""
         manifest = self.read_manifest(layer)
         if manifest is None:
-            raise LookupError(f"{layer} is not published in {self.url} yet: materialize published/{layer}")
+            raise LookupError(
+                f"{layer} is not published in {self.url} yet: run: "
+                f"{materialize_command([layer, f'published/{layer}'], start, end)}"
+            )
         chosen = [
             e for e in manifest.partitions.values()
             if e.key == CURRENT or ((start is None or e.day >= start) and (end is None or e.day <= end))

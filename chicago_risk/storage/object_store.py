@@ -12,13 +12,10 @@ PUT (`If-None-Match: *`), which AWS S3 has honoured since 2024 (as do MinIO, R2 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import dagster as dg
 
-if TYPE_CHECKING:
-    from chicago_risk.config.settings import ObjectStoreSettings
 
 LOCATIONS = "a folder path, a file:// URL or s3://bucket/prefix"
 
@@ -69,22 +66,3 @@ class ObjectStoreConfig(dg.Config):
         if self.endpoint_url and self.endpoint_url.startswith("http://"):
             options["AWS_ALLOW_HTTP"] = "true"  # a server on a private network or in a test
         return {name: value for name, value in options.items() if value}
-
-    @classmethod
-    def from_settings(cls, settings: ObjectStoreSettings, as_env_vars: bool) -> ObjectStoreConfig:
-        """From the `AWS_*` settings. For a Dagster resource (`as_env_vars`) the secrets are
-        `dg.EnvVar`s, which the UI shows by name; elsewhere (the API, notebooks) their values."""
-        secrets = {
-            name: settings.resource_secret(name) if as_env_vars else getattr(settings, name).get_secret_value()
-            for name in ("access_key_id", "secret_access_key", "session_token")
-            if getattr(settings, name) is not None
-        }
-        return cls(endpoint_url=settings.endpoint_url, region=settings.region, **secrets)
-
-    @classmethod
-    def from_environment(cls) -> ObjectStoreConfig:
-        """The process environment's bucket settings, for readers outside Dagster."""
-        # Imported here: the settings module checks locations with this one.
-        from chicago_risk.config.settings import ObjectStoreSettings
-
-        return cls.from_settings(ObjectStoreSettings.from_env(), as_env_vars=False)

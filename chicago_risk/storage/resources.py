@@ -12,7 +12,7 @@ from chicago_risk.storage.warehouse import WarehouseResource
 
 def storage_resources(settings: Settings) -> dict:
     """`warehouse`, `warehouse_io_manager` and `published_store`, as `CHICAGO_RISK_STORAGE` says."""
-    object_store = ObjectStoreConfig.from_settings(settings.object_store, as_env_vars=True)
+    object_store = settings.object_store.config(as_env_vars=True)
     if settings.storage == "delta":
         warehouse = WarehouseResource(
             storage="delta", url=settings.warehouse_url, object_store=object_store,

@@ -28,7 +28,9 @@ def test_the_notebook_runs_on_the_published_store(small_city, tmp_path, monkeypa
     assert f"{LAST_DAY}: 160 cells" in outputs
     assert "registry hash matches" in outputs
     assert "cell-days with a full week after them; ECE" in outputs
+    assert "cell-days of" in outputs and "explained by lightgbm-" in outputs
+    assert f"on {LAST_DAY}: raw score" in outputs
     images = sum("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", []))
-    assert images == 3, "the risk map, the cell's history and the reliability diagram are drawn"
+    assert images == 5, "the risk map, the cell's history, the reliability diagram and two SHAP figures are drawn"
     assert not any(o.get("output_type") == "error" for c in code for o in c.get("outputs", []))
     assert not (tmp_path / "no-warehouse-here").exists()

@@ -8,15 +8,19 @@ import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
+import shap
 
 from chicago_risk.grid import city_cells
 from chicago_risk.models import assets as model_assets
 from chicago_risk.models.storms import STORM_METRICS, storm_table
 from chicago_risk.models.assets import model_card, model_evaluation, risk_model, risk_predictions
+from chicago_risk.models.base import feature_matrix
+from chicago_risk.models.data import MissingFeatureStoreDataError, sample_features
+from chicago_risk.models.explanations import write_explanations
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.registry import load_models_at
 from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.config import MODEL_KINDS
+from chicago_risk.config import MODEL_KINDS, ExplanationSettings
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
@@ -129,6 +133,81 @@ def test_figures_and_model_card_are_written_and_attached(run):
     }
     assert materializations["model_card"]["model_card"].value == card
     assert "data:image/png;base64," in materializations["model_evaluation"]["figures"].value
+
+
+def test_the_model_card_draws_the_served_models_shap_figures(run):
+    reports = run["root"] / "reports"
+    card = (reports / "model_card.md").read_text()
+    section = card.split("## What drives the forecasts (SHAP)")[1].split("\n## ")[0]
+    for name in ("shap_beeswarm", "shap_waterfall"):
+        relative = f"model_card/{SECOND_CUTOFF}/{name}.png"
+        assert f"![{name}]({relative})" in section
+        png = (reports / relative).read_bytes()  # the link resolves from the card's folder
+        assert png[:4] == b"\x89PNG" and len(png) > 10_000
+    assert f"2,000 cell-days sampled from {SECOND_CUTOFF - timedelta(days=27)}..{SECOND_CUTOFF}" in section
+    # the waterfall's cell is the day's highest-risk cell of the map
+    day = run["warehouse"].read_partitions("risk_predictions", SECOND_CUTOFF, SECOND_CUTOFF)
+    cell = section.split(f"the highest-risk cell of {SECOND_CUTOFF}, `")[1].split("`")[0]
+    assert day.filter(pl.col("h3_id") == cell)["p_event_7d"][0] == day["p_event_7d"].max()
+    card_events = [e for e in run["evaluation"].get_asset_materialization_events() if e.asset_key.path == ["model_card"]]
+    assert card_events[0].materialization.metadata["shap_figures"].value.count("data:image/png;base64,") == 2
+
+
+def test_shaps_own_tree_shap_agrees_with_the_served_drivers(run):
+    """shap is the independent check of our drivers: its own TreeSHAP (its C++ extension over its
+    own parse of the booster) against LightGBM's `pred_contrib` in `LightGBMScorer.contributions`."""
+    model = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]  # the served booster, from its text
+    scorer = model.scorer
+    rows = run["warehouse"].read_partitions("cell_day_features", *PREDICTED).sample(1_000, seed=0)
+    # unknown forecasts on a third of the rows: the missing-value branches must agree too
+    forecasts = [n for n in scorer.feature_names if n.startswith("fc_")]
+    assert forecasts
+    unknown = pl.Series(np.arange(rows.height) % 3 == 0)
+    rows = rows.with_columns(pl.when(~unknown).then(pl.col(n)).alias(n) for n in forecasts)
+    # Given a booster, TreeExplainer only calls LightGBM's pred_contrib; given the trees shap parsed
+    # from the booster's dump, it runs its own algorithm.
+    own = shap.TreeExplainer(shap.TreeExplainer(scorer.booster).model.trees)
+    assert own.model.model_type == "internal"
+    x = feature_matrix(rows, scorer.feature_names)
+    expected = own.shap_values(x)
+    offset = [scorer.feature_names.index(n) for n in scorer.offset.feature_names]
+    expected[:, offset] += scorer.offset.contributions(x[:, offset])
+    served = scorer.contributions(rows)
+    # Both are float64 sums over the same trees: only the summation order differs (about 1e-16);
+    # a row sent down another branch would move a contribution by a leaf value, 1e-4 or more.
+    tolerance = 1e-9
+    np.testing.assert_allclose(served[:, :-1], expected, rtol=0, atol=tolerance)
+    assert served[:, -1] == pytest.approx(float(np.ravel(own.expected_value)[0]) + scorer.offset.intercept, abs=tolerance)
+
+
+def test_the_shap_sample_is_the_same_rows_of_its_window_every_time(run):
+    first, last = SECOND_CUTOFF - timedelta(days=27), SECOND_CUTOFF
+    sample = sample_features(run["warehouse"], first, last, 2_000)
+    assert sample.height == 2_000 and sample.select("h3_id", "day").is_unique().all()
+    assert sample["day"].is_between(first, last).all() and sample["day"].n_unique() == 28
+    assert sample.equals(sample_features(run["warehouse"], first, last, 2_000))
+    # a window smaller than the sample gives all its rows
+    assert sample_features(run["warehouse"], last, last, 2_000).height == len(city_cells(RESOLUTION))
+
+
+def test_a_served_model_without_contributions_gets_no_shap_figures(run, tmp_path):
+    climatology = load_models_at(run["warehouse"], SECOND_CUTOFF)["climatology"]
+    assert write_explanations(run["warehouse"], climatology, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings()) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_shap_figures_name_the_feature_days_to_materialize(run, tmp_path):
+    served = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]
+    empty = WarehouseResource(path=str(tmp_path / "empty.duckdb"))
+    with pytest.raises(MissingFeatureStoreDataError, match=f"holds no day on or before {SECOND_CUTOFF}; run: chicago-risk"):
+        write_explanations(empty, served, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings())
+    gap = date(2024, 5, 1)
+    features = run["warehouse"].read_table("cell_day_features").filter(pl.col("day") != gap)
+    holed = WarehouseResource(path=str(tmp_path / "holed.duckdb"))
+    holed.replace_table("cell_day_features", features)
+    with pytest.raises(MissingFeatureStoreDataError, match=f"lacks 1 day.*between {gap} and {gap}"):
+        write_explanations(holed, served, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings())
+    assert not (tmp_path / "card").exists()
 
 
 def test_every_model_is_evaluated_on_the_storm_days_in_the_table_and_the_card(run):

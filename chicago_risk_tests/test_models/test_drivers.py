@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 from chicago_risk.features.registry import FEATURE_NAMES
+from chicago_risk.models.base import feature_matrix
 from chicago_risk.models.drivers import DRIVER_DTYPE, explain, feature_labels, top_drivers
+from chicago_risk.models.explanations import explanation
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, score
 from chicago_risk.config import DriverSettings, RiskBands
@@ -37,6 +39,18 @@ def test_contributions_plus_expected_value_equal_the_raw_log_odds(lightgbm_and_r
     np.testing.assert_allclose(contributions.sum(axis=1), model.raw_score(rows), rtol=1e-9, atol=1e-9)
     # the expected value (last column) is one constant: the model's mean raw score on its data
     assert np.ptp(contributions[:, -1]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_shap_explanation_holds_the_served_contributions(lightgbm_and_rows):
+    model, rows = lightgbm_and_rows
+    explained = explanation(model.scorer, rows)
+    contributions = model.scorer.contributions(rows)
+    assert explained.feature_names == list(model.feature_names)
+    np.testing.assert_array_equal(explained.values, contributions[:, :-1])
+    np.testing.assert_array_equal(explained.base_values, contributions[:, -1])
+    np.testing.assert_array_equal(explained.data, feature_matrix(rows, model.feature_names))
+    top = explained[int(np.argmax(model.raw_score(rows)))]  # one row, as the card's waterfall takes it
+    assert top.values.sum() + top.base_values == pytest.approx(model.raw_score(rows).max(), abs=1e-9)
 
 
 def test_drivers_are_the_largest_signed_contributions_with_values_and_labels(lightgbm_and_rows):

@@ -68,6 +68,24 @@ def test_storm_days_are_predicted_near_their_observed_share_and_show_as_medium_a
     assert caught >= 0.6 and caught > flagged.mean()
 
 
+def test_incident_counts_beyond_any_in_training_keep_raising_p(storm_city):
+    """Trees are flat past the largest count they saw; the offset's log-count terms are not: a
+    flooded cell (ten times training's busiest week) scores above training's busiest cells."""
+    models, train, test = storm_city
+    model = models["lightgbm"]
+    offset = dict(zip(model.scorer.offset.feature_names, model.scorer.offset.coef, strict=True))
+    counts = SETTINGS.training.lightgbm.offset_cell_features
+    assert set(counts) <= set(model.scorer.offset.log1p) and all(offset[n] >= 0 for n in counts)
+    assert any(offset[n] > 0 for n in counts)  # the synthetic city's incidents do predict incidents
+    day = test.filter(pl.col("day") == CUTOFF)
+    busiest = day.with_columns(pl.lit(train[n].max()).cast(day.schema[n]).alias(n) for n in counts)
+    previous = model.predict_proba(busiest)
+    for factor in (2, 10, 50):
+        p = model.predict_proba(day.with_columns((pl.lit(train[n].max()) * factor).cast(day.schema[n]).alias(n) for n in counts))
+        assert np.all(p >= previous) and p.mean() > previous.mean()
+        previous = p
+
+
 def _unknown_dry_and_average(model, train: pl.DataFrame, day: pl.DataFrame) -> tuple[float, float, float]:
     """Mean p of a day with its forecasts unknown, with no rain forecast, and averaged over the
     forecasts of 40 training days."""
