@@ -4,7 +4,7 @@
   source, grid resolution, live URLs.
 - `domain`: the city's facts and the checks' thresholds: leak request types, partitions' origin,
   label horizon, weather ranges.
-- `model`: the risk model: risk bands, calibration slice, LightGBM, backtest, drivers.
+- `model`: the risk model: risk bands, calibration slice, LightGBM, backtest, drivers, promotion.
 - `cost`: the cost layer's priors (severity classes, prices, pressure, clusters, crews), each
   with its source.
 - `serving`: publication and the read API (published location, API keys, rate, CORS, caches).
@@ -40,6 +40,7 @@ from chicago_risk.config.model import (
     TrainingSettings,
     BacktestSettings,
     DriverSettings,
+    ChampionSettings,
     ModelSettings,
     MODEL_SETTINGS,
 )

@@ -73,16 +73,19 @@ def load_models_at(warehouse: WarehouseResource, cutoff: date) -> dict[str, Fitt
     return {row["kind"]: FittedModel.from_record(row) for row in rows.iter_rows(named=True)}
 
 
-def models_for_days(warehouse: WarehouseResource, kind: str, days: pl.Series) -> pl.DataFrame:
-    """For each day, the newest `kind` model whose cutoff is on or before it: `day`,
-    `model_id`, `cutoff` (null where there is none)."""
+def rows_up_to(warehouse: WarehouseResource, kind: str, last_cutoff: date) -> pl.DataFrame:
+    """Every `kind` row with cutoff <= `last_cutoff`, oldest fit first: `model_id`, `cutoff`,
+    `fitted_cutoff` (where it was fitted: a monthly fit is stored again at each weekly cutoff of
+    its month), `feature_registry_hash`, `created_at`, and `fit_key` (the digest of the model text
+    and calibration, and the feature registry: the same fit stored at two cutoffs has one key)."""
     _require_registry(warehouse)
-    catalogue = warehouse.query(
-        f"SELECT model_id, cutoff FROM {MODEL_REGISTRY} WHERE kind = ? AND cutoff <= ? ORDER BY cutoff",
-        [kind, days.max()],
+    return warehouse.query(
+        "SELECT model_id, cutoff, coalesce(CAST(json_extract_string(params, '$.fitted_cutoff') AS DATE), cutoff) "
+        "AS fitted_cutoff, feature_registry_hash, created_at, "
+        "regexp_extract(model_id, '-([0-9a-f]+)$', 1) || '/' || feature_registry_hash AS fit_key "
+        f"FROM {MODEL_REGISTRY} WHERE kind = ? AND cutoff <= ? ORDER BY fitted_cutoff, created_at, cutoff",
+        [kind, last_cutoff],
     )
-    wanted = days.unique().sort().to_frame("day")
-    return wanted.join_asof(catalogue, left_on="day", right_on="cutoff", strategy="backward")
 
 
 def registry_summary(warehouse: WarehouseResource) -> pl.DataFrame:
