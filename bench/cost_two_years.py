@@ -31,7 +31,7 @@ def synthesise(folder: str, end: str) -> dict:
     from chicago_risk.config.cost import COST_SETTINGS
     from chicago_risk.cost.history import history_window
     from chicago_risk.storage.warehouse import WarehouseResource
-    from chicago_risk_tests.test_cost import demo_inputs
+    from chicago_risk_tests.fixtures import demo_inputs
 
     last = date.fromisoformat(end)
     first = last - timedelta(days=DAYS - 1)

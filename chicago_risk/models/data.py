@@ -14,6 +14,7 @@ import polars as pl
 
 from chicago_risk.features.registry import FEATURE_NAMES
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import materialize_command
 
 FEATURES_TABLE = "cell_day_features"
 LABELS_TABLE = "cell_day_labels"
@@ -33,8 +34,7 @@ def require_days(warehouse: WarehouseResource, table: str, first: date, last: da
     """Raise unless `table` holds rows for every day first..last."""
     if not warehouse.table_exists(table):
         raise MissingFeatureStoreDataError(
-            f"the warehouse has no {table} table: run chicago-risk materialize --start {first} "
-            f"--end {last} --select {table}"
+            f"the warehouse has no {table} table: run: {materialize_command([table], first, last)}"
         )
     present = warehouse.query(
         f'SELECT DISTINCT "day" AS day FROM {table} WHERE "day" BETWEEN ? AND ?', [first, last]
@@ -44,8 +44,7 @@ def require_days(warehouse: WarehouseResource, table: str, first: date, last: da
     if missing.len():
         raise MissingFeatureStoreDataError(
             f"{table} lacks {missing.len()} day(s) between {missing.min()} and {missing.max()} that "
-            f"the model needs; run: chicago-risk materialize --start {missing.min()} --end "
-            f"{missing.max()} --select {table}"
+            f"the model needs; run: {materialize_command([table], missing.min(), missing.max())}"
         )
 
 
@@ -54,8 +53,8 @@ def first_labelled_day(warehouse: WarehouseResource) -> date:
     for table in (FEATURES_TABLE, LABELS_TABLE):
         if not warehouse.table_exists(table):
             raise MissingFeatureStoreDataError(
-                f"the warehouse has no {table} table yet: materialize cell_day_features and "
-                "cell_day_labels first"
+                f"the warehouse has no {table} table yet: run: "
+                f"{materialize_command([FEATURES_TABLE, LABELS_TABLE])}"
             )
     first = warehouse.query(
         f'SELECT greatest((SELECT min("day") FROM {FEATURES_TABLE}), (SELECT min("day") FROM {LABELS_TABLE})) AS day'

@@ -26,6 +26,7 @@ from chicago_risk.models.etas import ETASScorer
 from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
 from chicago_risk.models.windows import TrainingWindow
+from chicago_risk.upstream import materialize_command
 
 SCORERS: dict[str, type] = {
     scorer.kind: scorer
@@ -104,8 +105,8 @@ class FittedModel:
         if self.feature_registry_hash != registry_hash():
             raise StaleFeaturesError(
                 f"model {self.model_id} was trained on feature registry {self.feature_registry_hash}, "
-                f"but the features are now {registry_hash()}: retrain it (chicago-risk materialize "
-                "--select risk_model) before predicting"
+                f"but the features are now {registry_hash()}: retrain it before predicting; run: "
+                f"{materialize_command(['risk_model'], self.cutoff, self.cutoff)}"
             )
 
     def to_record(self) -> dict:

@@ -99,14 +99,11 @@ class DeltaWarehouse:
     def table_exists(self, table: str) -> bool:
         return self._table(table) is not None
 
-    def read_table(self, table: str) -> pl.DataFrame:
-        return self.query(f"SELECT * FROM {quote(table)}")
-
     def read_partitions(
         self, table: str, start: date, end: date, partition_column: str = "day"
     ) -> pl.DataFrame:
         if not self.table_exists(table):
-            raise missing_table(table)
+            raise missing_table(table, start, end)
         with self._connection([table]) as connection:
             return fetch_frame(
                 connection,

@@ -66,15 +66,12 @@ class DuckDBFile:
     def read_partitions(self, table: str, start: date, end: date, partition_column: str) -> pl.DataFrame:
         with self.connect() as connection:
             if not _table_exists(connection, table):
-                raise missing_table(table)
+                raise missing_table(table, start, end)
             return fetch_frame(
                 connection,
                 f"SELECT * FROM {quote(table)} WHERE {quote(partition_column)} BETWEEN ? AND ?",
                 [start, end],
             )
-
-    def read_table(self, table: str) -> pl.DataFrame:
-        return self.query(f"SELECT * FROM {quote(table)}")
 
 
 def replace_partitions(

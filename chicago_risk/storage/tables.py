@@ -24,8 +24,10 @@ def check_window(table: str, frame: pl.DataFrame, start: date, end: date, partit
         )
 
 
-def missing_table(table: str) -> LookupError:
-    return LookupError(f"table {table} is not in the warehouse yet: run: {materialize_command([table])}")
+def missing_table(table: str, first: date | None = None, last: date | None = None) -> LookupError:
+    """The error of reading a table never written: the command that writes it (for the days
+    read, when the read names them)."""
+    return LookupError(f"table {table} is not in the warehouse yet: run: {materialize_command([table], first, last)}")
 
 
 def fetch_frame(

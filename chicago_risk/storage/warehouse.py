@@ -30,6 +30,7 @@ from chicago_risk.storage.delta_warehouse import DeltaWarehouse
 from chicago_risk.storage.duckdb_file import DuckDBFile
 from chicago_risk.storage.locks import LockTimeout
 from chicago_risk.storage.object_store import ObjectStoreConfig, table_root
+from chicago_risk.storage.tables import missing_table, quote
 
 StorageName = Literal["duckdb", "delta"]
 # Raised by the DuckDB file when another writer holds it for longer than `lock_timeout_s`.
@@ -98,4 +99,8 @@ class WarehouseResource(dg.ConfigurableResource):
         return self._backend().read_partitions(table, start, end, partition_column)
 
     def read_table(self, table: str) -> pl.DataFrame:
-        return self._backend().read_table(table)
+        """Every row; a clear LookupError, with the command to run, if the table is absent."""
+        backend = self._backend()
+        if not backend.table_exists(table):
+            raise missing_table(table)
+        return backend.query(f"SELECT * FROM {quote(table)}")

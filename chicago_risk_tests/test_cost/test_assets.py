@@ -22,7 +22,7 @@ from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.fixtures.instances import fast_test_instance
-from chicago_risk_tests.test_cost import demo_inputs
+from chicago_risk_tests.fixtures import demo_inputs
 
 FIRST, LAST = date(2024, 6, 1), date(2024, 6, 30)
 OBSERVED = datetime(2024, 7, 1, 8, 0)  # the raw table as re-read after the month

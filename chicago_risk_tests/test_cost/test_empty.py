@@ -14,7 +14,7 @@ from chicago_risk.cost.recommendations import RECOMMENDATIONS_SCHEMA, build_reco
 from chicago_risk.cost.schedule import SCHEDULE_SCHEMA, build_schedule
 from chicago_risk.cost.severity import cell_severity
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA
-from chicago_risk_tests.test_cost import demo_inputs
+from chicago_risk_tests.fixtures import demo_inputs
 
 DAY = date(2024, 6, 3)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chicago_risk_tests.test_models.synthetic import synthetic_city
+from chicago_risk_tests.fixtures.synthetic import synthetic_city
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.test_models.synthetic import quick_settings, synthetic_city
+from chicago_risk_tests.fixtures.synthetic import quick_settings, synthetic_city
 
 FIRST_CUTOFF, SECOND_CUTOFF = date(2024, 5, 13), date(2024, 5, 20)
 PREDICTED = (FIRST_CUTOFF, SECOND_CUTOFF + timedelta(days=6))

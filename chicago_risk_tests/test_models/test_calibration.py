@@ -21,7 +21,7 @@ from chicago_risk.models.calibration import (
 from chicago_risk.models.model import fit_model
 from chicago_risk.config import MODEL_SETTINGS
 from chicago_risk.models.windows import plan_window
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SETTINGS = MODEL_SETTINGS.calibration
 QUICK = quick_settings(rounds=20)

@@ -16,7 +16,7 @@ from chicago_risk.partitions import DATA_FIRST_DAY
 from chicago_risk.models.windows import plan_window
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SOURCE_FIRST = date(2021, 6, 1)  # the features (from 2023-01-02) would reach back to 2021-01-03
 GAP = (date(2023, 8, 1), date(2023, 8, 10))

@@ -14,7 +14,7 @@ from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, score
 from chicago_risk.config import DriverSettings, RiskBands
 from chicago_risk.models.windows import plan_window
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SETTINGS = quick_settings(rounds=60)
 

@@ -11,7 +11,7 @@ from chicago_risk.models import metrics as M
 from chicago_risk.models.etas import NEIGHBOUR_KERNELS, SELF_KERNELS, ETASScorer, fit_em
 from chicago_risk.models.model import FittedModel, fit_model
 from chicago_risk.models.windows import plan_window
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SETTINGS = quick_settings(rounds=30)
 CUTOFF = date(2024, 3, 4)

@@ -20,7 +20,7 @@ from chicago_risk.models.registry import load_models_at
 from chicago_risk.models.windows import fit_cutoff, plan_window
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SETTINGS = quick_settings()
 MONTH_FIRST, LAST = date(2024, 2, 5), date(2024, 2, 26)  # the first and last Mondays of February

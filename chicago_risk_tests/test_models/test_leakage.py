@@ -15,7 +15,7 @@ from chicago_risk.models.windows import (
     last_labelled_day,
     plan_window,
 )
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 HORIZON = 7
 

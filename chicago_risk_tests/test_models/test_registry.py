@@ -22,7 +22,7 @@ from chicago_risk.models.registry import (
 from chicago_risk.config import MODEL_KINDS
 from chicago_risk.models.windows import plan_window
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk_tests.test_models.synthetic import quick_settings
+from chicago_risk_tests.fixtures.synthetic import quick_settings
 
 SETTINGS = quick_settings(rounds=60)
 CUTOFF = date(2024, 3, 4)

@@ -10,7 +10,7 @@ import pytest
 
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.windows import plan_window
-from chicago_risk_tests.test_models.synthetic import quick_settings, synthetic_city
+from chicago_risk_tests.fixtures.synthetic import quick_settings, synthetic_city
 
 SETTINGS = quick_settings(rounds=60)
 CUTOFF = date(2024, 8, 5)

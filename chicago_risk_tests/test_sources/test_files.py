@@ -16,8 +16,8 @@ from chicago_risk.sources.base import (
     SourceUnavailableError,
     WeatherSource,
 )
+from chicago_risk_tests.fixtures.servers import RECORDED
 
-RECORDED = json.loads((Path(__file__).parent / "recorded" / "v6vf-nfxy_rows.json").read_text())
 TYPES = ("Water On Street Complaint", "Water in Basement Complaint", "Check for Leak")
 START, END = date(2021, 1, 1), date(2021, 1, 7)
 DATES = ("created_date", "last_modified_date", "closed_date")

@@ -16,7 +16,7 @@ from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 from chicago_risk_tests.fixtures.servers import Reply
-from .test_socrata import RECORDED, RESOURCE, serve_rows
+from chicago_risk_tests.fixtures.servers import RECORDED, RESOURCE, serve_rows
 
 DAY = date(2021, 1, 1)
 

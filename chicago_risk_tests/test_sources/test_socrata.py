@@ -4,7 +4,6 @@ import json
 import socket
 import time
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,10 +12,8 @@ from chicago_risk.sources.soda import SODA_SCHEMA, soda_frame
 from chicago_risk.sources.socrata import SocrataSource
 from chicago_risk.sources.base import SourceUnavailableError
 
-from chicago_risk_tests.fixtures.servers import Reply
+from chicago_risk_tests.fixtures.servers import RECORDED, RESOURCE, Reply, serve_rows
 
-RECORDED = json.loads((Path(__file__).parent / "recorded" / "v6vf-nfxy_rows.json").read_text())
-RESOURCE = "/resource/v6vf-nfxy.json"
 TYPES = ("Water On Street Complaint", "Check for Leak")
 START, END = date(2021, 1, 1), date(2021, 1, 7)
 
@@ -36,14 +33,6 @@ def numbered_rows(count: int) -> list[dict]:
         }
         for i in range(count)
     ]
-
-
-def serve_rows(server, rows: list[dict]) -> None:
-    def page(params: dict[str, str]) -> Reply:
-        offset, limit = int(params["$offset"]), int(params["$limit"])
-        return Reply(body=rows[offset : offset + limit])
-
-    server.routes[RESOURCE] = page
 
 
 def test_pages_until_a_short_page_in_a_stable_order_with_window_and_types(server):
