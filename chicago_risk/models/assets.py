@@ -53,7 +53,7 @@ from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
 from chicago_risk.models.storms import STORM_SCHEMA, storm_table
-from chicago_risk.models.champion import served_models_for_days
+from chicago_risk.models.champion import MODEL_CHAMPION, champions_for_days
 from chicago_risk.models.registry import MODEL_REGISTRY, load_model, load_models_at, write_models
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
@@ -521,7 +521,7 @@ risk_predictions_checks = _check_specs(
     deps=[
         # day t -> the week holding t: its champion, whose cutoff is on or before t
         dg.AssetDep(
-            "model_champion", partition_mapping=dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+            MODEL_CHAMPION, partition_mapping=dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
         ),
         dg.AssetDep("cell_day_features"),
     ],
@@ -537,7 +537,7 @@ def risk_predictions(
     each column's meaning."""
     start, end = window_days(context.partition_time_window)
     features = load_features(warehouse, start, end)
-    assignment = served_models_for_days(warehouse, features["day"])
+    assignment = champions_for_days(warehouse, features["day"])
     frames, base_rates = [], {}
     for (model_id,), days in assignment.group_by("model_id", maintain_order=True):
         model = load_model(warehouse, model_id)

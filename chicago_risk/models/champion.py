@@ -1,45 +1,45 @@
-"""Champion and challenger: which model serves each week, decided once per weekly cutoff.
+"""Champion and challenger: which model serves each week, decided once per weekly cutoff C.
 
-The `model_champion` table holds one row per weekly cutoff C (its partition column `cutoff`):
-the model that serves C..C+6 (`champion_model_id`, in `risk_predictions` and the API), the fit
-waiting to replace it (`challenger_model_id`), the decision and its reason, and the shadow
-scores of the pair compared that week (the candidate and the incumbent champion, on the same
-labelled rows). Each change of an alias is also appended to `model_aliases`
-(`chicago_risk.models.aliases`).
+`model_champion` holds one row per week (its partition column `cutoff`): the champion that
+serves C..C+6 (`risk_predictions` scores with it, the API names it), the challenger beside it
+(the newest fit of the served kind after the champion's, scored in shadow), the decision and its
+reason, and the shadow scores of the pair the rule compared (the candidate and the incumbent
+champion). Each change of an alias is logged in `model_aliases` (`chicago_risk.models.aliases`).
 
-A week's decision reads only what was known at C: the registry rows with cutoff <= C, the labels
-of as-of days <= C - 8, the previous decided week's champion and the operator's pins effective by
-C. So a backfill replays the decisions the live system would have made, and `risk_predictions`
-(and the backtest of what was served) sees the models that would actually have served.
+A week's decision reads only what was known at C: the fits stored at cutoffs <= C, the labels of
+as-of days <= C - 8, the previous decided week's champion, the pin in force at C, and the
+blocking checks of the `risk_model` runs that stored the fits. So a backfill replays the
+decisions the live system made. In order:
 
-Before the rule (`chicago_risk.models.promotion`):
-- an operator's pin effective in the week makes the pinned model champion (the challenger is still
-  scored, and the reason says what the rule would have done);
-- no champion yet (day one, or the previous champion's cutoff was retrained since): the newest
-  model on current feature definitions becomes champion;
-- a champion on stale feature definitions (the feature registry changed): the newest current
-  model replaces it at once, since the stale one cannot score.
+1. a pin in force makes the pinned model champion (the challenger is still scored, and the
+   reason says what the rule would have done);
+2. no champion yet (the first week, or the previous champion is no longer stored), or one on
+   feature definitions that have changed since (it cannot score): the newest servable fit (on the
+   current features, no failed blocking check) becomes champion, without shadow evidence;
+3. otherwise the promotion rule (`chicago_risk.models.promotion`) judges the challenger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
 
 from chicago_risk.config import MODEL_SETTINGS, ModelSettings
 from chicago_risk.features.registry import registry_hash
-from chicago_risk.models.aliases import RULE, AliasEvent, alias_at, alias_history, event_rows, utc_now
+from chicago_risk.models.aliases import CHALLENGER, CHAMPION, PIN, RULE, alias_at, alias_history, alias_rows, changed
+from chicago_risk.models.model import FittedModel
 from chicago_risk.models.promotion import DECISIONS, Verdict, judge
-from chicago_risk.models.registry import ModelNotFoundError, load_model, rows_up_to
-from chicago_risk.models.shadow import ShadowScores, last_labelled_on, load_shadow_rows, shadow_scores
+from chicago_risk.models.registry import ModelNotFoundError, fits_up_to, load_model
+from chicago_risk.models.shadow import ShadowWindow
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import materialize_command
 
 MODEL_CHAMPION = "model_champion"
-_SCORES = ("days", "rows", "log_loss", "ece", "brier", "mean_p")
+_SCORES = ("log_loss", "ece", "brier", "mean_p")
+_SIDES = ("candidate", "incumbent")
 
 MODEL_CHAMPION_SCHEMA: dict[str, pl.DataType] = {
     "cutoff": pl.Date(),  # the week C..C+6 this row decides
@@ -47,183 +47,163 @@ MODEL_CHAMPION_SCHEMA: dict[str, pl.DataType] = {
     "champion_cutoff": pl.Date(),
     "champion_since": pl.Date(),  # the first week of its current tenure
     "pinned": pl.Boolean(),
+    "set_by": pl.String(),  # "rule", or the operator whose pin decided
     "challenger_model_id": pl.String(),  # null: the champion is the newest fit
     "challenger_cutoff": pl.Date(),
     "decision": pl.String(),  # a key of chicago_risk.models.promotion.DECISIONS
     "reason": pl.String(),
-    "set_by": pl.String(),  # "rule", or the operator whose pin decided
-    # The pair compared this week: the candidate (the challenger, or the model it promoted) and
-    # the incumbent champion, on the labelled as-of days shadow_first_day..shadow_last_day.
+    # The pair the rule compared (null when it compared none): the candidate (the week's
+    # challenger) and the incumbent champion, on the labelled as-of days of the shadow window.
     "candidate_model_id": pl.String(),
     "incumbent_model_id": pl.String(),
     "shadow_first_day": pl.Date(),
     "shadow_last_day": pl.Date(),
-    "event_rate": pl.Float64(),
-    **{f"{side}_{score}": (pl.Int64() if score in ("days", "rows") else pl.Float64())
-       for side in ("candidate", "incumbent") for score in _SCORES},
+    "shadow_days": pl.Int64(),
+    "shadow_rows": pl.Int64(),
+    "shadow_event_rate": pl.Float64(),
+    **{f"{side}_{score}": pl.Float64() for side in _SIDES for score in _SCORES},
     "decided_at": pl.Datetime("us"),  # UTC
 }
 
 
 @dataclass(frozen=True)
 class Fit:
-    """A registry row of the served kind."""
+    """One fit of the served kind, as its first stored registry row."""
 
     model_id: str
     cutoff: date
     fitted_cutoff: date
-    fit_key: str
-    current: bool  # trained on the current feature definitions
+    model_ids: tuple[str, ...]  # every row it is stored as
+    current: bool  # on the current feature definitions
 
 
-@dataclass(frozen=True)
-class Candidates:
-    """The served kind's rows stored at or before a cutoff, and the first row of each fit."""
-
-    rows: dict[str, Fit]  # by model_id
-    fits: list[Fit]  # the first stored row of each distinct fit, oldest fit first
-
-    @classmethod
-    def at(cls, warehouse: WarehouseResource, kind: str, cutoff: date) -> Candidates:
-        frame = rows_up_to(warehouse, kind, cutoff).with_columns(current=pl.col("feature_registry_hash") == registry_hash())
-        rows = {r["model_id"]: Fit(r["model_id"], r["cutoff"], r["fitted_cutoff"], r["fit_key"], r["current"])
-                for r in frame.iter_rows(named=True)}
-        first = frame.sort("cutoff").group_by("fit_key", maintain_order=True).first()
-        fits = [rows[m] for m in frame.filter(pl.col("model_id").is_in(first["model_id"].implode()))["model_id"]]
-        return cls(rows, fits)
-
-    def newest_current(self) -> Fit | None:
-        current = [f for f in self.fits if f.current]
-        return current[-1] if current else None
-
-    def challenger_of(self, champion: Fit) -> Fit | None:
-        """The newest current fit fitted after the champion's, None when the champion is the newest."""
-        order = [f.fit_key for f in self.fits]
-        newer = order[order.index(champion.fit_key) + 1:] if champion.fit_key in order else []
-        current = [f for f in self.fits if f.fit_key in newer and f.current]
-        return current[-1] if current else None
-
-
-# (challenger, champion) -> their shadow scores on the same rows, and the rows' days
-ScorePair = Callable[[Fit, Fit], tuple[ShadowScores | None, ShadowScores | None, date, date]]
-FailedChecks = Callable[[Fit], tuple[str, ...]]
-
-
-def decide_week(
-    cutoff: date, candidates: Candidates, previous: dict | None, pin: dict | None,
-    score_pair: ScorePair, failed_checks: FailedChecks, settings: ModelSettings = MODEL_SETTINGS,
-) -> dict:
-    """The `model_champion` row of `cutoff` (without `decided_at`)."""
-    newest = candidates.newest_current()
-    if newest is None:
-        raise ModelNotFoundError(
-            f"no {settings.served_kind} model on the current feature definitions has a cutoff on or before {cutoff}: "
-            f"materialize risk_model for partition {cutoff} (chicago-risk materialize --select risk_model "
-            f"--start {cutoff} --end {cutoff})"
-        )
-    row: dict = {"cutoff": cutoff, "set_by": RULE, "pinned": False}
-    pinned_id = pin["model_id"] if pin else None
-    previous_id = previous["champion_model_id"] if previous else None
-    incumbent = candidates.rows.get(previous_id) if previous_id else None
-    if pinned_id:
-        champion = _pinned(candidates, pinned_id, cutoff)
-        challenger = candidates.challenger_of(champion)
-        row.update(pinned=True, set_by=pin["set_by"])
-        rule = _compare(row, challenger, champion, score_pair, failed_checks, settings) if challenger else None
-        verdict = Verdict("pinned", f"pinned by {pin['set_by']} from {pin['effective_from']}: {pin['reason']}"
-                          + (f"; the rule would say: {rule.decision} ({rule.reason})" if rule else ""))
-    elif incumbent is None:
-        champion, challenger = newest, None
-        gone = f" (the previous champion {previous_id} is no longer in the registry)" if previous_id else ""
-        verdict = Verdict("first_champion", f"no champion yet{gone}: {newest.model_id} is the newest model")
-    elif not incumbent.current:
-        champion, challenger = newest, None
-        verdict = Verdict(
-            "champion_stale_features",
-            f"{incumbent.model_id} was trained on other feature definitions than the current {registry_hash()}: "
-            f"{newest.model_id} replaces it without shadow evidence",
-        )
-    else:
-        champion, challenger = incumbent, candidates.challenger_of(incumbent)
-        if challenger is None:
-            verdict = Verdict("no_challenger", DECISIONS["no_challenger"])
-        else:
-            verdict = _compare(row, challenger, incumbent, score_pair, failed_checks, settings)
-            if verdict.promotes:
-                champion, challenger = challenger, candidates.challenger_of(challenger)
-    same = previous is not None and previous["champion_model_id"] == champion.model_id
-    return row | {
-        "champion_model_id": champion.model_id, "champion_cutoff": champion.cutoff,
-        "champion_since": previous["champion_since"] if same else cutoff,
-        "challenger_model_id": challenger.model_id if challenger else None,
-        "challenger_cutoff": challenger.cutoff if challenger else None,
-        "decision": verdict.decision, "reason": verdict.reason,
-    }
-
-
-def _pinned(candidates: Candidates, model_id: str, cutoff: date) -> Fit:
-    pinned = candidates.rows.get(model_id)
-    fix = "pin another model (chicago-risk model pin MODEL_ID --reason ...) or unpin (chicago-risk model unpin --reason ...)"
-    if pinned is None:
-        raise ModelNotFoundError(f"the pinned model {model_id} is not a stored model with a cutoff on or before {cutoff}: {fix}")
-    if not pinned.current:
-        raise ModelNotFoundError(f"the pinned model {model_id} was trained on other feature definitions than the current: {fix}")
-    return pinned
-
-
-def _compare(
-    row: dict, challenger: Fit, champion: Fit, score_pair: ScorePair, failed_checks: FailedChecks,
-    settings: ModelSettings,
-) -> Verdict:
-    """The rule on the pair; their scores go into `row`."""
-    candidate, incumbent, first, last = score_pair(challenger, champion)
-    row.update(
-        candidate_model_id=challenger.model_id, incumbent_model_id=champion.model_id,
-        shadow_first_day=first, shadow_last_day=last,
-        event_rate=candidate.event_rate if candidate else None,
-        **{f"candidate_{k}": getattr(candidate, k) if candidate else None for k in _SCORES},
-        **{f"incumbent_{k}": getattr(incumbent, k) if incumbent else None for k in _SCORES},
-    )
-    return judge(incumbent, candidate, failed_checks(challenger), settings.champion, settings.ece_target)
-
-
-class ShadowScorer:
-    """Shadow scores of pairs of models, each model loaded once and each window of rows read once."""
-
-    def __init__(self, warehouse: WarehouseResource) -> None:
-        self.warehouse = warehouse
-        self.models: dict = {}
-        self.rows: dict[tuple[date, date], pl.DataFrame] = {}
-
-    def __call__(self, challenger: Fit, champion: Fit, cutoff: date) -> tuple[ShadowScores | None, ShadowScores | None, date, date]:
-        first, last = challenger.fitted_cutoff, last_labelled_on(cutoff)
-        if (first, cutoff) not in self.rows:
-            self.rows[(first, cutoff)] = load_shadow_rows(self.warehouse, first, cutoff)
-        rows = self.rows[(first, cutoff)]
-        scores = [shadow_scores(self._model(f.model_id), rows) for f in (challenger, champion)]
-        return scores[0], scores[1], first, last
-
-    def _model(self, model_id: str):
-        if model_id not in self.models:
-            self.models[model_id] = load_model(self.warehouse, model_id)
-        return self.models[model_id]
-
-
-def failed_blocking_checks(instance: dg.DagsterInstance, fit: Fit) -> tuple[str, ...]:
-    """Blocking checks that failed in the run that last materialized the fit's `risk_model`
-    partition (none when no run did: a registry written outside Dagster)."""
+def failed_blocking_checks(instance: dg.DagsterInstance, cutoff: date) -> tuple[str, ...]:
+    """Blocking checks that failed in the run that last materialized `risk_model` for `cutoff`
+    (none when no run did: a registry written outside Dagster)."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("risk_model"), asset_partitions=[fit.cutoff.isoformat()]), limit=1
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("risk_model"), asset_partitions=[cutoff.isoformat()]), limit=1
     ).records
     if not records:
         return ()
-    failed = {
-        entry.asset_check_evaluation.check_name
+    evaluations = [
+        entry.asset_check_evaluation
         for entry in instance.all_logs(records[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-        if entry.asset_check_evaluation is not None and entry.asset_check_evaluation.blocking
-        and not entry.asset_check_evaluation.passed
-    }
-    return tuple(sorted(failed))
+    ]
+    return tuple(sorted({e.check_name for e in evaluations if e is not None and e.blocking and not e.passed}))
+
+
+class WeekDecider:
+    """Decides weeks one after the other; each model and each fit's checks are read once."""
+
+    def __init__(self, warehouse: WarehouseResource, instance: dg.DagsterInstance, settings: ModelSettings) -> None:
+        self.warehouse = warehouse
+        self.instance = instance
+        self.settings = settings
+        self._models: dict[str, FittedModel] = {}
+        self._failed: dict[date, tuple[str, ...]] = {}
+
+    def decide(self, cutoff: date, previous: dict | None, pin: dict | None) -> dict:
+        """The `model_champion` row of `cutoff` (without `decided_at`)."""
+        fits = self._fits(cutoff)
+        by_id = {model_id: fit for fit in fits for model_id in fit.model_ids}
+        row: dict = {"cutoff": cutoff, "pinned": False, "set_by": RULE}
+        incumbent = by_id.get(previous["champion_model_id"]) if previous else None
+        if pin is not None:
+            champion = self._pinned(by_id, pin, cutoff)
+            challenger = _newest_after(fits, champion)
+            rule = self._judge(row, challenger, champion, cutoff) if challenger else None
+            opinion = f"; the rule would say {rule.decision}: {rule.reason}" if rule else ""
+            verdict = Verdict("pinned", f"pinned by {pin['set_by']} from {pin['effective_from']}: {pin['reason']}{opinion}")
+            row.update(pinned=True, set_by=pin["set_by"])
+        elif incumbent is not None and incumbent.current:
+            champion, challenger = incumbent, _newest_after(fits, incumbent)
+            verdict = Verdict("no_challenger", DECISIONS["no_challenger"])
+            if challenger is not None:
+                verdict = self._judge(row, challenger, incumbent, cutoff)
+                if verdict.promotes:
+                    champion, challenger = challenger, _newest_after(fits, challenger)
+        else:
+            champion = self._newest_servable(fits, cutoff)
+            challenger = _newest_after(fits, champion)
+            verdict = (
+                Verdict("champion_stale_features", f"{incumbent.model_id} was trained on other feature definitions than "
+                        f"the current {registry_hash()}: {champion.model_id} replaces it without shadow evidence")
+                if incumbent is not None else
+                Verdict("first_champion", f"no champion yet{_gone(previous)}: {champion.model_id} is the newest servable model")
+            )
+        same = previous is not None and previous["champion_model_id"] == champion.model_id
+        return {name: None for name in MODEL_CHAMPION_SCHEMA} | row | {
+            "champion_model_id": champion.model_id, "champion_cutoff": champion.cutoff,
+            "champion_since": previous["champion_since"] if same else cutoff,
+            "challenger_model_id": challenger.model_id if challenger else None,
+            "challenger_cutoff": challenger.cutoff if challenger else None,
+            "decision": verdict.decision, "reason": verdict.reason,
+        }
+
+    def _fits(self, cutoff: date) -> list[Fit]:
+        stored = fits_up_to(self.warehouse, self.settings.served_kind, cutoff)
+        current = registry_hash()
+        return [
+            Fit(r["model_id"], r["cutoff"], r["fitted_cutoff"], tuple(r["model_ids"]), r["feature_registry_hash"] == current)
+            for r in stored.iter_rows(named=True)
+        ]
+
+    def _failed_checks(self, fit: Fit) -> tuple[str, ...]:
+        if fit.cutoff not in self._failed:
+            self._failed[fit.cutoff] = failed_blocking_checks(self.instance, fit.cutoff)
+        return self._failed[fit.cutoff]
+
+    def _model(self, fit: Fit) -> FittedModel:
+        if fit.model_id not in self._models:
+            self._models[fit.model_id] = load_model(self.warehouse, fit.model_id)
+        return self._models[fit.model_id]
+
+    def _newest_servable(self, fits: list[Fit], cutoff: date) -> Fit:
+        for fit in reversed(fits):
+            if fit.current and not self._failed_checks(fit):
+                return fit
+        raise ModelNotFoundError(
+            f"no {self.settings.served_kind} model stored at a cutoff on or before {cutoff} is on the current feature "
+            f"definitions and passed its risk_model checks: train one; run: "
+            f"{materialize_command(['risk_model', MODEL_CHAMPION], cutoff, cutoff)}"
+        )
+
+    def _pinned(self, by_id: dict[str, Fit], pin: dict, cutoff: date) -> Fit:
+        pinned = by_id.get(pin["model_id"])
+        fix = "pin another model (chicago-risk model pin MODEL_ID --reason ...) or unpin (chicago-risk model unpin --reason ...)"
+        if pinned is None:
+            raise ModelNotFoundError(
+                f"the pinned model {pin['model_id']} is not a stored {self.settings.served_kind} model with a cutoff on "
+                f"or before {cutoff}: {fix}"
+            )
+        if not pinned.current:
+            raise ModelNotFoundError(f"the pinned model {pin['model_id']} was trained on other feature definitions: {fix}")
+        return pinned
+
+    def _judge(self, row: dict, challenger: Fit, champion: Fit, cutoff: date) -> Verdict:
+        """The rule on the pair; the pair and its shadow scores go into `row`."""
+        window = ShadowWindow.of(self.warehouse, challenger.fitted_cutoff, cutoff)
+        scores = {side: window.scores(self._model(fit)) for side, fit in zip(_SIDES, (challenger, champion))}
+        row.update(
+            candidate_model_id=challenger.model_id, incumbent_model_id=champion.model_id,
+            shadow_first_day=window.first_day, shadow_last_day=window.last_day, shadow_days=window.days,
+            shadow_rows=window.rows.height, shadow_event_rate=window.event_rate,
+            **{f"{side}_{name}": getattr(scores[side], name) if scores[side] else None for side in _SIDES for name in _SCORES},
+        )
+        return judge(
+            scores["incumbent"], scores["candidate"], window.days, self._failed_checks(challenger),
+            self.settings.champion, self.settings.ece_target,
+        )
+
+
+def _newest_after(fits: list[Fit], champion: Fit) -> Fit | None:
+    """The newest fit on the current features fitted after the champion's (fits: oldest first)."""
+    newer = [f for f in fits if f.current and f.fitted_cutoff > champion.fitted_cutoff]
+    return newer[-1] if newer else None
+
+
+def _gone(previous: dict | None) -> str:
+    return f" (the previous champion {previous['champion_model_id']} is no longer stored)" if previous else ""
 
 
 def previous_decision(warehouse: WarehouseResource, cutoff: date) -> dict | None:
@@ -236,40 +216,29 @@ def previous_decision(warehouse: WarehouseResource, cutoff: date) -> dict | None
 
 def decide_weeks(
     warehouse: WarehouseResource, instance: dg.DagsterInstance, cutoffs: list[date], run_id: str | None,
-    settings: ModelSettings = MODEL_SETTINGS,
+    decided_at: datetime, settings: ModelSettings = MODEL_SETTINGS,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The decisions of `cutoffs`, in order (each from the one before), and the `model_aliases`
-    rows that record the changes of alias they make."""
+    """The decisions of `cutoffs`, oldest first (each from the one before), and the
+    `model_aliases` rows of the values they change."""
     history = alias_history(warehouse)
-    logged = history.clear()
+    first = len(history)
     previous = previous_decision(warehouse, min(cutoffs))
-    scorer = ShadowScorer(warehouse)
-    decided = []
+    decider, decided = WeekDecider(warehouse, instance, settings), []
     for cutoff in sorted(cutoffs):
-        row = decide_week(
-            cutoff, Candidates.at(warehouse, settings.served_kind, cutoff), previous, alias_at(history, "pin", cutoff),
-            lambda challenger, champion, c=cutoff: scorer(challenger, champion, c),
-            lambda fit: failed_blocking_checks(instance, fit), settings,
-        ) | {"decided_at": utc_now()}
-        changes = [
-            AliasEvent(alias, row[f"{alias}_model_id"], cutoff, row["set_by"], f"{row['decision']}: {row['reason']}", run_id)
-            for alias in ("champion", "challenger")
-            if _value(alias_at(history, alias, cutoff)) != row[f"{alias}_model_id"]
-        ]
-        new = event_rows(changes, row["decided_at"])
-        history, logged = pl.concat([history, new]), pl.concat([logged, new])
-        decided.append({k: row.get(k) for k in MODEL_CHAMPION_SCHEMA})
+        pin = alias_at(history, PIN, cutoff)
+        row = decider.decide(cutoff, previous, pin if pin and pin["model_id"] else None) | {"decided_at": decided_at}
+        values = changed(history, cutoff, {CHAMPION: row["champion_model_id"], CHALLENGER: row["challenger_model_id"]})
+        history = pl.concat([history, alias_rows(
+            values, cutoff, row["set_by"], f"{row['decision']}: {row['reason']}", decided_at, run_id
+        )])
+        decided.append(row)
         previous = row
-    return pl.DataFrame(decided, schema=MODEL_CHAMPION_SCHEMA), logged
+    return pl.DataFrame(decided, schema=MODEL_CHAMPION_SCHEMA), history.slice(first)
 
 
-def _value(event: dict | None) -> str | None:
-    return event["model_id"] if event else None
-
-
-def served_models_for_days(warehouse: WarehouseResource, days: pl.Series) -> pl.DataFrame:
+def champions_for_days(warehouse: WarehouseResource, days: pl.Series) -> pl.DataFrame:
     """For each day, the champion of its week: `day`, `model_id`, `cutoff`. Raises when a week
-    is not decided, naming the partitions to materialize."""
+    is not decided, with the command that decides it."""
     wanted = days.unique().sort().to_frame("day").with_columns(
         week=pl.col("day") - pl.duration(days=pl.col("day").dt.weekday() - 1)
     )
@@ -278,15 +247,15 @@ def served_models_for_days(warehouse: WarehouseResource, days: pl.Series) -> pl.
             f"SELECT cutoff AS week, champion_model_id AS model_id, champion_cutoff AS cutoff FROM {MODEL_CHAMPION} "
             "WHERE cutoff BETWEEN ? AND ?", [wanted["week"].min(), wanted["week"].max()],
         )
-        if warehouse.table_exists(MODEL_CHAMPION) else pl.DataFrame(schema={"week": pl.Date, "model_id": pl.String, "cutoff": pl.Date})
+        if warehouse.table_exists(MODEL_CHAMPION)
+        else pl.DataFrame(schema={"week": pl.Date, "model_id": pl.String, "cutoff": pl.Date})
     )
     served = wanted.join(decided, on="week", how="left")
     undecided = served.filter(pl.col("model_id").is_null())["week"].unique().sort()
     if undecided.len():
         first, last = undecided.min(), undecided.max()
         raise ModelNotFoundError(
-            f"no champion is decided for {undecided.len()} week(s) {first}..{last}: materialize model_champion for "
-            f"those weekly partitions (chicago-risk materialize --select model_champion --start {first} --end "
-            f"{last + timedelta(days=6)})"
+            f"no champion is decided for {undecided.len()} week(s) {first}..{last}; run: "
+            f"{materialize_command([MODEL_CHAMPION], first, last + timedelta(days=6))}"
         )
     return served.select("day", "model_id", "cutoff")
