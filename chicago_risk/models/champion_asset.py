@@ -35,7 +35,8 @@ CHAMPION_CODE_VERSION = "1"
     group_name="models",
     kinds={"duckdb"},
     code_version=CHAMPION_CODE_VERSION,
-    deps=["risk_model"],
+    # the week's fits, as a time window: a backfill widens risk_model to the weeks it decides
+    deps=[dg.AssetDep("risk_model", partition_mapping=dg.TimeWindowPartitionMapping())],
     automation_condition=FOLLOW_UPSTREAM_PAST_CHECKS,
     freshness_policy=WEEKLY_FRESHNESS,
     check_specs=[
