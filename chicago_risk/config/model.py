@@ -225,13 +225,14 @@ class DriverSettings:
 class ChampionSettings:
     """When a weekly challenger replaces the served champion (`chicago_risk.models.promotion`).
 
-    At each weekly cutoff C the newest fit that is not the champion's (the challenger) and the
-    champion are scored in shadow on the same rows: every cell of each labelled as-of day from the
+    At each weekly cutoff C the newest fit after the champion's (the challenger) and the champion
+    are scored in shadow on the same rows: every cell of each labelled as-of day from the
     challenger's fitted cutoff to C - 8 (labels are complete 8 days later). The challenger is
     promoted when it has at least `min_shadow_days` such days, its log loss is at most the
     champion's x (1 + `log_loss_tolerance`), its ECE at most max(`ModelSettings.ece_target`,
     the champion's ECE + `ece_slack`), and no blocking check of the `risk_model` run that stored
     it failed. Otherwise the champion keeps serving and the challenger waits for the next week.
+    An operator's pin (`chicago-risk model pin`) decides over the rule.
     """
 
     # Two weeks: a week of city-wide weather is one regime (one storm week would decide alone).

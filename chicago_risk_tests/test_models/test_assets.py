@@ -186,10 +186,10 @@ def test_a_day_before_any_model_is_refused(run):
     error = result.get_step_failure_events()[0].event_specific_data.error
     message = error.cause.message if error.cause else error.message
     week = FIRST_CUTOFF - timedelta(days=7)
-    assert message == (
+    assert (
         f"no champion is decided for 1 week(s) {week}..{week}; run: "
         f"chicago-risk materialize --start {week} --end {day} --select model_champion"
-    )
+    ) in message
 
 
 def test_predictions_move_little_under_noise_and_rise_with_a_wetter_week(run):
