@@ -23,7 +23,6 @@ class PublishedTable:
     sort_by: tuple[str, ...] = ()
     facets: tuple[str, ...] = ()  # columns whose distinct values each manifest entry records
     daily: bool = True
-    where: str = ""  # one-partition tables: which rows make the partition
     order_by: str = ""
     limit: int | None = None
     query: str = ""  # one-partition tables: the whole query, when the rows are not one table's
@@ -33,12 +32,11 @@ class PublishedTable:
         if self.query:
             return self.query
         columns = ", ".join(f'"{c}"' for c in self.columns) if self.columns else "*"
-        conditions = [c for c in (self.where, '"day" BETWEEN ? AND ?' if self.daily else "") if c]
         keys = ("day", *self.sort_by) if self.daily else self.sort_by
         order = self.order_by or ", ".join(f'"{c}"' for c in keys)
         sql = f'SELECT {columns} FROM "{self.table}"'
-        if conditions:
-            sql += " WHERE " + " AND ".join(conditions)
+        if self.daily:
+            sql += ' WHERE "day" BETWEEN ? AND ?'
         if order:
             sql += f" ORDER BY {order}"
         return sql + (f" LIMIT {self.limit}" if self.limit else "")

@@ -108,7 +108,8 @@ def test_sql_joins_tables_by_name_with_parameters(warehouse):
 
 def test_reading_a_table_never_materialized_says_what_to_do(warehouse):
     assert not warehouse.table_exists("raw_311_requests")
-    with pytest.raises(LookupError, match="chicago-risk materialize --select raw_311_requests"):
+    command = f"run: chicago-risk materialize --start {JAN[0]} --end {JAN[0]} --select raw_311_requests$"
+    with pytest.raises(LookupError, match=command):
         warehouse.read_partitions("raw_311_requests", JAN[0], JAN[0])
 
 
