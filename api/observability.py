@@ -26,6 +26,7 @@ from api.cache import LruCache
 from api.drift import PublishedDrift
 from api.store import PartitionGoneError, PublishedLayers
 from chicago_risk.config import CHICAGO_TZ
+from chicago_risk.models.aliases import CHALLENGER, CHAMPION
 from chicago_risk.publish.layers import PUBLISHED_TABLES
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -98,6 +99,35 @@ class _PublishedCollector:
             threshold.add_metric([], reading.threshold)
         return psi, reference, threshold
 
+    def _aliases(self):
+        """The newest decided week's champion and challenger, the pin, and the shadow scores of
+        the pair the promotion rule compared (`published/model_champion`)."""
+        aliases = GaugeMetricFamily(
+            "chicago_risk_model_alias_info", "the champion and the challenger of the newest decided week",
+            labels=["alias", "model_id"],
+        )
+        pinned = GaugeMetricFamily(
+            "chicago_risk_model_champion_pinned", "1 while an operator's pin, not the promotion rule, decides the champion"
+        )
+        shadow = {
+            score: GaugeMetricFamily(
+                f"chicago_risk_model_shadow_{score}", f"{label} on the week's shadow days of the pair the rule compared",
+                labels=["role", "model_id"],
+            )
+            for score, label in (("log_loss", "log loss"), ("ece", "expected calibration error"))
+        }
+        decision = self.reader.champion_decision()
+        if decision is not None:
+            for alias in (CHAMPION, CHALLENGER):
+                if decision[f"{alias}_model_id"]:
+                    aliases.add_metric([alias, decision[f"{alias}_model_id"]], 1)
+            pinned.add_metric([], int(decision["pinned"]))
+            for role in ("candidate", "incumbent"):
+                for score, family in shadow.items():
+                    if decision[f"{role}_{score}"] is not None:
+                        family.add_metric([role, decision[f"{role}_model_id"]], decision[f"{role}_{score}"])
+        return aliases, pinned, *shadow.values()
+
     def collect(self):
         partition = GaugeMetricFamily(
             "chicago_risk_published_partition_info", "latest published partition of each layer",
@@ -118,7 +148,7 @@ class _PublishedCollector:
                 partition.add_metric([spec.table, latest.key, latest.version], 1)
             if spec.daily and manifest and manifest.days():
                 age.add_metric([spec.table], now - _day_end(manifest.days()[-1]))
-        model = GaugeMetricFamily("chicago_risk_model_info", "the served model", labels=["model_id"])
+        model = GaugeMetricFamily("chicago_risk_model_info", "the served model (the champion)", labels=["model_id"])
         served = self.reader.model()
         if served is not None:
             model.add_metric([served.model_id], 1)
@@ -127,7 +157,7 @@ class _PublishedCollector:
         for cache in self.caches:
             hits.add_metric([cache.name], cache.hits)
             misses.add_metric([cache.name], cache.misses)
-        yield from (partition, count, age, model, hits, misses, *self._drift())
+        yield from (partition, count, age, model, *self._aliases(), hits, misses, *self._drift())
 
 
 class Metrics:

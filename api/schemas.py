@@ -263,6 +263,48 @@ class DateRun(BaseModel):
     last: date
 
 
+class AliasedModel(BaseModel):
+    model_id: str
+    cutoff: date = Field(description="the training cutoff it is stored at (its registry row's)")
+
+
+class ChampionModel(AliasedModel):
+    since: date = Field(description="the first week of its current tenure")
+    pinned: bool = Field(description="an operator's pin, not the promotion rule, made it champion")
+    set_by: str = Field(description="`rule`, or the operator who pinned it")
+
+
+class ShadowScore(BaseModel):
+    model_id: str
+    log_loss: float | None
+    ece: float | None
+
+
+class ShadowComparison(BaseModel):
+    """The pair the promotion rule compared for the week, on the same labelled days (none while
+    the challenger is younger than the label horizon)."""
+
+    first_day: date
+    last_day: date
+    days: int
+    event_rate: float | None
+    candidate: ShadowScore = Field(description="the week's challenger")
+    incumbent: ShadowScore = Field(description="the champion it was compared with")
+
+
+class ModelAliases(BaseModel):
+    """The served model (alias `champion`: what `/api/v1/predict/flood` scores with and the week's
+    risk layers are scored with) and the newer fit scored in shadow beside it (alias `challenger`),
+    as decided for the newest week."""
+
+    week: date = Field(description="the Monday of the week decided")
+    champion: ChampionModel
+    challenger: AliasedModel | None
+    decision: str = Field(description="what the week's decision was (promoted, kept_worse_log_loss, pinned, ...)")
+    reason: str = Field(description="the decision in words, with the numbers behind it")
+    shadow: ShadowComparison | None
+
+
 class Meta(BaseModel):
     city: str
     city_outline_path: str = Field(description="the route serving the city outline (GeoJSON)")
@@ -285,7 +327,8 @@ class Meta(BaseModel):
     risk_bands: RiskBandThresholds
     horizons_days: list[int]
     last_refresh_utc: datetime | None
-    risk_model_version: str | None
+    risk_model_version: str | None = Field(description="the model behind the newest published risk layer")
+    models: ModelAliases | None = Field(description="the champion and the challenger; null until a week is decided")
     pricing_model_version: str | None
     recommendation_version: str | None
     leak_311_types: list[str]

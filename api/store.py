@@ -18,8 +18,9 @@ from datetime import date
 import polars as pl
 
 from api.cache import LruCache
+from chicago_risk.models.aliases import CHAMPION
 from chicago_risk.models.model import FittedModel
-from chicago_risk.publish.layers import MODEL
+from chicago_risk.publish.layers import CHAMPION_DECISION, MODEL
 from chicago_risk.publish.store import CURRENT, Manifest, PartitionEntry, PublishedStore
 
 
@@ -96,12 +97,21 @@ class PublishedLayers:
             return []
         return [manifest.partitions[d.isoformat()] for d in manifest.days() if first <= d <= last]
 
+    def _current(self, layer: str) -> PartitionEntry | None:
+        """A one-partition layer's `current` partition, None if not published."""
+        manifest = self.manifest(layer)
+        return manifest.entry(CURRENT) if manifest else None
+
     def model(self) -> FittedModel | None:
-        """The served model as published (`published/model_registry`), None if not published."""
-        manifest = self.manifest(MODEL.table)
-        entry = manifest.entry(CURRENT) if manifest else None
+        """The champion as published (`published/model_registry`, alias champion), None if not published."""
+        entry = self._current(MODEL.table)
         if entry is None:
             return None
-        return self.models.get_or_build(
-            entry.path, lambda: FittedModel.from_record(self._read(entry, MODEL.table).row(0, named=True))
-        )
+        return self.models.get_or_build(entry.path, lambda: FittedModel.from_record(
+            self._read(entry, MODEL.table).filter(pl.col("alias") == CHAMPION).row(0, named=True)
+        ))
+
+    def champion_decision(self) -> dict | None:
+        """The newest week's decision as published (`published/model_champion`), None if not published."""
+        entry = self._current(CHAMPION_DECISION.table)
+        return self.frame(entry, CHAMPION_DECISION.table).row(0, named=True) if entry is not None else None

@@ -17,10 +17,17 @@ from datetime import timedelta
 
 import dagster as dg
 
+# Every partition whose inputs changed, not only the latest window's.
+_EAGER_EVERY_WINDOW = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+
 FOLLOW_UPSTREAM = (
-    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
-    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    _EAGER_EVERY_WINDOW & dg.AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("follow_upstream")
+
+# For the weekly champion decision: it follows the retraining even past a failed blocking check of
+# `risk_model`, since deciding the week is what keeps that fit out of service while the champion
+# goes on serving (`chicago_risk.models.champion`).
+FOLLOW_UPSTREAM_PAST_CHECKS = _EAGER_EVERY_WINDOW.with_label("follow_upstream_past_checks")
 
 # For unpartitioned tables rebuilt from whatever their inputs hold (the published model): they
 # follow any update and do not wait for every upstream partition to exist.

@@ -1,4 +1,5 @@
-"""`chicago-risk`: materialize windows of the graph and look at the live 311 dataset."""
+"""`chicago-risk`: materialize windows of the graph, pin the served model, look at the live 311
+dataset."""
 
 from __future__ import annotations
 
@@ -107,6 +108,46 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model(args: argparse.Namespace) -> int:
+    """Pin or unpin the champion, or show the aliases."""
+    import getpass
+
+    from chicago_risk.config import MODEL_SETTINGS
+    from chicago_risk.models.aliases import alias_history
+    from chicago_risk.models.champion import MODEL_CHAMPION
+    from chicago_risk.models.pin import PinError, pin
+    from chicago_risk.models.registry import ModelNotFoundError
+    from chicago_risk.storage.resources import storage_resources
+    from chicago_risk.upstream import materialize_command
+
+    warehouse = storage_resources(Settings.from_env())["warehouse"]
+    today = chicago_today()
+    this_week = today - timedelta(days=today.weekday())
+    if args.action == "aliases":
+        if warehouse.table_exists(MODEL_CHAMPION):
+            week = warehouse.query(f"SELECT * FROM {MODEL_CHAMPION} ORDER BY cutoff DESC LIMIT 1").row(0, named=True)
+            print(f"week {week['cutoff']}: champion {week['champion_model_id']} (since {week['champion_since']}"
+                  f"{', pinned by ' + week['set_by'] if week['pinned'] else ''}), challenger "
+                  f"{week['challenger_model_id'] or 'none'}: {week['decision']} ({week['reason']})")
+        for row in alias_history(warehouse).tail(args.last).iter_rows(named=True):
+            print(f"{row['set_at']:%Y-%m-%d %H:%M} UTC  {row['alias']:<10} = {row['model_id'] or '(none)'} from "
+                  f"{row['effective_from']}, by {row['set_by']}: {row['reason']}")
+        return 0
+    effective_from = args.effective_from or this_week
+    try:
+        pin(warehouse, args.model_id if args.action == "pin" else None, effective_from, getpass.getuser(),
+            args.reason or "", MODEL_SETTINGS.served_kind)
+    except (PinError, ModelNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    what = f"pinned {args.model_id}" if args.action == "pin" else "unpinned the champion"
+    weeks = materialize_command(["model_champion"], effective_from, max(effective_from, this_week))
+    print(f"{what} from the week of {effective_from}: it takes effect when model_champion decides those weeks (the "
+          f"weekly retrain does); to apply it now, run: {weeks} (under the Dagster daemon, the weeks' predictions, "
+          "cost and publication follow)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="chicago-risk", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -144,6 +185,23 @@ def parser() -> argparse.ArgumentParser:
         "--since", type=_iso_date, default=chicago_today() - timedelta(days=365), help="first day counted"
     )
     discover.set_defaults(run=_discover_types)
+
+    model = commands.add_parser(
+        "model", help="the served model's aliases: pin a champion over the promotion rule, unpin it, show them"
+    )
+    actions = model.add_subparsers(dest="action", required=True)
+    pin = actions.add_parser("pin", help="make MODEL_ID the champion of every week from --from on, until unpinned")
+    pin.add_argument("model_id", help="a stored model of the served kind (its model_id in model_registry)")
+    unpin = actions.add_parser("unpin", help="give the champion back to the promotion rule from --from on")
+    for action in (pin, unpin):
+        action.add_argument("--reason", required=True, help="why (kept with the pin, shown beside the champion)")
+        action.add_argument(
+            "--from", dest="effective_from", type=_iso_date,
+            help="the Monday of the first week it applies to (default: this week's, Chicago time)",
+        )
+    aliases = actions.add_parser("aliases", help="the newest week's champion and challenger, and the alias log")
+    aliases.add_argument("--last", type=int, default=20, help="alias changes shown (default 20)")
+    model.set_defaults(run=_model)
 
     serve = commands.add_parser("serve", help="serve the read API (the published layers) under uvicorn")
     serve.add_argument("--host", help="interface to listen on (default: CHICAGO_RISK_API_HOST or 127.0.0.1)")

@@ -11,6 +11,7 @@ from chicago_risk.features.assets import cell_day_features, cell_day_labels, fea
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.models.assets import MODEL_ASSETS, model_evaluation, with_oracle
+from chicago_risk.models.champion_asset import model_champion
 from chicago_risk.progress import progress_lines
 from chicago_risk.publish.assets import PUBLISH_ASSETS
 from chicago_risk.resources.city import CityGridResource
@@ -28,7 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     requests_source, weather_source = build_sources(settings)
     assets: list = [
         raw_311, weather_daily, feature_registry, cell_day_features, cell_day_labels,
-        *MODEL_ASSETS, *COST_ASSETS, *PUBLISH_ASSETS,
+        *MODEL_ASSETS, model_champion, *COST_ASSETS, *PUBLISH_ASSETS,
     ]
     resources: dict = {
         "requests_source": requests_source,

@@ -4,8 +4,9 @@
   change after they are filed: closures, status), as one run. Everything downstream (features,
   labels that became complete, predictions, cost, recommendations, publication) follows through
   `follow_upstream_sensor`.
-- `weekly_retrain` (Mondays 05:00): train every kind of model at the week's cutoff, backtest it,
-  write its model card; the week's predictions follow the new model the same way.
+- `weekly_retrain` (Mondays 05:00): train every kind of model at the week's cutoff, decide the
+  week's champion and challenger (`model_champion`), backtest, write the model card; the week's
+  predictions follow the champion the same way.
 - `drift_retrain_sensor`: a drift warning from the feature store requests `weekly_retrain` for
   the current week, once per warning.
 - `follow_upstream_sensor`: evaluates the automation conditions of `chicago_risk.automation`
@@ -50,9 +51,10 @@ RETRAIN_REASON_TAG = "chicago-risk/retrain-reason"
 
 weekly_retrain_job = dg.define_asset_job(
     "weekly_retrain",
-    selection=dg.AssetSelection.assets("risk_model", "model_evaluation", "model_card"),
+    selection=dg.AssetSelection.assets("risk_model", "model_champion", "model_evaluation", "model_card"),
     partitions_def=model_partitions,
-    description="Train every kind of model at the week's cutoff, backtest it, write its model card.",
+    description="Train every kind of model at the week's cutoff, decide its champion and challenger, backtest "
+    "it, write its model card.",
 )
 
 

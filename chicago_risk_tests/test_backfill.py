@@ -54,16 +54,17 @@ def test_a_failed_blocking_check_fails_the_window(instance):
 
 
 def test_map_layers_for_a_few_days_bring_the_history_their_models_read(tmp_path):
-    """Predictions for three days need the week's model, which trains on two years of features,
+    """Predictions for three days need the week's champion and model, which trains on two years of features,
     which count four years of 311 requests: the plan materializes exactly that, nothing later."""
     defs = build_definitions(Settings(data_dir=tmp_path))
     start, end = date(2025, 6, 4), date(2025, 6, 6)  # a Wednesday to a Friday
     select = [
-        "risk_predictions", "risk_model", "cell_day_features", "cell_day_labels", "raw_311_requests",
+        "risk_predictions", "model_champion", "risk_model", "cell_day_features", "cell_day_labels", "raw_311_requests",
         "raw_311_quarantine", "weather_daily", "feature_registry",
     ]
     plan = {run.names: run for run in plan_window(defs, start, end, select).runs}
     assert plan[("risk_model",)].partition_keys == ("2025-06-02",)  # the Monday before: its cutoff
+    assert plan[("model_champion",)].partition_keys == ("2025-06-02",)  # and the week's champion
     assert plan[("risk_predictions",)].partition_keys == ("2025-06-04", "2025-06-05", "2025-06-06")
     features = plan[("cell_day_features",)].partition_keys
     assert date.fromisoformat(features[0]) <= date(2025, 6, 2) - timedelta(days=TRAINING_READ_DAYS)
@@ -122,7 +123,8 @@ def test_a_run_waits_for_every_run_it_reads_from_and_runs_are_listed_in_that_ord
     plan = plan_window(defs, date(2026, 11, 20), date(2026, 11, 26)).runs
     position = {name: index for index, run in enumerate(plan) for name in run.names}
     assert all(max(run.after, default=-1) < index for index, run in enumerate(plan))
-    for child, parent in (("risk_model", "cell_day_labels"), ("risk_predictions", "risk_model"),
+    for child, parent in (("risk_model", "cell_day_labels"), ("model_champion", "risk_model"),
+                          ("risk_predictions", "model_champion"),
                           ("published/risk_predictions", "risk_predictions"), ("cell_day_features", "weather_daily")):
         assert position[parent] in plan[position[child]].after
     # a published copy waits only for its own layer: it runs beside the next layer's computation

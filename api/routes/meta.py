@@ -12,10 +12,20 @@ from api.http import etag, matches, not_modified, send_model
 from api.grid import served_grid
 from api.partitions import days_of_every_layer
 from api.routes import city
-from api.schemas import DateRun, LayerStatus, Meta, RiskBandThresholds
+from api.schemas import (
+    AliasedModel,
+    ChampionModel,
+    DateRun,
+    LayerStatus,
+    Meta,
+    ModelAliases,
+    RiskBandThresholds,
+    ShadowComparison,
+    ShadowScore,
+)
 from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, MODEL_SETTINGS
 from chicago_risk.cost.pressure import ACTION_TYPES
-from chicago_risk.publish.layers import COST, COVERAGE, MAP_LAYERS, RECOMMENDATIONS, RISK, WEATHER
+from chicago_risk.publish.layers import CHAMPION_DECISION, COST, COVERAGE, MAP_LAYERS, RECOMMENDATIONS, RISK, WEATHER
 from chicago_risk.publish.store import Manifest
 
 GRID_ROUTE = "grid"  # api.routes.grid's route name
@@ -58,10 +68,34 @@ def action_types(published: Manifest | None) -> list[str]:
     return [*ACTION_TYPES, *sorted(seen - set(ACTION_TYPES))]
 
 
+def model_aliases(decision: dict | None) -> ModelAliases | None:
+    """The published decision of the newest week (`model_champion`'s row) as the API names it."""
+    if decision is None:
+        return None
+    compared = decision["candidate_model_id"] is not None
+    return ModelAliases(
+        week=decision["cutoff"],
+        champion=ChampionModel(
+            model_id=decision["champion_model_id"], cutoff=decision["champion_cutoff"], since=decision["champion_since"],
+            pinned=decision["pinned"], set_by=decision["set_by"],
+        ),
+        challenger=AliasedModel(model_id=decision["challenger_model_id"], cutoff=decision["challenger_cutoff"])
+        if decision["challenger_model_id"] else None,
+        decision=decision["decision"],
+        reason=decision["reason"],
+        shadow=ShadowComparison(
+            first_day=decision["shadow_first_day"], last_day=decision["shadow_last_day"], days=decision["shadow_days"],
+            event_rate=decision["shadow_event_rate"],
+            **{side: ShadowScore(model_id=decision[f"{side}_model_id"], log_loss=decision[f"{side}_log_loss"],
+                                 ece=decision[f"{side}_ece"]) for side in ("candidate", "incumbent")},
+        ) if compared else None,
+    )
+
+
 @router.get("/meta", response_model=Meta, responses={304: {"description": "Not Modified"}})
 def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Response:
     manifests = {layer.table: api.reader.manifest(layer.table) for layer in MAP_LAYERS}
-    inputs = [api.reader.manifest(layer.table) for layer in (WEATHER, COVERAGE)]
+    inputs = [api.reader.manifest(layer.table) for layer in (WEATHER, COVERAGE, CHAMPION_DECISION)]
     model = api.reader.model()
     tag_parts = [m.updated_at if m else "-" for m in [*manifests.values(), *inputs]]
     tag = etag("meta", *tag_parts, model.model_id if model else "-", *CONFIGURED)
@@ -91,6 +125,7 @@ def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Resp
         horizons_days=[LABEL_HORIZON_DAYS],
         last_refresh_utc=max(refreshed) if refreshed else None,
         risk_model_version=layer_models[-1] if layer_models else (model.model_id if model else None),
+        models=model_aliases(api.reader.champion_decision()),
         pricing_model_version=layers[COST.table].source_version,
         recommendation_version=layers[RECOMMENDATIONS.table].source_version,
         leak_311_types=[t.sr_type for t in LEAK_TYPES],

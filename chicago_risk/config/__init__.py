@@ -5,7 +5,7 @@
 - `domain`: the city's facts and the checks' thresholds: leak request types, partitions' origin,
   label horizon, weather ranges.
 - `model`: the risk model: risk bands, calibration slice, LightGBM, backtest, drivers, the card's
-  SHAP figures.
+  SHAP figures, promotion.
 - `cost`: the cost layer's priors (severity classes, prices, pressure, clusters, crews), each
   with its source.
 - `serving`: publication and the read API (published location, API keys, rate, CORS, caches).
@@ -42,6 +42,7 @@ from chicago_risk.config.model import (
     BacktestSettings,
     DriverSettings,
     ExplanationSettings,
+    ChampionSettings,
     ModelSettings,
     MODEL_SETTINGS,
 )

@@ -13,8 +13,11 @@ Modules, in the order the pipeline uses them (their settings are `chicago_risk.c
   metrics      AUROC, PR-AUC, Brier, BSS, log loss, ECE, calibration slope, precision/capture
   backtest     rolling-origin monthly folds
   drivers      TreeSHAP top contributions with plain-words labels
+  shadow       the challenger and the champion scored on the same labelled days
+  promotion    the rule that promotes a challenger (or keeps it out)
+  champion     each week's champion and challenger (`model_champion`); aliases: their log; pin: an operator's override
   predict      `risk_predictions` rows
   plots, card  figures and the model card
   explanations the card's SHAP figures, from the served model's exact contributions
-  assets       the Dagster assets; automation: the weekly job, schedule and drift sensor
+  assets       the Dagster assets (champion_asset: `model_champion`); automation: the weekly job, schedule and drift sensor
 """

@@ -8,7 +8,7 @@
   `model_evaluation_storms` (cutoff, model, metric, value), and the figures under the reports
   folder.
 - `model_card` (weekly): the markdown card of the cutoff's model, under the reports folder.
-- `risk_predictions` (daily): every cell, scored by the newest served model with cutoff <= day.
+- `risk_predictions` (daily): every cell, scored by the champion of the day's week (`model_champion`).
 
 The models read the feature store straight from the warehouse (two years of it, not one
 partition), so their dependencies on it are declared as `deps` mapped to the weeks they read:
@@ -55,14 +55,8 @@ from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
 from chicago_risk.models.storms import STORM_SCHEMA, storm_table
-from chicago_risk.models.registry import (
-    MODEL_REGISTRY,
-    ModelNotFoundError,
-    load_model,
-    load_models_at,
-    models_for_days,
-    write_models,
-)
+from chicago_risk.models.champion import MODEL_CHAMPION, champions_for_days
+from chicago_risk.models.registry import MODEL_REGISTRY, load_model, load_models_at, write_models
 from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.progress import Progress
@@ -562,9 +556,9 @@ risk_predictions_checks = _check_specs(
     automation_condition=FOLLOW_UPSTREAM,
     freshness_policy=DAILY_FRESHNESS,
     deps=[
-        # day t -> the week holding t, whose cutoff is on or before t
+        # day t -> the week holding t: its champion, whose cutoff is on or before t
         dg.AssetDep(
-            risk_model, partition_mapping=dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+            MODEL_CHAMPION, partition_mapping=dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
         ),
         dg.AssetDep("cell_day_features"),
     ],
@@ -575,20 +569,12 @@ def risk_predictions(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, city: CityGridResource
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Per city cell and as-of day: `p_event_7d`, `risk_band`, `expected_events`, `confidence`
-    and `drivers`, from the newest served model whose cutoff is on or before the day (see
-    `chicago_risk.models.predict` for each column's meaning)."""
+    and `drivers`, from the champion of the day's week (`model_champion`: the rule's choice or
+    an operator's pin; its cutoff is on or before the day). See `chicago_risk.models.predict` for
+    each column's meaning."""
     start, end = window_days(context.partition_time_window)
     features = load_features(warehouse, start, end)
-    served = SETTINGS.served_kind
-    assignment = models_for_days(warehouse, served, features["day"])
-    unserved = assignment.filter(pl.col("model_id").is_null())
-    if unserved.height:
-        first = unserved["day"].min()
-        raise ModelNotFoundError(
-            f"no {served} model has a cutoff on or before {first} ({unserved.height} day(s) "
-            f"{first}..{unserved['day'].max()} unserved): materialize risk_model for the week of "
-            f"{first} or earlier (its cutoff must not be after the day it scores)"
-        )
+    assignment = champions_for_days(warehouse, features["day"])
     frames, base_rates = [], {}
     for (model_id,), days in assignment.group_by("model_id", maintain_order=True):
         model = load_model(warehouse, model_id)

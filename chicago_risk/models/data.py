@@ -65,9 +65,10 @@ def first_labelled_day(warehouse: WarehouseResource, needed: tuple[date, date] |
     return first
 
 
-def load_labelled_rows(warehouse: WarehouseResource, first: date, last: date) -> pl.DataFrame:
-    """Features joined with labels for as-of days first..last, every day required."""
-    for table in (FEATURES_TABLE, LABELS_TABLE):
+def load_labelled_rows(warehouse: WarehouseResource, first: date, last: date, every_day: bool = True) -> pl.DataFrame:
+    """Features joined with labels for as-of days first..last: every day required, or (not
+    `every_day`) the days the warehouse holds both for."""
+    for table in (FEATURES_TABLE, LABELS_TABLE) if every_day else ():
         require_days(warehouse, table, first, last)
     return warehouse.query(
         f"SELECT {_columns()}, l.y_event_7d, l.n_events_7d FROM {FEATURES_TABLE} f "

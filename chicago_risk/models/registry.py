@@ -14,6 +14,7 @@ import polars as pl
 
 from chicago_risk.models.model import FittedModel
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import materialize_command
 
 MODEL_REGISTRY = "model_registry"
 
@@ -49,8 +50,7 @@ def write_models(warehouse: WarehouseResource, models: Iterable[FittedModel], fi
 def _require_registry(warehouse: WarehouseResource) -> None:
     if not warehouse.table_exists(MODEL_REGISTRY):
         raise ModelNotFoundError(
-            "the warehouse has no model_registry table yet: train a model first "
-            "(chicago-risk materialize --select risk_model ...)"
+            f"the warehouse has no model_registry table yet: train a model first; run: {materialize_command(['risk_model'])}"
         )
 
 
@@ -68,21 +68,28 @@ def load_models_at(warehouse: WarehouseResource, cutoff: date) -> dict[str, Fitt
     rows = warehouse.query(f"SELECT * FROM {MODEL_REGISTRY} WHERE cutoff = ?", [cutoff])
     if rows.is_empty():
         raise ModelNotFoundError(
-            f"no model was trained at cutoff {cutoff}: materialize risk_model for partition {cutoff}"
+            f"no model was trained at cutoff {cutoff}; run: {materialize_command(['risk_model'], cutoff, cutoff)}"
         )
     return {row["kind"]: FittedModel.from_record(row) for row in rows.iter_rows(named=True)}
 
 
-def models_for_days(warehouse: WarehouseResource, kind: str, days: pl.Series) -> pl.DataFrame:
-    """For each day, the newest `kind` model whose cutoff is on or before it: `day`,
-    `model_id`, `cutoff` (null where there is none)."""
+def fits_up_to(warehouse: WarehouseResource, kind: str, last_cutoff: date) -> pl.DataFrame:
+    """Each fit of `kind` stored at a cutoff <= `last_cutoff`, oldest first, one row each.
+
+    A fit is a training cutoff on one version of the feature registry: with monthly refits the
+    month's fit is stored again at each weekly cutoff of the month, under another `model_id`.
+    Columns: `model_id` and `cutoff` of its first stored row (what it is served as),
+    `fitted_cutoff`, `feature_registry_hash`, and `model_ids` (every row it is stored as)."""
     _require_registry(warehouse)
-    catalogue = warehouse.query(
-        f"SELECT model_id, cutoff FROM {MODEL_REGISTRY} WHERE kind = ? AND cutoff <= ? ORDER BY cutoff",
-        [kind, days.max()],
+    return warehouse.query(
+        "WITH stored AS (SELECT model_id, cutoff, feature_registry_hash, "
+        "coalesce(CAST(json_extract_string(params, '$.fitted_cutoff') AS DATE), cutoff) AS fitted_cutoff "
+        f"FROM {MODEL_REGISTRY} WHERE kind = ? AND cutoff <= ?) "
+        "SELECT first(model_id ORDER BY cutoff) AS model_id, min(cutoff) AS cutoff, fitted_cutoff, feature_registry_hash, "
+        "list(model_id ORDER BY cutoff) AS model_ids FROM stored GROUP BY fitted_cutoff, feature_registry_hash "
+        "ORDER BY fitted_cutoff, cutoff",
+        [kind, last_cutoff],
     )
-    wanted = days.unique().sort().to_frame("day")
-    return wanted.join_asof(catalogue, left_on="day", right_on="cutoff", strategy="backward")
 
 
 def registry_summary(warehouse: WarehouseResource) -> pl.DataFrame:

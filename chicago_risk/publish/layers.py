@@ -1,14 +1,17 @@
 """What is published for readers: which warehouse tables, which of their columns, in what order.
 
-Daily layers are published one Parquet file per day; `model_registry` and `feature_registry`
-as one `current` partition (the served model's registry row, the feature definitions).
+Daily layers are published one Parquet file per day; `model_registry`, `model_champion` and
+`feature_registry` as one `current` partition (the registry rows of the newest week's champion and
+challenger, that week's decision, the feature definitions).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chicago_risk.config import MODEL_SETTINGS
+from chicago_risk.models.aliases import CHALLENGER, CHAMPION
+from chicago_risk.models.champion import MODEL_CHAMPION
+from chicago_risk.models.registry import MODEL_REGISTRY
 
 
 @dataclass(frozen=True)
@@ -20,19 +23,20 @@ class PublishedTable:
     sort_by: tuple[str, ...] = ()
     facets: tuple[str, ...] = ()  # columns whose distinct values each manifest entry records
     daily: bool = True
-    where: str = ""  # one-partition tables: which rows make the partition
     order_by: str = ""
     limit: int | None = None
+    query: str = ""  # one-partition tables: the whole query, when the rows are not one table's
 
     def select_sql(self) -> str:
         """The warehouse query; a daily table takes the days as two parameters."""
+        if self.query:
+            return self.query
         columns = ", ".join(f'"{c}"' for c in self.columns) if self.columns else "*"
-        conditions = [c for c in (self.where, '"day" BETWEEN ? AND ?' if self.daily else "") if c]
         keys = ("day", *self.sort_by) if self.daily else self.sort_by
         order = self.order_by or ", ".join(f'"{c}"' for c in keys)
         sql = f'SELECT {columns} FROM "{self.table}"'
-        if conditions:
-            sql += " WHERE " + " AND ".join(conditions)
+        if self.daily:
+            sql += ' WHERE "day" BETWEEN ? AND ?'
         if order:
             sql += f" ORDER BY {order}"
         return sql + (f" LIMIT {self.limit}" if self.limit else "")
@@ -77,16 +81,29 @@ COVERAGE = PublishedTable(
 FEATURES = PublishedTable(
     "cell_day_features", "cell_day_features", "the feature rows the served model scores", sort_by=("h3_id",)
 )
+CHAMPION_DECISION = PublishedTable(
+    MODEL_CHAMPION, MODEL_CHAMPION,
+    "the newest week's champion and challenger, the decision, its reason and the shadow scores behind it",
+    daily=False, order_by="cutoff DESC", limit=1,
+)
+# The registry rows of the newest week's champion and challenger, each named by its `alias`.
 MODEL = PublishedTable(
-    "model_registry", "risk_model", f"the served ({MODEL_SETTINGS.served_kind}) model: its newest registry row",
-    daily=False, where=f"kind = '{MODEL_SETTINGS.served_kind}'", order_by="cutoff DESC, created_at DESC", limit=1,
+    MODEL_REGISTRY, MODEL_CHAMPION,
+    "the served model (alias champion) and the one scored in shadow beside it (alias challenger): their registry rows",
+    daily=False,
+    query=(
+        f"WITH week AS (SELECT * FROM {MODEL_CHAMPION} ORDER BY cutoff DESC LIMIT 1), "
+        f"named AS (SELECT '{CHAMPION}' AS alias, champion_model_id AS model_id FROM week "
+        f"UNION ALL SELECT '{CHALLENGER}', challenger_model_id FROM week) "
+        f"SELECT r.*, named.alias FROM {MODEL_REGISTRY} r JOIN named USING (model_id) ORDER BY named.alias = '{CHALLENGER}'"
+    ),
 )
 REGISTRY = PublishedTable(
     "feature_registry", "feature_registry", "every feature's definition and hash", daily=False
 )
 
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
-    RISK, COST, RECOMMENDATIONS, SCHEDULE, EVENTS, WEATHER, COVERAGE, FEATURES, MODEL, REGISTRY
+    RISK, COST, RECOMMENDATIONS, SCHEDULE, EVENTS, WEATHER, COVERAGE, FEATURES, MODEL, CHAMPION_DECISION, REGISTRY
 )
 # The layers without which the map cannot be drawn: `/ready` waits for them.
 MAP_LAYERS: tuple[PublishedTable, ...] = (RISK, COST, RECOMMENDATIONS, EVENTS)

@@ -75,18 +75,29 @@ class DeltaWarehouse:
                 f"{table}: partition column {partition_column} is {frame.schema[partition_column]}, not Date; "
                 "partition columns are DATE (see ARCHITECTURE.md, Storage and serving)"
             )
-        data = frame.to_arrow()
         window = f"{quote(partition_column)} >= '{start.isoformat()}' AND {quote(partition_column)} <= '{end.isoformat()}'"
+        self._write(table, frame, partition_column, window)
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """One commit adding `frame`'s rows: appends never conflict with other writers'."""
+        self._write(table, frame)
+
+    def _write(self, table: str, frame: pl.DataFrame, partition_column: str | None = None, window: str = "") -> None:
+        """Add `frame`'s rows (replacing those the `window` predicate selects), as one commit."""
+        data = frame.to_arrow()
 
         def write() -> None:
             # A new table is created first, partitioned by its day, in the frame's column order
             # (delta-rs would put the partition column last); `ignore`: another writer's counts.
             existing = self._table(table) or DeltaTable.create(
-                self._uri(table), data.schema, partition_by=[partition_column], mode="ignore",
-                storage_options=self.storage_options,
+                self._uri(table), data.schema, partition_by=[partition_column] if partition_column else None,
+                mode="ignore", storage_options=self.storage_options,
             )
             add_new_columns(existing, data.schema)
-            write_deltalake(existing, data, mode="overwrite", predicate=window)
+            if window:
+                write_deltalake(existing, data, mode="overwrite", predicate=window)
+            else:
+                write_deltalake(existing, data, mode="append")
 
         with_commit_retries(write)
         self._vacuum(table)

@@ -58,6 +58,10 @@ class DuckDBFile:
         with self.connect() as connection:
             replace_partitions(connection, table, frame, start, end, partition_column)
 
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        with self.connect() as connection:
+            _write(connection, table, frame)
+
     def replace_table(self, table: str, frame: pl.DataFrame) -> None:
         with self.connect() as connection:
             connection.register("incoming", frame.to_arrow())
@@ -88,6 +92,14 @@ def replace_partitions(
     open); rows outside the window are refused so an asset can never overwrite a neighbour.
     """
     check_window(table, frame, start, end, partition_column)
+    _write(connection, table, frame, (f"{quote(partition_column)} BETWEEN ? AND ?", [start, end]))
+
+
+def _write(
+    connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, replaced: tuple[str, list] | None = None
+) -> None:
+    """Insert `frame` by column name (creating the table, adding new columns), after deleting the
+    rows the `replaced` condition selects, in one transaction."""
     connection.register("incoming", frame.to_arrow())
     connection.begin()
     try:
@@ -95,10 +107,8 @@ def replace_partitions(
             _add_missing_columns(connection, table)
         else:
             connection.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM incoming LIMIT 0")
-        connection.execute(
-            f"DELETE FROM {quote(table)} WHERE {quote(partition_column)} BETWEEN ? AND ?",
-            [start, end],
-        )
+        if replaced is not None:
+            connection.execute(f"DELETE FROM {quote(table)} WHERE {replaced[0]}", replaced[1])
         connection.execute(f"INSERT INTO {quote(table)} BY NAME SELECT * FROM incoming")
         connection.commit()
     except BaseException:

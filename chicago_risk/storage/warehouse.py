@@ -89,6 +89,11 @@ class WarehouseResource(dg.ConfigurableResource):
         """Replace the rows of days start..end (inclusive) with `frame`, atomically."""
         self._backend().replace_partitions(table, frame, start, end, partition_column)
 
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """Add `frame`'s rows by column name, atomically (a log that is never rewritten: two
+        writers appending at once keep both their rows)."""
+        self._backend().append(table, frame)
+
     def replace_table(self, table: str, frame: pl.DataFrame) -> None:
         self._backend().replace_table(table, frame)
 

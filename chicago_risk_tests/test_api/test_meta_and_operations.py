@@ -30,7 +30,13 @@ def test_meta_describes_the_published_city(client, small_city):
     assert (meta.date_min, meta.date_max) == (FIRST_DAY, LAST_DAY)
     assert meta.horizons_days == [7]
     store = small_city.store()
-    assert meta.risk_model_version == store.read_layer("model_registry")["model_id"][0]
+    champion = store.read_layer("model_registry")["model_id"][0]
+    assert meta.risk_model_version == champion
+    assert meta.models.model_dump() == {
+        "week": LAST_DAY - timedelta(days=6),
+        "champion": {"model_id": champion, "cutoff": FIRST_DAY, "since": FIRST_DAY, "pinned": False, "set_by": "rule"},
+        "challenger": None, "decision": "no_challenger", "reason": "the champion is the newest fit", "shadow": None,
+    }
     assert meta.pricing_model_version.startswith("cost_layer@")
     assert meta.recommendation_version.startswith("recommendation_clusters@")
     assert meta.leak_311_types == [t.sr_type for t in LEAK_TYPES]
@@ -184,6 +190,8 @@ def test_metrics_count_requests_latency_errors_caches_model_and_partitions(small
         'chicago_risk_api_cache_hits_total{cache="responses"} 2.0',
         'chicago_risk_api_cache_misses_total{cache="responses"} 1.0',
         f'chicago_risk_model_info{{model_id="{model_id}"}} 1.0',
+        f'chicago_risk_model_alias_info{{alias="champion",model_id="{model_id}"}} 1.0',
+        'chicago_risk_model_champion_pinned 0.0',
         f'chicago_risk_published_partition_info{{layer="risk_predictions",partition_key="{LAST_DAY}",version="{risk_version}"}} 1.0',
         'chicago_risk_published_partitions{layer="cost_layer"} 14.0',
     ):

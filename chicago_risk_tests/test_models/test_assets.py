@@ -1,5 +1,5 @@
-"""End to end through Dagster: risk_model, model_evaluation, model_card and risk_predictions
-materialized into a temporary warehouse holding a synthetic feature store (160 cells x 530 days
+"""End to end through Dagster: risk_model, model_evaluation, model_card, model_champion and
+risk_predictions materialized into a temporary warehouse holding a synthetic feature store (160 cells x 530 days
 with a known truth), with an ephemeral instance."""
 
 from datetime import date, timedelta
@@ -17,6 +17,7 @@ from chicago_risk.models.assets import model_card, model_evaluation, risk_model,
 from chicago_risk.models.base import feature_matrix
 from chicago_risk.models.data import MissingFeatureStoreDataError, sample_features
 from chicago_risk.models.explanations import write_explanations
+from chicago_risk.models.champion_asset import model_champion
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.registry import load_models_at
 from chicago_risk.resources.reports import ReportsResource
@@ -62,13 +63,14 @@ def run(tmp_path_factory):
             "evaluation": _materialize(
                 [model_evaluation, model_card], resources, instance, str(SECOND_CUTOFF), str(SECOND_CUTOFF)
             ),
+            "champion": _materialize([model_champion], resources, instance, str(FIRST_CUTOFF), str(SECOND_CUTOFF)),
             "predictions": _materialize([risk_predictions], resources, instance, *map(str, PREDICTED)),
         }
         yield {"warehouse": warehouse, "root": root, "resources": resources, "instance": instance, **results}
 
 
 def test_every_check_passes_and_every_asset_materializes(run):
-    for name in ("risk_model", "evaluation", "predictions"):
+    for name in ("risk_model", "evaluation", "champion", "predictions"):
         result = run[name]
         assert result.success
         failed = [
@@ -221,13 +223,14 @@ def test_every_model_is_evaluated_on_the_storm_days_in_the_table_and_the_card(ru
     assert all(f"| {kind} |" in card.split("## Storm days")[1] for kind in MODEL_KINDS)
 
 
-def test_predictions_cover_every_cell_and_day_with_the_newest_earlier_model(run):
+def test_predictions_cover_every_cell_and_day_with_the_champion_of_their_week(run):
     predictions = run["warehouse"].read_table("risk_predictions")
     days = (PREDICTED[1] - PREDICTED[0]).days + 1
     assert predictions.height == len(city_cells(RESOLUTION)) * days
     assert predictions.select("h3_id", "day").is_unique().all()
-    cutoff_of = dict(predictions.group_by("day").agg(pl.col("model_cutoff").unique()).iter_rows())
-    assert all(cutoff_of[d] == [FIRST_CUTOFF if d < SECOND_CUTOFF else SECOND_CUTOFF] for d in cutoff_of)
+    # one monthly fit, stored at both cutoffs: champion of both weeks as its first stored row
+    champion = load_models_at(run["warehouse"], FIRST_CUTOFF)["lightgbm"].model_id
+    assert predictions.select("model_id", "model_cutoff").unique().rows() == [(champion, FIRST_CUTOFF)]
     assert predictions["p_event_7d"].is_between(0, 1, closed="none").all()
     assert (predictions["expected_events"] >= predictions["p_event_7d"]).all()
     assert set(predictions["risk_band"].unique()) <= {"low", "medium", "high"}
@@ -261,7 +264,11 @@ def test_a_day_before_any_model_is_refused(run):
     assert not result.success
     error = result.get_step_failure_events()[0].event_specific_data.error
     message = error.cause.message if error.cause else error.message
-    assert "no lightgbm model has a cutoff on or before" in message and "materialize risk_model" in message
+    week = FIRST_CUTOFF - timedelta(days=7)
+    assert (
+        f"no champion is decided for 1 week(s) {week}..{week}; run: "
+        f"chicago-risk materialize --start {week} --end {day} --select model_champion"
+    ) in message
 
 
 def test_predictions_move_little_under_noise_and_rise_with_a_wetter_week(run):

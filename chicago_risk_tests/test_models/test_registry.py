@@ -1,7 +1,7 @@
 """A model written to `model_registry` and loaded back predicts exactly as the fitted one."""
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -15,8 +15,8 @@ from chicago_risk.models.registry import (
     MODEL_REGISTRY_SCHEMA,
     ModelNotFoundError,
     load_model,
+    fits_up_to,
     load_models_at,
-    models_for_days,
     write_models,
 )
 from chicago_risk.config import MODEL_KINDS
@@ -64,17 +64,20 @@ def test_every_kind_round_trips_through_the_registry_table(fitted, tmp_path):
     assert warehouse.read_table("model_registry").height == len(MODEL_KINDS)
 
 
-def test_the_newest_model_on_or_before_each_day_serves_it(fitted, tmp_path):
+def test_a_fit_stored_at_several_cutoffs_is_one_fit_and_misses_say_what_to_run(fitted, tmp_path):
     models, _ = fitted
     warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
-    with pytest.raises(ModelNotFoundError, match="no model_registry"):
+    with pytest.raises(ModelNotFoundError, match="no model_registry.*run: chicago-risk materialize --select risk_model"):
         load_model(warehouse, "lightgbm-x")
+    week = date(2024, 3, 11)
     write_models(warehouse, models.values(), CUTOFF, CUTOFF)
-    days = pl.Series([date(2024, 3, 3), CUTOFF, date(2024, 3, 10)])
-    served = models_for_days(warehouse, "lightgbm", days)
-    assert served["model_id"].to_list() == [None, models["lightgbm"].model_id, models["lightgbm"].model_id]
-    with pytest.raises(ModelNotFoundError, match="materialize risk_model for partition 2024-03-11"):
-        load_models_at(warehouse, date(2024, 3, 11))
+    write_models(warehouse, [m.served_at(week) for m in models.values()], week, week)  # a monthly fit, served again
+    fits = fits_up_to(warehouse, "lightgbm", week)
+    assert fits.select("model_id", "cutoff", "fitted_cutoff").rows() == [(models["lightgbm"].model_id, CUTOFF, CUTOFF)]
+    assert fits["model_ids"][0].to_list() == [models["lightgbm"].model_id, models["lightgbm"].served_at(week).model_id]
+    assert fits_up_to(warehouse, "lightgbm", CUTOFF - timedelta(days=7)).is_empty()
+    with pytest.raises(ModelNotFoundError, match="run: chicago-risk materialize --start 2024-03-18 --end 2024-03-18 --select risk_model"):
+        load_models_at(warehouse, date(2024, 3, 18))
 
 
 def test_a_model_of_other_feature_definitions_refuses_to_predict(fitted):

@@ -14,14 +14,15 @@ def test_model_assets_jobs_and_sensors_load_with_the_platform(tmp_path, source):
     graph = defs.resolve_asset_graph()
     parents = {
         name: sorted(p.to_user_string() for p in graph.get(dg.AssetKey(name)).parent_keys)
-        for name in ("risk_model", "model_evaluation", "model_card", "risk_predictions")
+        for name in ("risk_model", "model_evaluation", "model_card", "model_champion", "risk_predictions")
     }
     assert parents == {
         "risk_model": ["cell_day_features", "cell_day_labels"],
         # on the demo city the backtest also reads its truth (oracle_share)
         "model_evaluation": ["cell_day_features", "cell_day_labels", *(["demo_truth"] if source == "demo" else [])],
         "model_card": ["model_evaluation", "risk_model"],
-        "risk_predictions": ["cell_day_features", "risk_model"],
+        "model_champion": ["risk_model"],
+        "risk_predictions": ["cell_day_features", "model_champion"],
     }
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
     assert ("demo_truth" in keys) == (source == "demo")  # the models read it only if it is there

@@ -46,13 +46,16 @@ def test_every_table_is_published_for_every_materialized_day(small_city):
     assert {"street_address", "zip_code", "x_coordinate", "origin"}.isdisjoint(events.columns)
 
 
-def test_the_served_model_and_the_feature_registry_are_published(small_city):
+def test_the_champion_its_decision_and_the_feature_registry_are_published(small_city):
     store = small_city.store()
     model = store.read_layer("model_registry")
-    assert model.height == 1 and model["kind"][0] == "lightgbm"
     registry = WarehouseResource(path=str(small_city.root / "warehouse.duckdb")).read_table("model_registry")
     newest = registry.filter(pl.col("kind") == "lightgbm").sort("cutoff")["model_id"][-1]
-    assert model["model_id"][0] == newest
+    # the one fit: champion of both weeks, no challenger beside it
+    assert model.select("alias", "model_id", "kind").rows() == [("champion", newest, "lightgbm")]
+    decision = store.read_layer("model_champion").row(0, named=True)
+    assert decision["cutoff"] == LAST_DAY - timedelta(days=6) and decision["champion_model_id"] == newest
+    assert (decision["decision"], decision["challenger_model_id"], decision["pinned"]) == ("no_challenger", None, False)
     assert store.read_layer("feature_registry")["name"].to_list() == registry_frame()["name"].to_list()
     risk = store.read_manifest("risk_predictions").entry(LAST_DAY)
     assert risk.facets == {"model_id": [newest]} and risk.source_version.startswith("risk_predictions@")

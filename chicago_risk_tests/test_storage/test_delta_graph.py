@@ -29,7 +29,7 @@ from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 START, END = date(2019, 4, 29), date(2019, 4, 30)  # a Monday (a model's cutoff) and the next day
 # Recomputed in the DuckDB file from the Delta warehouse's inputs, then compared row for row.
-RECOMPUTED = ("risk_model", "risk_predictions", "cost_layer")
+RECOMPUTED = ("risk_model", "model_champion", "risk_predictions", "cost_layer")
 COMPARED = ("model_registry", "risk_predictions", "cost_layer")
 
 
@@ -109,8 +109,8 @@ def test_every_table_is_a_delta_table_in_the_bucket_partitioned_by_its_day(city)
     root, options = city.settings.warehouse_url, city.warehouse.object_store.storage_options()
     tables = table_names(root, options)
     assert {"raw_311_requests", "weather_daily", "cell_day_features", "cell_day_labels", "feature_registry",
-            "model_registry", "risk_predictions", "cost_layer", "recommendation_clusters",
-            "recommendation_schedule", "published"} <= tables
+            "model_registry", "model_champion", "model_aliases", "risk_predictions", "cost_layer",
+            "recommendation_clusters", "recommendation_schedule", "published"} <= tables
     assert DeltaTable(f"{root}/risk_predictions", storage_options=options).metadata().partition_columns == ["day"]
     assert DeltaTable(f"{root}/model_registry", storage_options=options).metadata().partition_columns == ["cutoff"]
     predictions = city.warehouse.read_partitions("risk_predictions", START, END)
@@ -126,8 +126,8 @@ def test_the_duckdb_file_gives_the_same_rows_from_the_same_inputs(city, tmp_path
     settings = Settings(data_dir=tmp_path, h3_resolution=7)
     defs = build_definitions(settings)
     duckdb_file: WarehouseResource = defs.resources["warehouse"]
-    recomputed_tables = {"model_registry", "risk_predictions", "cost_layer", "recommendation_clusters",
-                         "recommendation_schedule", "model_misses"}
+    recomputed_tables = {"model_registry", "model_champion", "model_aliases", "risk_predictions", "cost_layer",
+                         "recommendation_clusters", "recommendation_schedule", "model_misses"}
     tables = table_names(city.settings.warehouse_url, city.warehouse.object_store.storage_options())
     for table in sorted(tables - recomputed_tables - {"published"}):
         duckdb_file.replace_table(table, city.warehouse.read_table(table))

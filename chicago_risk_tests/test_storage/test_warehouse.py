@@ -128,6 +128,27 @@ def test_concurrent_writers_of_one_table_never_lose_each_others_days(warehouse):
     assert sorted(warehouse.read_table("t")["day"].to_list()) == days
 
 
+def test_appending_writers_keep_every_row_by_column_name(warehouse):
+    """A log (the model aliases) is appended to, never rewritten: writers at once keep all rows."""
+    warehouse.append("log", pl.DataFrame({"writer": [0], "note": ["first"]}))
+    writers = [
+        threading.Thread(target=lambda i=i: [
+            warehouse.append("log", pl.DataFrame({"note": [f"{i}-{n}"], "writer": [i]})) for n in range(3)
+        ])
+        for i in (1, 2)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    warehouse.append("log", pl.DataFrame({"writer": [3], "note": ["last"], "extra": [1.5]}))
+    stored = warehouse.read_table("log").sort("writer", "note")
+    assert stored.columns == ["writer", "note", "extra"]
+    assert stored.rows() == [
+        (0, "first", None), *[(i, f"{i}-{n}", None) for i in (1, 2) for n in range(3)], (3, "last", 1.5)
+    ]
+
+
 def test_concurrent_writers_of_the_same_days_leave_one_whole_window(warehouse):
     """Conflicting commits: the loser is redone on the winner's snapshot, never merged into it."""
     def rewrite(generation: float) -> None:
