@@ -63,7 +63,9 @@ def resolve_day(reader: PublishedLayers, day: date | str | None) -> date | None:
     return day
 
 
-def day_entry(reader: PublishedLayers, layer: PublishedTable, day: date | str | None, parameter: str = "date") -> PartitionEntry:
+def day_entry(
+    reader: PublishedLayers, layer: PublishedTable, day: date | str | None, parameter: str = "date"
+) -> PartitionEntry:
     """The partition of `day` (`latest` or None: the newest common day, else the layer's newest);
     404 with the published dates otherwise."""
     manifest = published(reader, layer)
@@ -92,7 +94,9 @@ def city_cell(reader: PublishedLayers, name: str, value: str, layer: PublishedTa
     if not h3.is_valid_cell(cell):
         why = "is not an H3 cell id"
     elif h3.get_resolution(cell) != cells.resolution:
-        why = f"is an H3 cell of resolution {h3.get_resolution(cell)}; the grid's cells are resolution {cells.resolution}"
+        why = (
+            f"is an H3 cell of resolution {h3.get_resolution(cell)}; the grid's cells are resolution {cells.resolution}"
+        )
     else:
         why = "is not a cell of the city grid"
     raise NotFoundError("unknown_cell", f"{cell} {why}", name, published(reader, layer).days())

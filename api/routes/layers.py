@@ -16,7 +16,17 @@ from starlette.concurrency import run_in_threadpool
 from api.columns import ValuesView, cost_values_view, risk_values_view, values_arrow, values_json
 from api.context import ApiContext, context
 from api.errors import NotFoundError, unknown_date
-from api.http import ARROW, GEOJSON, GeoJSONResponse, RenderedBody, etag, matches, not_modified, send_rendered, wants_arrow
+from api.http import (
+    ARROW,
+    GEOJSON,
+    GeoJSONResponse,
+    RenderedBody,
+    etag,
+    matches,
+    not_modified,
+    send_rendered,
+    wants_arrow,
+)
 from api.params import Bbox, DateQuery, Day, bbox_query, types_query
 from api.partitions import day_entry, grid, published, resolve_day
 from api.render import LayerView, cost_view, events_view, feature_collection, recommendations_view, risk_view
@@ -35,7 +45,8 @@ COST_FIELDS = {
     "repair": "cost_repair_usd_mean",
 }
 _NOT_FOUND = {
-    "description": "the date is not published: the available range and nearest dates (or the newest, for a day not published yet)",
+    "description": "the date is not published: the available range and nearest dates"
+    " (or the newest, for a day not published yet)",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
 }
 RESPONSES: dict = {
@@ -238,10 +249,15 @@ def event_window(start_date: date | None, end_date: date | None, latest: date) -
 @router.get("/events", response_model=EventsLayer, response_class=GeoJSONResponse, responses=RESPONSES)
 async def events_layer(
     request: Request,
-    start_date: Annotated[Day | None, Query(description="first day (default: 6 days before end_date); `latest`: the newest day")] = None,
+    start_date: Annotated[
+        Day | None, Query(description="first day (default: 6 days before end_date); `latest`: the newest day")
+    ] = None,
     end_date: Annotated[
         Day | None,
-        Query(description=f"last day (default: the newest); a window longer than {MAX_EVENT_DAYS} days keeps its last {MAX_EVENT_DAYS}"),
+        Query(
+            description=f"last day (default: the newest); a window longer than {MAX_EVENT_DAYS} days"
+            f" keeps its last {MAX_EVENT_DAYS}"
+        ),
     ] = None,
     types: Annotated[tuple[str, ...] | None, Depends(types_query)] = None,
     status: Literal["open", "closed", "all"] = "all",
@@ -262,7 +278,9 @@ async def events_layer(
         )
     entries = api.reader.entries_between(EVENTS.table, start, end)
     if not entries:
-        raise unknown_date(EVENTS.table, "end_date" if start > manifest.days()[-1] else "start_date", start, manifest.days())
+        raise unknown_date(
+            EVENTS.table, "end_date" if start > manifest.days()[-1] else "start_date", start, manifest.days()
+        )
 
     def mask() -> pl.Expr:
         return _mask(
@@ -271,6 +289,11 @@ async def events_layer(
             {"open": pl.col("status") == "Open", "closed": pl.col("status") != "Open"}.get(status),
         )
 
-    head = {"layer": "events", "start_date": str(start), "end_date": str(end), "dates_published": [e.key for e in entries]}
+    head = {
+        "layer": "events",
+        "start_date": str(start),
+        "end_date": str(end),
+        "dates_published": [e.key for e in entries],
+    }
     key = _filter_key(bbox=bbox, types=types, status=status, start=start, end=end)
     return await _send_layer(request, EVENTS, entries, head, events_view, mask, key)

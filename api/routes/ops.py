@@ -19,7 +19,9 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Ready, responses={503: {"model": Ready, "description": "a map layer is not published"}})
+@router.get(
+    "/ready", response_model=Ready, responses={503: {"model": Ready, "description": "a map layer is not published"}}
+)
 def ready(api: Annotated[ApiContext, Depends(context)]) -> JSONResponse:
     layers = {}
     for layer in MAP_LAYERS:

@@ -58,7 +58,9 @@ def predict_flood(
     api = context(request)
     model = api.reader.model()
     if model is None:
-        raise HTTPException(503, "no model is published yet: materialize published/model_registry", {"Retry-After": "60"})
+        raise HTTPException(
+            503, "no model is published yet: materialize published/model_registry", {"Retry-After": "60"}
+        )
     zone = city_cell(api.reader, "zone_id", query.zone_id, FEATURES)
     manifest = published(api.reader, FEATURES)
     days = manifest.days()
@@ -78,7 +80,10 @@ def predict_flood(
     api.metrics.inference.observe(time.perf_counter() - began)
     band = pl.select(risk_band(pl.lit(probability), MODEL_SETTINGS.bands)).item()
     prediction_id = f"pred-{uuid.uuid4().hex[:16]}"
-    log.info("prediction", extra={"fields": {"prediction_id": prediction_id, "model": model.model_id, "client_id": client.id}})
+    log.info(
+        "prediction",
+        extra={"fields": {"prediction_id": prediction_id, "model": model.model_id, "client_id": client.id}},
+    )
     return PredictResponse(
         prediction_id=prediction_id,
         risk_score=round(probability, 4),

@@ -45,7 +45,8 @@ def _entry_of(api: ApiContext, rec_id: str) -> PartitionEntry:
 
 @router.get("/{rec_id}", response_model=RecommendationDetail, responses=RESPONSES)
 def recommendation(
-    request: Request, rec_id: Annotated[str, Path(max_length=128, description="a `rec_id` of the recommendations layer")]
+    request: Request,
+    rec_id: Annotated[str, Path(max_length=128, description="a `rec_id` of the recommendations layer")],
 ) -> Response:
     api = context(request)
     entry = _entry_of(api, rec_id)
