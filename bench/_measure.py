@@ -41,8 +41,8 @@ def product_instance(folder: str):
     same run settings), so a bench measures what `chicago-risk materialize` costs."""
     import os
 
-    from chicago_risk.instance import dagster_instance
     from chicago_risk.config import Settings
+    from chicago_risk.instance import dagster_instance
 
     os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster_home")
     return dagster_instance(Settings(data_dir=Path(folder)))

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from chicago_risk.config import Settings
+from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings, Settings
 from chicago_risk.models.backtest import metric_summary, plan_folds, run_backtest, wins
 from chicago_risk.models.coverage import first_trainable_day
 from chicago_risk.models.data import load_labelled_rows, load_truth
@@ -40,8 +40,7 @@ from chicago_risk.models.drivers import explain
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import score
 from chicago_risk.models.storms import storm_table
-from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
-from chicago_risk.models.windows import last_labelled_day, plan_window
+from chicago_risk.models.windows import plan_window
 from chicago_risk.storage.warehouse import WarehouseResource
 
 HEADLINE = ("auroc", "bss", "ece", "log_loss", "capture_at_5pct", "pai_5pct", "pai_1pct", "oracle_share")
@@ -163,7 +162,10 @@ def history_run(warehouse_path: str, first: str, last: str, refit_monthly: bool)
         result = dg.materialize([model_assets.risk_model], resources={"warehouse": warehouse}, instance=instance,
                                 tags=partition_range_tags(first, last))
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    return {"cutoffs": metadata["dagster/row_count"].value // len(MODEL_KINDS), "full_fits": metadata["full_fits"].value}
+    return {
+        "cutoffs": metadata["dagster/row_count"].value // len(MODEL_KINDS),
+        "full_fits": metadata["full_fits"].value,
+    }
 
 
 def history(data_dir: Path, cutoff: date | None, weeks: int, compare: bool) -> None:
@@ -197,7 +199,10 @@ def _print(report: dict) -> None:
         fit = metrics["fit_seconds_per_fold"]["mean"]
         print(f"{kind:14} " + " ".join(f"{c:>24}" for c in cells) + f" {fit:>11.1f}")
     print("storm days:", ", ".join(f"{d['day']} ({d['precip_mm']:.1f} mm)" for d in report["storm_days"]))
-    print(f"{'model':14} {'mean p':>8} {'observed':>9} {'AUROC':>7} {'ECE':>7} {'Brier':>7} {'med+high':>9} {'their incidents':>16}")
+    print(
+        f"{'model':14} {'mean p':>8} {'observed':>9} {'AUROC':>7} {'ECE':>7} {'Brier':>7}"
+        f" {'med+high':>9} {'their incidents':>16}"
+    )
     for row in report["storms"]:
         print(f"{row['model']:14} {row['mean_p']:8.4f} {row['event_share']:9.4f} {row['auroc']:7.4f} "
               f"{row['ece']:7.4f} {row['brier']:7.4f} {row['flagged_share']:9.3f} {row['flagged_capture']:16.3f}")
@@ -225,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.history_weeks:
         history(args.data_dir, args.cutoff, args.history_weeks, args.history_compare)
         return 0
-    settings = replace(MODEL_SETTINGS, backtest=replace(MODEL_SETTINGS.backtest, folds=args.folds, fold_days=args.fold_days))
+    settings = replace(
+        MODEL_SETTINGS, backtest=replace(MODEL_SETTINGS.backtest, folds=args.folds, fold_days=args.fold_days)
+    )
     if args.threads is not None:
         lightgbm = replace(settings.training.lightgbm, num_threads=args.threads)
         settings = replace(settings, training=replace(settings.training, lightgbm=lightgbm))
