@@ -69,9 +69,13 @@ class Outcome:
     seconds: float = field(default=0.0, compare=False)
 
 
-def execute_run(defs: dg.Definitions, instance: dg.DagsterInstance, planned: PlannedRun, tags: Mapping[str, str]) -> Outcome:
+def execute_run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, planned: PlannedRun, tags: Mapping[str, str]
+) -> Outcome:
     """One planned run as a single-run backfill over its range, in this process."""
-    range_tags = partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
+    range_tags = (
+        partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
+    )
     began = time.perf_counter()
     job = defs.resolve_implicit_global_asset_job_def()
     # Progress lines (done/total, ETA) on the terminal, where the code location defines them.
@@ -106,7 +110,9 @@ class OutOfProcess:
     """Every run in a child process (see the module docstring). `definitions` names the
     Definitions the child executes, `module:attribute`."""
 
-    def __init__(self, definitions: str = "chicago_risk.definitions:defs", settings: RunSettings = RUN_SETTINGS) -> None:
+    def __init__(
+        self, definitions: str = "chicago_risk.definitions:defs", settings: RunSettings = RUN_SETTINGS
+    ) -> None:
         self.definitions = definitions
         self.parallel_runs = settings.parallel_runs
         self.context = multiprocessing.get_context("forkserver")
@@ -126,7 +132,9 @@ class OutOfProcess:
         return _Child(process, receiver)
 
 
-def _run_in_child(definitions: str, environ: dict[str, str], planned: PlannedRun, tags: dict, sender: Connection) -> None:
+def _run_in_child(
+    definitions: str, environ: dict[str, str], planned: PlannedRun, tags: dict, sender: Connection
+) -> None:
     if _settings(os.environ) != _settings(environ):
         # The fork server imported chicago_risk under other settings (a process that changed them
         # between plans, as tests do): this run imports it afresh under its own.
@@ -235,7 +243,9 @@ def run_plan(
                 began[index] = time.perf_counter()
                 running[index] = runner.start(plan[index], tags or {})
             if not running:
-                raise BackfillError(f"no run can start; waiting: {[labels[i] for i in range(len(plan)) if i not in done]}")
+                raise BackfillError(
+                    f"no run can start; waiting: {[labels[i] for i in range(len(plan)) if i not in done]}"
+                )
             waiting = {handle.sentinel(): index for index, handle in running.items()}
             finished = [waiting[None]] if None in waiting else [waiting[s] for s in wait(list(waiting))]
             for index in finished:

@@ -95,7 +95,7 @@ def complete_selection(defs: dg.Definitions, select: Sequence[str] | None) -> tu
     """The selected asset names (all by default) plus the assets a selected one can only be
     materialized with (the other outputs of a multi-asset), and a note for each one added."""
     known = _asset_names(defs)
-    wanted = set(known if not select else select)
+    wanted = set(select or known)
     unknown = sorted(wanted - known)
     if unknown:
         raise BackfillError(f"unknown asset(s) {', '.join(unknown)}; available: {', '.join(sorted(known))}")
@@ -192,7 +192,9 @@ def _plan(defs: dg.Definitions, start: date, end: date, wanted: set[str]) -> lis
         PlannedRun(
             assets=tuple(sorted(key for key in node.keys if key.to_user_string() in wanted)),
             partition_keys=tuple(keys[node]),
-            after=frozenset(position[other] for other in nodes if other is not node and other.keys & set(node.dependency_keys)),
+            after=frozenset(
+                position[other] for other in nodes if other is not node and other.keys & set(node.dependency_keys)
+            ),
         )
         for node in nodes
     ]
