@@ -22,7 +22,7 @@ wrong in its error).
 | `CHICAGO_RISK_RETAIN_SUPERSEDED_S` | 600 | how long a replaced partition file stays readable for readers that still hold the old manifest |
 | `CHICAGO_RISK_API_HOST`, `CHICAGO_RISK_API_PORT` | 127.0.0.1, 8000 | where `chicago-risk serve` listens |
 | `CHICAGO_RISK_DAGSTER_UI_PORT` | 3000 | where `make demo` serves the Dagster UI (on the API's host) |
-"""
+"""  # noqa: E501 (a markdown table's rows are one line each)
 
 from __future__ import annotations
 

@@ -247,7 +247,9 @@ def read_data_start(env: Mapping[str, str]) -> date:
 
 def read_storage(env: Mapping[str, str]) -> tuple[StorageName, str | None]:
     """`CHICAGO_RISK_STORAGE` and `CHICAGO_RISK_STORAGE_URL`, checked (for the API's settings)."""
-    settings = Settings.from_env({name: env[name] for name in (Settings.variable("storage"), Settings.variable("storage_url")) if name in env})
+    settings = Settings.from_env(
+        {name: env[name] for name in (Settings.variable("storage"), Settings.variable("storage_url")) if name in env}
+    )
     return settings.storage, settings.storage_url
 
 
