@@ -15,6 +15,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM
 from chicago_risk.config.cost import COST_SETTINGS
 from chicago_risk.cost.clusters import members_connected, rfc7946_problems
 from chicago_risk.cost.costs import PREDICTION_COLUMNS, cost_layer_frame, cost_layer_schema
@@ -23,15 +24,14 @@ from chicago_risk.cost.pressure import LEAK_SURVEY, PRESSURE_STEP, recent_low_pr
 from chicago_risk.cost.recommendations import RECOMMENDATIONS_SCHEMA, build_recommendations
 from chicago_risk.cost.schedule import SCHEDULE_SCHEMA, build_schedule
 from chicago_risk.cost.severity import cell_severity
-from chicago_risk.upstream import require_materialized
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata, markdown_table
 from chicago_risk.models.data import require_days
-from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import require_materialized
 
 SETTINGS = COST_SETTINGS
 COST_CODE_VERSION = "1"
@@ -109,7 +109,9 @@ cost_layer_checks = _specs(
     check_specs=cost_layer_checks,
     metadata={"dagster/column_schema": column_schema(cost_layer_schema(SETTINGS))},
 )
-def cost_layer(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.Output | dg.AssetCheckResult]:
+def cost_layer(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Per city cell and day: the 7-day cost of its leak-related incidents, a compound
     distribution of the model's incident count and a cost per incident by severity class
     (`expected_cost_usd_7d`, `p90_cost`, water / energy / repair means, leak volume) and the
@@ -208,7 +210,9 @@ def recommendation_clusters(
     threshold = SETTINGS.clusters.min_p_event_7d
     above = 'WHERE "day" BETWEEN ? AND ? AND p_event_7d >= ?'
     candidates = warehouse.query(f"SELECT * FROM cost_layer {above}", [start, end, threshold])
-    drivers = warehouse.query(f'SELECT h3_id, "day" AS day, drivers FROM {PREDICTIONS} {above}', [start, end, threshold])
+    drivers = warehouse.query(
+        f'SELECT h3_id, "day" AS day, drivers FROM {PREDICTIONS} {above}', [start, end, threshold]
+    )
     clusters = build_recommendations(candidates, drivers, city.h3_resolution, SETTINGS)
     actions = dict(clusters.group_by("action_type").len().sort("action_type").iter_rows())
     last_day = clusters.filter(pl.col("day") == end)
@@ -272,9 +276,19 @@ def _cluster_checks(clusters: pl.DataFrame, candidates: pl.DataFrame, resolution
     pressure = SETTINGS.pressure
     stepping = pl.col("action_type") == PRESSURE_STEP
     unsafe = clusters.filter(
-        (stepping & ((pl.col("min_pressure_psi") < pressure.floor_psi) | ~pl.col("delta_p_psi").is_in(list(pressure.steps_psi))
-                     | (pl.col("window_hours") < 1) | pl.col("time_window").is_null()))
-        | ((pl.col("action_type") == LEAK_SURVEY) & ((pl.col("delta_p_psi") != 0) | (pl.col("expected_savings_usd") != 0)))
+        (
+            stepping
+            & (
+                (pl.col("min_pressure_psi") < pressure.floor_psi)
+                | ~pl.col("delta_p_psi").is_in(list(pressure.steps_psi))
+                | (pl.col("window_hours") < 1)
+                | pl.col("time_window").is_null()
+            )
+        )
+        | (
+            (pl.col("action_type") == LEAK_SURVEY)
+            & ((pl.col("delta_p_psi") != 0) | (pl.col("expected_savings_usd") != 0))
+        )
         | ~pl.col("action_type").is_in([PRESSURE_STEP, LEAK_SURVEY])
     ).select("rec_id", "action_type", "delta_p_psi", "time_window", "min_pressure_psi")
     yield _check(name, "pressure_floor_respected", unsafe, floor_psi=pressure.floor_psi,
@@ -324,7 +338,9 @@ def recommendation_schedule(
             "tests_per_night": SETTINGS.schedule.tests_per_night,
             "planned_savings_usd_last_plan": float(last_plan["expected_savings_usd"].sum()),
             "last_plan_first_nights": _md(
-                last_plan.head(6).select("night", "slot", "rec_id", "delta_p_psi", "time_window", "expected_savings_usd")
+                last_plan.head(6).select(
+                    "night", "slot", "rec_id", "delta_p_psi", "time_window", "expected_savings_usd"
+                )
             ),
         },
     )
@@ -341,11 +357,16 @@ def _schedule_checks(schedule: pl.DataFrame, clusters: pl.DataFrame) -> Iterator
     ).select("day", "night", "slot", "rec_id")
     yield _check(name, "no_cluster_twice", twice)
     steps = clusters.filter(pl.col("action_type") == PRESSURE_STEP).select("day", "rec_id")
-    outside = schedule.join(steps, on=["day", "rec_id"], how="anti").vstack(
-        schedule.filter(
-            ~pl.col("night_index").is_between(1, nights) | (pl.col("night") != pl.col("day") + pl.duration(days=pl.col("night_index")))
+    outside = (
+        schedule.join(steps, on=["day", "rec_id"], how="anti")
+        .vstack(
+            schedule.filter(
+                ~pl.col("night_index").is_between(1, nights)
+                | (pl.col("night") != pl.col("day") + pl.duration(days=pl.col("night_index")))
+            )
         )
-    ).select("day", "night", "rec_id")
+        .select("day", "night", "rec_id")
+    )
     yield _check(name, "nights_within_horizon", outside, nights=nights)
 
 

@@ -71,6 +71,8 @@ def build_recommendations(
         .group_by("cluster")
         .agg(
             pl.col("day").first(),
+            *_per_class_sums("expected_incidents", names),
+            *_per_class_sums("pressure_incidents", names),
             member_h3_ids=pl.col("h3_id"),
             cells=pl.len().cast(pl.Int32),
             mean_p_event_7d=pl.col("p_event_7d").mean(),
@@ -78,8 +80,6 @@ def build_recommendations(
             expected_events=pl.col("expected_events").sum(),
             expected_loss_usd=pl.col("expected_cost_usd_7d").sum(),
             low_pressure_reports=pl.col("low_pressure_reports").sum().cast(pl.Int32),
-            *_per_class_sums("expected_incidents", names),
-            *_per_class_sums("pressure_incidents", names),
         )
         .sort("cluster")
     )
@@ -109,7 +109,9 @@ def build_recommendations(
     return _identify(clusters, members, drivers, settings)
 
 
-def _identify(clusters: pl.DataFrame, members: pl.DataFrame, drivers: pl.DataFrame, settings: CostSettings) -> pl.DataFrame:
+def _identify(
+    clusters: pl.DataFrame, members: pl.DataFrame, drivers: pl.DataFrame, settings: CostSettings
+) -> pl.DataFrame:
     """Rank within the day by savings (then loss, then first member), rec ids, outline, rationale."""
     ordered = clusters.with_columns(first_member=pl.col("member_h3_ids").list.first()).sort(
         "day", "expected_savings_usd", "expected_loss_usd", "first_member", descending=[False, True, True, False]
