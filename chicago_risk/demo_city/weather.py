@@ -203,10 +203,10 @@ def weather_frame(seed: int, start: date, end: date) -> pl.DataFrame:
 
 __all__ = [
     "Weather",
-    "simulate_weather",
-    "simulate_forecasts",
-    "weather_frame",
-    "smooth_climatology",
-    "gamma_shapes",
     "check_window",
+    "gamma_shapes",
+    "simulate_forecasts",
+    "simulate_weather",
+    "smooth_climatology",
+    "weather_frame",
 ]
