@@ -15,7 +15,7 @@ from chicago_risk.features.compute import (
     build_cell_day_labels,
 )
 from chicago_risk.features.drift import drift_table, weather_z_scores
-from chicago_risk.features.incidents import orphan_parent_keys, resolve_incidents, ROW_COLUMNS
+from chicago_risk.features.incidents import ROW_COLUMNS, orphan_parent_keys, resolve_incidents
 from chicago_risk.features.registry import (
     CELL_DAY_FEATURES_SCHEMA,
     CITY_WIDE_WEATHER,
@@ -27,8 +27,8 @@ from chicago_risk.features.registry import (
     registry_frame,
     registry_hash,
 )
-from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.ingest.coverage import days_not_held
+from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.overrides import honour_override
 from chicago_risk.partitions import daily_partitions, label_partitions, single_run
