@@ -27,7 +27,9 @@ import polars as pl
 
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM, WEEKLY_FRESHNESS
 from chicago_risk.checks import one_row_per_cell_day
+from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.features.registry import registry_hash
+from chicago_risk.ingest.coverage import Coverage
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.models import plots
 from chicago_risk.models.backtest import (
@@ -40,19 +42,17 @@ from chicago_risk.models.backtest import (
     wins,
 )
 from chicago_risk.models.card import metrics_table, render_model_card
-from chicago_risk.ingest.coverage import Coverage
+from chicago_risk.models.coverage import first_covered_day, first_trainable_day, window_warnings
 from chicago_risk.models.data import (
-    SlidingRows,
     TRUTH_TABLE,
+    SlidingRows,
     load_features,
     load_labelled_rows,
     load_truth,
 )
-from chicago_risk.models.coverage import first_covered_day, first_trainable_day, window_warnings
 from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
-from chicago_risk.models.storms import STORM_SCHEMA, storm_table
 from chicago_risk.models.registry import (
     MODEL_REGISTRY,
     ModelNotFoundError,
@@ -61,13 +61,13 @@ from chicago_risk.models.registry import (
     models_for_days,
     write_models,
 )
-from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
-from chicago_risk.progress import Progress
+from chicago_risk.models.storms import STORM_SCHEMA, storm_table
 from chicago_risk.models.windows import TrainingWindow, fit_cutoff, last_labelled_day, plan_window
-from chicago_risk.schedules import RETRAIN_REASON_TAG
 from chicago_risk.partitions import daily_partitions, model_partitions, single_run
+from chicago_risk.progress import Progress
 from chicago_risk.resources.city import CityGridResource
+from chicago_risk.resources.reports import ReportsResource
+from chicago_risk.schedules import RETRAIN_REASON_TAG
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
 
@@ -89,7 +89,9 @@ def _weeks_before(days: int) -> dg.TimeWindowPartitionMapping:
 
 
 def _feature_store_deps(days: int) -> list[dg.AssetDep]:
-    return [dg.AssetDep(table, partition_mapping=_weeks_before(days)) for table in ("cell_day_features", "cell_day_labels")]
+    return [
+        dg.AssetDep(table, partition_mapping=_weeks_before(days)) for table in ("cell_day_features", "cell_day_labels")
+    ]
 
 
 # A model trains on the labelled days of its training window, the last ending 8 days before C;
@@ -99,9 +101,13 @@ TRAINING_READ_DAYS = SETTINGS.training.training_days + LABEL_HORIZON_DAYS + 1 + 
 # feature store holds, at least a calibration block, its purges and the minimum training days
 # (from the month's first Monday with monthly refits).
 EVALUATION_READ_DAYS = (
-    SETTINGS.backtest.folds * SETTINGS.backtest.longest_fold_days + LABEL_HORIZON_DAYS + 1 + SETTINGS.calibration.block_days
+    SETTINGS.backtest.folds * SETTINGS.backtest.longest_fold_days
+    + LABEL_HORIZON_DAYS
+    + 1
+    + SETTINGS.calibration.block_days
     + 35 * SETTINGS.training.refit_monthly
-    + 2 * SETTINGS.calibration.purge_days + SETTINGS.training.min_training_days
+    + 2 * SETTINGS.calibration.purge_days
+    + SETTINGS.training.min_training_days
 )
 
 
@@ -125,7 +131,9 @@ def _warn_coverage(
     windows: list[TrainingWindow],
 ) -> list[str]:
     """The windows' coverage warnings, each also a warning in the run's log."""
-    warnings = [w for window in windows for w in window_warnings(warehouse, coverage, first_labelled, window, SETTINGS.training)]
+    warnings = [
+        w for window in windows for w in window_warnings(warehouse, coverage, first_labelled, window, SETTINGS.training)
+    ]
     for warning in warnings:
         context.log.warning(warning)
     return warnings
@@ -191,7 +199,9 @@ def risk_model(
     if context.run.tags.get(RETRAIN_REASON_TAG, "").startswith("feature drift"):
         training = replace(training, refit_monthly=False)  # drift: fit this week's own model
     fitted_at = {c: fit_cutoff(c, first_available, training, SETTINGS.calibration) for c in cutoffs}
-    windows = {r: plan_window(r, first_available, training, SETTINGS.calibration) for r in sorted(set(fitted_at.values()))}
+    windows = {
+        r: plan_window(r, first_available, training, SETTINGS.calibration) for r in sorted(set(fitted_at.values()))
+    }
     warnings = _warn_coverage(context, warehouse, coverage, first_labelled, list(windows.values()))
     # Windows move forward: each reads only the days the previous one did not hold.
     loader, progress = SlidingRows(warehouse), Progress(context.log, "full fits", len(windows), every_s=0)
@@ -253,7 +263,9 @@ def risk_model(
             **_coverage_metadata(coverage, first_available, warnings),
         }
     )
-    round_trip = {c: (samples[fitted_at[c]], {k: fits[fitted_at[c]][k].served_at(c) for k in MODEL_KINDS}) for c in cutoffs}
+    round_trip = {
+        c: (samples[fitted_at[c]], {k: fits[fitted_at[c]][k].served_at(c) for k in MODEL_KINDS}) for c in cutoffs
+    }
     yield from _risk_model_checks(pl.DataFrame(facts), summary, round_trip, warehouse)
 
 
@@ -349,7 +361,7 @@ def model_evaluation(
         progress = Progress(context.log, f"backtest folds of cutoff {cutoff}", len(folds), every_s=0)
         result = run_backtest(
             rows, folds, first_available, SETTINGS, truth,
-            progress=lambda done, total, fold: progress.advance(f"{fold.start}..{fold.end} scored"),
+            progress=lambda done, total, fold: progress.advance(f"{fold.start}..{fold.end} scored"),  # noqa: B023 (called within this iteration)
         )
         del rows
         context.log.info(f"cutoff {cutoff}: backtest of {len(folds)} folds {folds[0].start}..{folds[-1].end} done")
@@ -385,12 +397,18 @@ def model_evaluation(
             "metrics": dg.MetadataValue.md(metrics_table(newest)),
             "fit_seconds_per_fold": _md_table(
                 timing.filter(pl.col("cutoff") == pl.col("cutoff").max())
-                .group_by("model").agg(fit_s_mean=pl.col("seconds").mean(), fit_s_max=pl.col("seconds").max(),
-                                       predict_s_mean=pl.col("seconds_predict").mean())
+                .group_by("model")
+                .agg(
+                    fit_s_mean=pl.col("seconds").mean(),
+                    fit_s_max=pl.col("seconds").max(),
+                    predict_s_mean=pl.col("seconds_predict").mean(),
+                )
                 .sort("model")
             ),
             "worst_misses": _md_table(worst.select("day", "h3_id", "p_event_7d", "n_events_7d", "why")),
-            "storm_days": _md_table(storm_table(storm.filter(pl.col("cutoff") == pl.col("cutoff").max()).drop("cutoff"))),
+            "storm_days": _md_table(
+                storm_table(storm.filter(pl.col("cutoff") == pl.col("cutoff").max()).drop("cutoff"))
+            ),
             "figures": dg.MetadataValue.md(image_markdown),
             "figure_paths": dg.MetadataValue.json(figures),
             **_coverage_metadata(coverage, first_available, warnings),

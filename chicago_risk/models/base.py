@@ -12,8 +12,8 @@ from typing import ClassVar, Protocol
 import numpy as np
 import polars as pl
 
-from chicago_risk.models.calibration import CalibrationMethod
 from chicago_risk.config import ModelSettings
+from chicago_risk.models.calibration import CalibrationMethod
 
 LABEL = "y_event_7d"
 COUNT = "n_events_7d"

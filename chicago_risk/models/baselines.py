@@ -1,4 +1,5 @@
-"""Three of the baselines the LightGBM model must beat (the fourth, self-exciting, is `etas`), on the same interface (`base.Scorer`).
+"""Three of the baselines the LightGBM model must beat (the fourth, self-exciting, is `etas`), on
+the same interface (`base.Scorer`).
 
 - `climatology`: each cell's historical rate of `y_event_7d`, smoothed toward the city rate
   (Beta prior worth `climatology_prior_days` cell-days); used as is, it is already a probability.
@@ -18,10 +19,10 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from chicago_risk.config import ModelSettings
 from chicago_risk.models.base import LABEL, feature_matrix, labels
 from chicago_risk.models.linear import LinearLogit
 from chicago_risk.models.metrics import logit
-from chicago_risk.config import ModelSettings
 
 # cnt_30d stays far below this, so cnt_7d + cnt_30d / it orders by cnt_7d, then cnt_30d.
 _PERSISTENCE_TIE_SCALE = 10_000.0

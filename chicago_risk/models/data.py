@@ -7,7 +7,6 @@ materialize when it does not, instead of training on a partial history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl

@@ -48,7 +48,14 @@ from chicago_risk.models.metrics import logit
 # the as-of day: `decay_7d` weighs age k by 0.5^(k/7) for k < 60, `cnt_Nd` weighs ages < N by 1.
 SELF_KERNELS: tuple[str, ...] = ("decay_7d", "cnt_7d", "cnt_30d", "cnt_365d")
 NEIGHBOUR_KERNELS: tuple[str, ...] = ("nbr_cnt_30d", "nbr_cnt_365d", "ring2_cnt_365d")
-_KERNEL_DAYS = {"cnt_7d": 7, "cnt_30d": 30, "cnt_365d": 365, "nbr_cnt_30d": 30, "nbr_cnt_365d": 365, "ring2_cnt_365d": 365}
+_KERNEL_DAYS = {
+    "cnt_7d": 7,
+    "cnt_30d": 30,
+    "cnt_365d": 365,
+    "nbr_cnt_30d": 30,
+    "nbr_cnt_365d": 365,
+    "ring2_cnt_365d": 365,
+}
 _MIN_LAMBDA = 1e-9
 
 
@@ -150,7 +157,7 @@ def fit_em(
     mu = np.full(cells, rate / 2)
     theta = np.where(exposure > 0, 0.5 * n.sum() / np.maximum(exposure, 1e-12) / max(x.shape[1], 1), 0.0)
     previous, iterations = -np.inf, 0
-    for iterations in range(1, max_iterations + 1):
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 (returned after the loop)
         lam = np.maximum(horizon * mu[cell] + x @ theta, _MIN_LAMBDA)
         share = n / lam  # each row's incidents per unit of intensity
         city = float(mu.mean())

@@ -134,7 +134,11 @@ class LightGBMScorer:
     def to_text(self) -> str:
         """The booster's own text format (`model_to_string`) beside the offset's numbers."""
         return json.dumps(
-            {"format": MODEL_FORMAT, "weather_offset": self.offset.to_dict(), "lightgbm": self.booster.model_to_string()}
+            {
+                "format": MODEL_FORMAT,
+                "weather_offset": self.offset.to_dict(),
+                "lightgbm": self.booster.model_to_string(),
+            }
         )
 
     @classmethod

@@ -83,7 +83,9 @@ def _penalised_logistic(
     rate = np.clip(np.average(y, weights=weight), 1e-6, 1 - 1e-6)
     start = np.concatenate([np.zeros(z.shape[1]), [np.log(rate / (1 - rate))]])
 
-    total = weight.sum()  # the objective per unit of weight (as scikit-learn scales it), so tolerances mean the same at any size
+    total = (
+        weight.sum()
+    )  # the objective per unit of weight (as scikit-learn scales it), so tolerances mean the same at any size
 
     def objective(beta: np.ndarray) -> tuple[float, np.ndarray]:
         margin = z @ beta[:-1] + beta[-1]

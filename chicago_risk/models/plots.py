@@ -14,13 +14,13 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: a Dagster step or a test
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-from chicago_risk.models.base import COUNT, LABEL  # noqa: E402
-from chicago_risk.models.metrics import ECE_BINS, reliability_table  # noqa: E402
+from chicago_risk.models.base import COUNT, LABEL
+from chicago_risk.models.metrics import ECE_BINS, reliability_table
 
 CAPTURE_GRID = 100  # capture curve points: 1%, 2%, ... 100% of cells flagged per day
 _DPI = 90

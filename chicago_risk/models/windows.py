@@ -16,8 +16,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from chicago_risk.config import CalibrationSettings, TrainingSettings
-from chicago_risk.config import LABEL_HORIZON_DAYS
+from chicago_risk.config import LABEL_HORIZON_DAYS, CalibrationSettings, TrainingSettings
 
 TRAIN, CALIBRATION = "train", "calibration"
 
