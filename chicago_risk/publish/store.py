@@ -162,7 +162,9 @@ class PublishedStore:
     """Publish and read layers at `url`, a folder or s3://bucket/prefix (see the module docstring).
     `object_store` says how to reach a bucket; default: the `AWS_*` environment."""
 
-    def __init__(self, url: str, retain_superseded_s: float = 600.0, object_store: ObjectStoreConfig | None = None) -> None:
+    def __init__(
+        self, url: str, retain_superseded_s: float = 600.0, object_store: ObjectStoreConfig | None = None
+    ) -> None:
         self.url = url
         self.root = table_root(url, "CHICAGO_RISK_PUBLISHED_URL")
         self.retain_superseded_s = retain_superseded_s
@@ -185,7 +187,9 @@ class PublishedStore:
         daily = key != CURRENT
         footer = {
             SOURCE_VERSION: source_version,
-            FACETS: json.dumps({name: sorted(frame[name].drop_nulls().unique().cast(pl.String).to_list()) for name in facets}),
+            FACETS: json.dumps(
+                {name: sorted(frame[name].drop_nulls().unique().cast(pl.String).to_list()) for name in facets}
+            ),
         }
         rows = frame.to_arrow()
         if daily and DAY in rows.column_names:
@@ -238,7 +242,9 @@ class PublishedStore:
         """Write and commit `partitions` (key, rows) at once."""
         facets = tuple(facets)
         return self.commit(
-            layer, [self.write_partition(layer, key, frame, source_version, facets) for key, frame in partitions], h3_resolution
+            layer,
+            [self.write_partition(layer, key, frame, source_version, facets) for key, frame in partitions],
+            h3_resolution,
         )
 
     def _prepared(self, layer: str, schema: pa.Schema, daily: bool, h3_resolution: int) -> DeltaTable:
