@@ -14,7 +14,6 @@ import httpx
 import polars as pl
 
 from chicago_risk.config import CHICAGO_TZ, CITY_LAT, CITY_LON, LIVE_CLIENTS
-from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import (
     FILLED_BY,
     WEATHER_SOURCE_SCHEMA,
@@ -22,6 +21,7 @@ from chicago_risk.sources.base import (
     SourceUnavailableError,
     WeatherSource,
 )
+from chicago_risk.sources.http_client import Upstream, get_json
 
 # Open-Meteo daily variable -> our column.
 _DAILY: dict[str, str] = {

@@ -10,13 +10,13 @@ import httpx
 import polars as pl
 
 from chicago_risk.config import LIVE_CLIENTS, SOCRATA_DATASET
-from chicago_risk.sources.soda import empty_soda_frame, soda_frame
-from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import (
     DatasetInfo,
     RequestSource,
     SourceUnavailableError,
 )
+from chicago_risk.sources.http_client import Upstream, get_json
+from chicago_risk.sources.soda import empty_soda_frame, soda_frame
 
 TYPES_SCHEMA: dict[str, pl.DataType] = {
     "sr_type": pl.String(),
