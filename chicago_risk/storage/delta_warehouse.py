@@ -76,7 +76,9 @@ class DeltaWarehouse:
                 "partition columns are DATE (see ARCHITECTURE.md, Storage and serving)"
             )
         data = frame.to_arrow()
-        window = f"{quote(partition_column)} >= '{start.isoformat()}' AND {quote(partition_column)} <= '{end.isoformat()}'"
+        window = (
+            f"{quote(partition_column)} >= '{start.isoformat()}' AND {quote(partition_column)} <= '{end.isoformat()}'"
+        )
 
         def write() -> None:
             # A new table is created first, partitioned by its day, in the frame's column order
