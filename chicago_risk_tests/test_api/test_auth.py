@@ -41,7 +41,11 @@ def bearer(value: str) -> dict:
 
 
 def public_pem(key) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +98,7 @@ class _Jwks:
         jwks = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 jwks.fetches += 1
                 status, payload = (500, b"down") if jwks.down else (200, json.dumps({"keys": jwks.keys}).encode())
                 self.send_response(status)

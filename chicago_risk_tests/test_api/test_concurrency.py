@@ -46,7 +46,9 @@ def test_layer_routes_serve_whole_partitions_while_a_backfill_republishes_them(s
         file = next((published / layer / f"day={day}").glob(f"{version}-*.parquet"))  # the partition's content
         frame = pl.read_parquet(file)
         condition = LAYER_REQUESTS[request_index][3]
-        return frozenset((frame.filter(condition) if condition is not None else frame)[LAYER_REQUESTS[request_index][2]])
+        return frozenset(
+            (frame.filter(condition) if condition is not None else frame)[LAYER_REQUESTS[request_index][2]]
+        )
 
     log = (tmp_path / "backfill.log").open("w")
     backfill = subprocess.Popen(

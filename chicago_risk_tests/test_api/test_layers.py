@@ -73,7 +73,7 @@ def test_risk_layer_filters_by_min_risk_and_bbox(client, small_city):
     body = _geojson(client, "/api/layers/risk?bbox=" + ",".join(map(str, box)), RiskLayer)
 
     def meets(cell: str) -> bool:
-        lats, lons = zip(*h3.cell_to_boundary(cell))
+        lats, lons = zip(*h3.cell_to_boundary(cell), strict=True)
         return max(lons) >= box[0] and min(lons) <= box[2] and max(lats) >= box[1] and min(lats) <= box[3]
 
     assert {f["properties"]["h3_id"] for f in body["features"]} == {c for c in city_cells(RESOLUTION) if meets(c)}
@@ -121,7 +121,9 @@ def test_events_layer_points_types_status_and_window(client, small_city):
     assert all(EVENT_FIELDS <= set(f["properties"]) for f in body["features"])
     named = next(f for f in body["features"] if " at " in f["properties"]["summary"])
     assert named["properties"]["summary"].startswith(named["properties"]["type"])
-    url = f"/api/layers/events?start_date={FIRST_DAY}&end_date={FIRST_DAY + timedelta(days=2)}&types=WM3,AAE&status=open"
+    url = (
+        f"/api/layers/events?start_date={FIRST_DAY}&end_date={FIRST_DAY + timedelta(days=2)}&types=WM3,AAE&status=open"
+    )
     body = _geojson(client, url, EventsLayer)
     expected = _published(small_city, "raw_311_requests", FIRST_DAY, FIRST_DAY + timedelta(days=2)).filter(
         pl.col("sr_short_code").is_in(["WM3", "AAE"]) & (pl.col("status") == "Open")
@@ -179,7 +181,11 @@ def test_a_day_not_yet_published_names_the_newest_and_latest_is_an_alias_of_it(c
         response = client.get(f"/api/layers/{layer}?date={today}")
         assert response.status_code == 404
         detail = response.json()["detail"]
-        assert (detail["error"], detail["parameter"], detail["date_max"]) == ("not_yet_published", "date", str(LAST_DAY))
+        assert (detail["error"], detail["parameter"], detail["date_max"]) == (
+            "not_yet_published",
+            "date",
+            str(LAST_DAY),
+        )
         assert f"the newest published day is {LAST_DAY}" in detail["message"] and "date=latest" in detail["message"]
         latest = client.get(f"/api/layers/{layer}?date=latest")
         assert latest.status_code == 200 and latest.json()["date"] == str(LAST_DAY)

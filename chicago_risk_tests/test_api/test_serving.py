@@ -52,12 +52,35 @@ def test_settings_read_the_process_environment_and_keep_secrets_out_of_repr(monk
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"CHICAGO_RISK_API_RATE_PER_MINUTE": "many"}, "CHICAGO_RISK_API_RATE_PER_MINUTE='many': Input should be a valid integer"),
-        ({"CHICAGO_RISK_API_CACHE_ENTRIES": "0"}, "CHICAGO_RISK_API_CACHE_ENTRIES='0': Input should be greater than or equal to 1"),
-        ({"CHICAGO_RISK_API_MAX_BODY_BYTES": "10"}, "CHICAGO_RISK_API_MAX_BODY_BYTES='10': Input should be greater than or equal to 256"),
-        ({"CHICAGO_RISK_JWT_ISSUER": "https://id.example.org"}, "JWT validation needs CHICAGO_RISK_JWT_ISSUER, CHICAGO_RISK_JWT_AUDIENCE and one of"),
-        ({"CHICAGO_RISK_JWT_ISSUER": "i", "CHICAGO_RISK_JWT_AUDIENCE": "a", "CHICAGO_RISK_JWT_KEY": "k", "CHICAGO_RISK_JWT_ALGORITHMS": "HS256,none"}, "may not allow unsigned tokens"),
-        ({"CHICAGO_RISK_API_KEYS_FILE": "/nonexistent/keys"}, "CHICAGO_RISK_API_KEYS_FILE=/nonexistent/keys cannot be read"),
+        (
+            {"CHICAGO_RISK_API_RATE_PER_MINUTE": "many"},
+            "CHICAGO_RISK_API_RATE_PER_MINUTE='many': Input should be a valid integer",
+        ),
+        (
+            {"CHICAGO_RISK_API_CACHE_ENTRIES": "0"},
+            "CHICAGO_RISK_API_CACHE_ENTRIES='0': Input should be greater than or equal to 1",
+        ),
+        (
+            {"CHICAGO_RISK_API_MAX_BODY_BYTES": "10"},
+            "CHICAGO_RISK_API_MAX_BODY_BYTES='10': Input should be greater than or equal to 256",
+        ),
+        (
+            {"CHICAGO_RISK_JWT_ISSUER": "https://id.example.org"},
+            "JWT validation needs CHICAGO_RISK_JWT_ISSUER, CHICAGO_RISK_JWT_AUDIENCE and one of",
+        ),
+        (
+            {
+                "CHICAGO_RISK_JWT_ISSUER": "i",
+                "CHICAGO_RISK_JWT_AUDIENCE": "a",
+                "CHICAGO_RISK_JWT_KEY": "k",
+                "CHICAGO_RISK_JWT_ALGORITHMS": "HS256,none",
+            },
+            "may not allow unsigned tokens",
+        ),
+        (
+            {"CHICAGO_RISK_API_KEYS_FILE": "/nonexistent/keys"},
+            "CHICAGO_RISK_API_KEYS_FILE=/nonexistent/keys cannot be read",
+        ),
     ],
 )
 def test_bad_settings_say_which_variable(env, message):
