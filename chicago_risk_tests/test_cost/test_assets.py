@@ -17,12 +17,12 @@ from chicago_risk.cost.costs import class_costs
 from chicago_risk.cost.history import history_window
 from chicago_risk.cost.pressure import ACTION_TYPES, PRESSURE_STEP
 from chicago_risk.grid import city_cells
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.fixtures.instances import fast_test_instance
 from chicago_risk_tests.fixtures import demo_inputs
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 FIRST, LAST = date(2024, 6, 1), date(2024, 6, 30)
 OBSERVED = datetime(2024, 7, 1, 8, 0)  # the raw table as re-read after the month
@@ -191,7 +191,9 @@ def test_a_schedule_without_its_clusters_fails_naming_the_command(run):
     result = _materialize(COST_ASSETS, run["warehouse"], run["instance"], day, day, raise_on_error=False,
                           selection=[recommendation_schedule])
     assert not result.success
-    assert f"run: chicago-risk materialize --start {day} --end {day} --select recommendation_clusters" in _failure(result)
+    assert f"run: chicago-risk materialize --start {day} --end {day} --select recommendation_clusters" in _failure(
+        result
+    )
 
 
 def test_a_short_history_fails_naming_raw_311(run, tmp_path):

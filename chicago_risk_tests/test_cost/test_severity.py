@@ -16,9 +16,15 @@ MAIN = "Check for Leak"  # type group "main", configured median 96 h
 def _request(number, day, hours_to_close, sr_type=MAIN, group="main", cell="cellA", status="Completed", parent=None):
     created = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
     return {
-        "sr_number": number, "sr_type": sr_type, "type_group": group, "status": status,
-        "created_at": created, "closed_at": None if hours_to_close is None else created + timedelta(hours=hours_to_close),
-        "day": day, "h3_id": cell, "incident_key": parent or number,
+        "sr_number": number,
+        "sr_type": sr_type,
+        "type_group": group,
+        "status": status,
+        "created_at": created,
+        "closed_at": None if hours_to_close is None else created + timedelta(hours=hours_to_close),
+        "day": day,
+        "h3_id": cell,
+        "incident_key": parent or number,
     }
 
 
