@@ -11,9 +11,10 @@ import polars as pl
 
 from chicago_risk.config import HEAVY_RAIN_MM, LEAK_TYPES, TYPE_GROUP_BY_SR_TYPE
 from chicago_risk.demo_city import params as P
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.grid import city_cells
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.sources.soda import SODA_SCHEMA
+
 from .shared import ALL_TYPES, parsed
 
 BASEMENT, STREET = "Water in Basement Complaint", "Water On Street Complaint"
@@ -160,7 +161,7 @@ def test_reporting_noise(demo_year) -> None:
         lat=pl.col("latitude").cast(pl.Float64, strict=False),
         lon=pl.col("longitude").cast(pl.Float64, strict=False),
     ).drop_nulls(["lat", "lon"])
-    cells = [h3.latlng_to_cell(a, b, 9) for a, b in zip(located["lat"], located["lon"])]
+    cells = [h3.latlng_to_cell(a, b, 9) for a, b in zip(located["lat"], located["lon"], strict=True)]
     outside = ~np.isin(np.array(cells), np.array(city_cells(9)))
     assert 1 <= outside.sum() <= 0.002 * located.height
 
