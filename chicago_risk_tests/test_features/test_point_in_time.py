@@ -13,15 +13,15 @@ import pytest
 
 from chicago_risk.config import DATA_START, Settings
 from chicago_risk.definitions import build_definitions
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.features.assets import cell_day_features, cell_day_labels
 from chicago_risk.features.registry import FEATURE_NAMES, HISTORY_DAYS, SHRINKAGE_PRIOR_DAYS
 from chicago_risk.grid import city_cells
 from chicago_risk.ingest.raw_311 import raw_311
-from chicago_risk.sources.soda import soda_frame
 from chicago_risk.ingest.weather import weather_daily
-from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
+from chicago_risk.sources.demo_city import DemoCitySource
+from chicago_risk.sources.soda import soda_frame
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 RESOLUTION = 8  # 809 cells keep three years of the city quick
@@ -61,7 +61,7 @@ CRAFTED = [
 
 
 class CityWithCraftedRows(DemoCitySource):
-    extra: list[dict] = []
+    extra: list[dict] = []  # noqa: RUF012 (a pydantic field: each instance gets its own copy)
 
     def fetch_requests(self, start, end, sr_types):
         crafted = soda_frame(self.extra).filter(
@@ -224,7 +224,6 @@ def test_rows_dated_after_t_never_change_the_features_for_t(warehouse):
 
 
 def test_features_need_their_history_materialized_first(warehouse, tmp_path):
-    _, defs, resources, _ = warehouse
     settings = Settings(data_dir=tmp_path, h3_resolution=RESOLUTION)
     fresh = build_definitions(settings)
     with fast_test_instance() as instance:
