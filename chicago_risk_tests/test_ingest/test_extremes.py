@@ -14,8 +14,8 @@ from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.overrides import OPERATOR_TAG, REASON_TAG, OverrideError, accept_tags, run_overrides
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.sources.demo_city import DemoCitySource
+from chicago_risk.storage.warehouse import WarehouseResource
 
 START, END = date(2024, 1, 1), date(2024, 1, 31)
 SPIKE, HOLE = date(2024, 1, 20), date(2024, 1, 12)
@@ -26,7 +26,7 @@ class DryCity(DemoCitySource):
 
     spike_copies: int = 0  # every request of SPIKE is filed this many more times, as new requests
     empty_answers: int = 0  # HOLE comes back empty this many times, then with its rows
-    weather_holes: list[str] = []  # days the weather source lacks
+    weather_holes: list[str] = []  # days the weather source lacks  # noqa: RUF012 (a pydantic field)
     spike_rain_mm: float = 0.0  # the rain of SPIKE
     token: str = ""  # keys this source's count of answers (resources are frozen)
 
@@ -169,7 +169,12 @@ class BadRows(DemoCitySource):
 
     def fetch_requests(self, start, end, sr_types):
         rows = super().fetch_requests(start, end, sr_types)
-        garbage = super().fetch_requests(START, START, sr_types).head(25).with_columns(pl.lit("not a date").alias("created_date"), pl.col("sr_number") + "-bad")
+        garbage = (
+            super()
+            .fetch_requests(START, START, sr_types)
+            .head(25)
+            .with_columns(pl.lit("not a date").alias("created_date"), pl.col("sr_number") + "-bad")
+        )
         return pl.concat([rows, garbage])
 
 

@@ -72,10 +72,14 @@ def test_a_window_before_the_data_start_is_refused_with_the_setting_to_change(ci
 
 
 def test_the_plan_stops_where_the_exports_end_and_labels_wait_for_their_week(city):
-    done = chicago_risk(city, "materialize", "--dry-run", "--start", "2016-03-20", "--end", "2016-04-10", "--select", INGEST)
+    done = chicago_risk(
+        city, "materialize", "--dry-run", "--start", "2016-03-20", "--end", "2016-04-10", "--select", INGEST
+    )
 
     assert done.returncode == 0, done.stderr
-    assert "raw_311_coverage, raw_311_quarantine, raw_311_requests: 2016-03-20..2016-03-31 (12 partitions)" in done.stdout
+    assert (
+        "raw_311_coverage, raw_311_quarantine, raw_311_requests: 2016-03-20..2016-03-31 (12 partitions)" in done.stdout
+    )
     assert "cell_day_labels: 2016-03-20..2016-03-24 (5 partitions)" in done.stdout
 
 

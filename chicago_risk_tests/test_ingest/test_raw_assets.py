@@ -9,13 +9,12 @@ import pytest
 from chicago_risk.backfill import BackfillError, materialize_window
 from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, Settings
 from chicago_risk.definitions import build_definitions
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.ingest.normalise import RAW_311_SCHEMA
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import WEATHER_SCHEMA, weather_daily
-from chicago_risk.partitions import daily_partitions, single_run
+from chicago_risk.partitions import daily_partitions, partition_range_tags, single_run
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk.partitions import partition_range_tags
 
 JAN_START, JAN_END = date(2024, 1, 1), date(2024, 1, 31)
 RAW = ["raw_311_requests", "raw_311_quarantine", "weather_daily"]
