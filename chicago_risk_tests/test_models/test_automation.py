@@ -6,14 +6,14 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from chicago_risk.partitions import model_partitions
 from chicago_risk.schedules import (
     RETRAIN_REASON_TAG,
     drift_retrain_sensor,
+    week_cutoff,
     weekly_retrain_job,
     weekly_retrain_schedule,
-    week_cutoff,
 )
-from chicago_risk.partitions import model_partitions
 
 CHICAGO = ZoneInfo("America/Chicago")
 

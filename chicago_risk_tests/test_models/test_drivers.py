@@ -8,11 +8,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from chicago_risk.config import DriverSettings, RiskBands
 from chicago_risk.features.registry import FEATURE_NAMES
 from chicago_risk.models.drivers import DRIVER_DTYPE, explain, feature_labels, top_drivers
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, score
-from chicago_risk.config import DriverSettings, RiskBands
 from chicago_risk.models.windows import plan_window
 from chicago_risk_tests.fixtures.synthetic import quick_settings
 

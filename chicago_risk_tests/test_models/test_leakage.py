@@ -2,12 +2,13 @@
 calibration rows are disjoint from training rows."""
 
 from datetime import date, timedelta
+from itertools import pairwise
 
 import polars as pl
 import pytest
 
-from chicago_risk.models.backtest import Fold, monthly_folds, run_backtest, trainable_folds
 from chicago_risk.config import MODEL_SETTINGS
+from chicago_risk.models.backtest import Fold, monthly_folds, run_backtest, trainable_folds
 from chicago_risk.models.windows import (
     CALIBRATION,
     TRAIN,
@@ -70,7 +71,7 @@ def test_too_short_a_history_fails_clearly(small_city):
 def test_monthly_folds_are_whole_months_ending_by_the_last_labelled_day():
     folds = monthly_folds(date(2024, 5, 5), 12)
     assert (folds[0].start, folds[-1].end) == (date(2023, 5, 1), date(2024, 4, 30))
-    assert all(a.end + timedelta(days=1) == b.start for a, b in zip(folds, folds[1:]))
+    assert all(a.end + timedelta(days=1) == b.start for a, b in pairwise(folds))
     assert monthly_folds(date(2024, 4, 30), 1) == [Fold(date(2024, 4, 1), date(2024, 4, 30))]
 
 
@@ -97,5 +98,5 @@ def test_a_young_warehouse_backtests_only_the_months_it_can_train_for():
     assert all(f.start >= date(2019, 3, 1) for f in trainable)  # not the months before the data
     for fold in trainable:  # each trains only on the past, with room for its calibration slice
         plan_window(fold.start, date(2019, 1, 1), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
-    with pytest.raises(InsufficientHistoryError, match="no fold of .* has enough labelled history"):
+    with pytest.raises(InsufficientHistoryError, match=r"no fold of .* has enough labelled history"):
         trainable_folds(folds, date(2019, 5, 20), MODEL_SETTINGS)

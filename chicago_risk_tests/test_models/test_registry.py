@@ -7,10 +7,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from chicago_risk.config import MODEL_KINDS
 from chicago_risk.features.registry import registry_hash
 from chicago_risk.models.drivers import explain
-from chicago_risk.models.model import FittedModel, StaleFeaturesError, fit_all
 from chicago_risk.models.gbm import MODEL_FORMAT
+from chicago_risk.models.model import FittedModel, StaleFeaturesError, fit_all
 from chicago_risk.models.registry import (
     MODEL_REGISTRY_SCHEMA,
     ModelNotFoundError,
@@ -19,7 +20,6 @@ from chicago_risk.models.registry import (
     models_for_days,
     write_models,
 )
-from chicago_risk.config import MODEL_KINDS
 from chicago_risk.models.windows import plan_window
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.synthetic import quick_settings

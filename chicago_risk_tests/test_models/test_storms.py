@@ -56,7 +56,9 @@ def test_folds_are_configuration_and_default_to_twelve_months():
     weekly = plan_folds(cutoff, BacktestSettings(folds=3, fold_days=7, last_test_day=date(2026, 7, 20)))
     assert weekly == day_folds(date(2026, 7, 20), 3, 7)
     assert [(f.start, f.end) for f in weekly] == [
-        (date(2026, 6, 30), date(2026, 7, 6)), (date(2026, 7, 7), date(2026, 7, 13)), (date(2026, 7, 14), date(2026, 7, 20))
+        (date(2026, 6, 30), date(2026, 7, 6)),
+        (date(2026, 7, 7), date(2026, 7, 13)),
+        (date(2026, 7, 14), date(2026, 7, 20)),
     ]
     # a pinned last test day never reaches past the cutoff's labels
     late = plan_folds(cutoff, BacktestSettings(folds=1, fold_days=7, last_test_day=date(2027, 1, 1)))
