@@ -86,5 +86,7 @@ def test_layers_publish_to_the_s3_server_and_other_locations_are_refused(s3_serv
     assert store.storage.exists(manifest.entry(DAY).path) and store.manifest_stamp("layer") == manifest.table_version
     model = store.publish("model", [("current", pl.DataFrame({"model_id": ["m1"]}))], 9, "v")
     assert store.read_layer("model")["model_id"].to_list() == ["m1"] and model.days() == []
-    with pytest.raises(ValueError, match="CHICAGO_RISK_PUBLISHED_URL='gs://bucket/published' is not a storage location"):
+    with pytest.raises(
+        ValueError, match="CHICAGO_RISK_PUBLISHED_URL='gs://bucket/published' is not a storage location"
+    ):
         PublishedStore("gs://bucket/published")
