@@ -3,20 +3,17 @@
 from datetime import date, timedelta
 
 import dagster as dg
-import polars as pl
 
 from chicago_risk.config import Settings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk.sources.socrata import SocrataSource
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.fixtures.instances import fast_test_instance
-
-from chicago_risk_tests.fixtures.servers import Reply
-from chicago_risk_tests.fixtures.servers import RECORDED, RESOURCE, serve_rows
+from chicago_risk_tests.fixtures.servers import RECORDED, RESOURCE, Reply, serve_rows
 
 DAY = date(2021, 1, 1)
 
@@ -68,10 +65,16 @@ def test_the_app_token_reaches_socrata_from_the_environment_and_never_as_a_value
     serve_rows(server, RECORDED)
     server.routes["/v1/archive"] = archive_reply
     monkeypatch.setenv("CHICAGO_RISK_SOCRATA_APP_TOKEN", "s3cret-token")
-    settings = Settings.from_env({"CHICAGO_RISK_DATA_DIR": str(tmp_path), "CHICAGO_RISK_SOURCE": "socrata",
-                                  "CHICAGO_RISK_SOCRATA_URL": server.url, "CHICAGO_RISK_SOCRATA_APP_TOKEN": "s3cret-token",
-                                  "CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL": server.url,
-                                  "CHICAGO_RISK_OPEN_METEO_HISTORICAL_FORECAST_URL": server.url})
+    settings = Settings.from_env(
+        {
+            "CHICAGO_RISK_DATA_DIR": str(tmp_path),
+            "CHICAGO_RISK_SOURCE": "socrata",
+            "CHICAGO_RISK_SOCRATA_URL": server.url,
+            "CHICAGO_RISK_SOCRATA_APP_TOKEN": "s3cret-token",
+            "CHICAGO_RISK_OPEN_METEO_ARCHIVE_URL": server.url,
+            "CHICAGO_RISK_OPEN_METEO_HISTORICAL_FORECAST_URL": server.url,
+        }
+    )
     defs = build_definitions(settings)
     source = defs.resources["requests_source"]
     assert isinstance(source.app_token, dg.EnvVar) and "s3cret" not in repr(source)

@@ -5,9 +5,8 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk.sources.base import FILLED_BY, WEATHER_SOURCE_SCHEMA, SourceUnavailableError
-
+from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk_tests.fixtures.servers import Reply
 
 TODAY = date(2024, 3, 10)
@@ -201,7 +200,7 @@ def test_a_400_reports_open_meteos_reason_without_retrying(server):
         400, {"error": True, "reason": "Parameter 'start_date' is out of allowed range"}
     )
 
-    with pytest.raises(SourceUnavailableError, match="HTTP 400.*out of allowed range"):
+    with pytest.raises(SourceUnavailableError, match=r"HTTP 400.*out of allowed range"):
         open_meteo(server).fetch_weather(date(1900, 1, 1), date(1900, 1, 1))
 
     assert len(server.seen) == 1
@@ -227,9 +226,9 @@ def test_past_days_get_their_forecast_features_from_the_archived_forecasts(serve
 def test_archived_forecasts_are_null_before_their_coverage_and_around_a_hole(server):
     serve_weather(server, holes=frozenset({date(2024, 1, 9)}))
 
-    weather = open_meteo(server, historical_forecast_url=server.url, historical_forecast_start="2024-01-03").fetch_weather(
-        date(2024, 1, 1), date(2024, 1, 10)
-    )
+    weather = open_meteo(
+        server, historical_forecast_url=server.url, historical_forecast_start="2024-01-03"
+    ).fetch_weather(date(2024, 1, 1), date(2024, 1, 10))
 
     known = weather.filter(pl.col("fc_precip_7d_mm").is_not_null())["day"].to_list()
     # 01-01's week starts before the coverage; the weeks of 01-02..01-08 contain the hole.
