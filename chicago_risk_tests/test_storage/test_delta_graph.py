@@ -98,7 +98,7 @@ def assert_same_rows(table: str, left: pl.DataFrame, right: pl.DataFrame) -> Non
     key = [c for c, t in left.schema.items() if not (t.is_nested() or t.is_float() or c in NOT_COMPARED + JSON_COLUMNS)]
     left, right = left.sort(key), right.sort(key)
     for column in set(JSON_COLUMNS) & set(left.columns):
-        pairs = zip(map(json.loads, left[column]), map(json.loads, right[column]))
+        pairs = zip(map(json.loads, left[column]), map(json.loads, right[column]), strict=True)
         assert all(close(a, b) for a, b in pairs), f"{table}.{column}"
     ignored = [c for c in (*NOT_COMPARED, *JSON_COLUMNS) if c in left.columns]
     assert_frame_equal(left.drop(ignored), right.drop(ignored), rel_tol=1e-9, abs_tol=1e-12)

@@ -9,11 +9,10 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-import pytest
 import yaml
 
-from chicago_risk.instance import DAGSTER_RUN_ENV
 from chicago_risk.config import Settings
+from chicago_risk.instance import DAGSTER_RUN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -115,7 +114,9 @@ def test_the_two_entrypoints_start_the_code_location_and_the_api(tmp_path):
 
     def entrypoint(*arguments: str) -> str:
         script = ROOT / "deploy" / "entrypoint.sh"
-        return subprocess.run(["sh", script, *arguments], env=env, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["sh", script, *arguments], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     code_location = "dagster code-server start -m chicago_risk.definitions -h 0.0.0.0 -p 4000"
     assert entrypoint() == entrypoint("code-location") == code_location

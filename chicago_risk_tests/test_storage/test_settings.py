@@ -21,7 +21,10 @@ def test_the_duckdb_file_is_the_default():
 
 def test_delta_lives_under_the_data_dir_or_the_url_and_publishes_beside_it():
     beside = Settings.from_env({"CHICAGO_RISK_DATA_DIR": "/srv/city", "CHICAGO_RISK_STORAGE": "delta"})
-    assert beside.warehouse_location == "/srv/city/warehouse" and beside.published_location == "/srv/city/warehouse/published"
+    assert (
+        beside.warehouse_location == "/srv/city/warehouse"
+        and beside.published_location == "/srv/city/warehouse/published"
+    )
     env = {"CHICAGO_RISK_STORAGE": "delta", "CHICAGO_RISK_STORAGE_URL": "s3://city-bucket/warehouse/"}
     settings = Settings.from_env(env)
     assert settings.warehouse_location == "s3://city-bucket/warehouse/"
@@ -73,7 +76,9 @@ def test_secrets_are_never_printed_and_reach_dagster_as_variable_names(tmp_path:
     resources = build_definitions(settings).resources
     # What the definitions (and so the UI) hold: the variables' names ...
     configured = resources["warehouse"].object_store
-    assert isinstance(configured.secret_access_key, dg.EnvVar) and configured.secret_access_key == "AWS_SECRET_ACCESS_KEY"
+    assert (
+        isinstance(configured.secret_access_key, dg.EnvVar) and configured.secret_access_key == "AWS_SECRET_ACCESS_KEY"
+    )
     assert resources["requests_source"].app_token == "CHICAGO_RISK_SOCRATA_APP_TOKEN"
     # ... and what a run gets: the values, read from the environment when the resource is built.
     with dg.build_resources({"warehouse": resources["warehouse"]}) as built:
