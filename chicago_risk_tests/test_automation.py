@@ -1,7 +1,6 @@
 """How derived assets follow their inputs: old partitions too, never past a failed blocking check,
 and one running sensor for the whole graph."""
 
-from datetime import date
 
 import dagster as dg
 import pytest

@@ -9,8 +9,8 @@ import pytest
 from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, materialize_window, plan_window
 from chicago_risk.backfill.execute import run_plan
 from chicago_risk.backfill.plan import complete_selection
-from chicago_risk.config.runs import RunSettings
 from chicago_risk.config import Settings
+from chicago_risk.config.runs import RunSettings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models.assets import TRAINING_READ_DAYS
@@ -97,10 +97,16 @@ def toy_log(tmp_path, monkeypatch):
 @pytest.mark.parametrize("heavy", [(), ("left", "right")])
 def test_independent_runs_run_at_the_same_time_in_processes_unless_both_are_memory_heavy(toy_log, heavy):
     plan = plan_window(TOY_DEFS, date(2024, 1, 8), date(2024, 1, 14), ["left", "right", "after_both"]).runs
-    assert [(run.names, sorted(run.after)) for run in plan] == [(("left",), []), (("right",), []), (("after_both",), [0, 1])]
+    assert [(run.names, sorted(run.after)) for run in plan] == [
+        (("left",), []),
+        (("right",), []),
+        (("after_both",), [0, 1]),
+    ]
     settings = RunSettings(parallel_runs=2, memory_heavy=heavy)
     lines: list[str] = []
-    runs = run_plan(plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS", settings), lines.append, settings=settings)
+    runs = run_plan(
+        plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS", settings), lines.append, settings=settings
+    )
     assert [run.assets for run in runs] == [("left",), ("right",), ("after_both",)]
     log = read_log(toy_log)
     (l0, l1), (r0, r1) = log["left"], log["right"]

@@ -4,8 +4,8 @@ itself), or PostgreSQL when configured, where the multiprocess executor writes p
 parallel step processes."""
 
 import shutil
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -39,7 +39,9 @@ def test_a_moved_data_folder_keeps_its_history_and_writes_only_inside_itself(tmp
     assert not first.exists()  # nothing was written where the folder used to be
     instance = dagster_instance(Settings.from_env())
     assert len(instance.get_runs()) == 4  # two runs before the move, two after
-    assert {"2024-03-01", "2024-03-02", "2024-03-03"} <= instance.get_materialized_partitions(dg.AssetKey("raw_311_requests"))
+    assert {"2024-03-01", "2024-03-02", "2024-03-03"} <= instance.get_materialized_partitions(
+        dg.AssetKey("raw_311_requests")
+    )
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,9 @@ def requests(rng: np.random.Generator) -> dict[date, list[dict]]:
         in_area = rng.random(count) < (0.2 if rain(day) == 0 and day < STORM else 0.8)
         rows = []
         for i in range(count):
-            lat, lon = h3.cell_to_latlng(area[rng.integers(len(area))] if in_area[i] else cells[rng.integers(len(cells))])
+            lat, lon = h3.cell_to_latlng(
+                area[rng.integers(len(area))] if in_area[i] else cells[rng.integers(len(cells))]
+            )
             sr_type, code = TYPES[i % 2]
             rows.append({
                 "sr_number": f"SR{day:%y%m%d}-{i:05d}", "sr_type": sr_type, "sr_short_code": code,
@@ -149,7 +151,9 @@ def test_the_published_risk_layer_is_medium_and_high_where_the_storm_hit(stormy_
     data, done = stormy_city
     assert done.returncode == 0
 
-    after = PublishedStore(str(data / "published")).read_layer("risk_predictions", STORM + timedelta(days=1), STORM + timedelta(days=1))
+    after = PublishedStore(str(data / "published")).read_layer(
+        "risk_predictions", STORM + timedelta(days=1), STORM + timedelta(days=1)
+    )
     area = set(storm_area(city_cells(RESOLUTION)))
     in_area = after.filter(pl.col("h3_id").is_in(list(area)))
     elsewhere = after.filter(~pl.col("h3_id").is_in(list(area)))
