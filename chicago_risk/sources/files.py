@@ -12,7 +12,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -83,7 +83,7 @@ class FilesSource(RequestSource, WeatherSource):
                 for path in self._export_paths()
             ]
         )["day"]
-        return None if created.null_count() == created.len() else (created.min(), created.max())
+        return None if created.null_count() == created.len() else (cast(date, created.min()), cast(date, created.max()))
 
     def dataset_info(self) -> DatasetInfo:
         return DatasetInfo(
