@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chicago_risk.config.settings import default_published_url, read_storage
@@ -147,7 +148,7 @@ class ServingSettings(BaseSettings):
             raise ValueError("; ".join(_describe(e) for e in error.errors())) from None
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     """`CHICAGO_RISK_API_PORT='x': Input should be a valid integer` (or the validator's own text)."""
     loc = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "")).removeprefix("Value error, ")

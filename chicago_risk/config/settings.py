@@ -73,7 +73,7 @@ class _EnvironmentSettings(BaseSettings):
         alias = cls.model_fields[field].validation_alias
         if isinstance(alias, AliasChoices):
             alias = alias.choices[0]
-        return alias or (cls.model_config.get("env_prefix", "") + field).upper()
+        return alias if isinstance(alias, str) else (cls.model_config.get("env_prefix", "") + field).upper()
 
 
 def _explain(cls: type[_EnvironmentSettings], error: ValidationError, env: Mapping[str, str]) -> str:
