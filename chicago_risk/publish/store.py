@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
 from threading import Lock
+from typing import cast
 
 import polars as pl
 import pyarrow as pa
@@ -222,14 +223,21 @@ class PublishedStore:
         def commit() -> None:
             table = self._prepared(layer, schema, daily, h3_resolution)
             table.create_write_transaction(
-                [w.action for w in written], mode="overwrite", schema=pa.schema(table.schema().to_arrow()),
+                [w.action for w in written],
+                mode="overwrite",
+                # pa.schema takes any Arrow PyCapsule schema (delta's is arro3's); its stubs list only pyarrow's own.
+                schema=pa.schema(table.schema().to_arrow()),  # type: ignore[arg-type]
                 partition_by=[DAY] if daily else None,
                 partition_filters=[(DAY, "in", [w.key for w in written])] if daily else None,
             )
 
         with_commit_retries(commit)
-        vacuum_superseded(open_table(self._uri(layer), self.storage_options), self.retain_superseded_s)
-        return self.read_manifest(layer)
+        committed = open_table(self._uri(layer), self.storage_options)
+        assert committed is not None, f"{layer} was just committed"
+        vacuum_superseded(committed, self.retain_superseded_s)
+        manifest = self.read_manifest(layer)  # after the vacuum, whose commits move the version
+        assert manifest is not None, f"{layer} was just committed"
+        return manifest
 
     def publish(
         self,
@@ -296,7 +304,7 @@ class PublishedStore:
             )
             for row in files.sort(f"partition.{DAY}" if daily else "path").iter_rows(named=True)
         }
-        updated = files["modification_time"].max() if files.height else 0
+        updated = cast(int, files["modification_time"].max()) if files.height else 0
         resolution = int(table.metadata().configuration[RESOLUTION_PROPERTY])
         return Manifest(layer, table.version(), resolution, _iso(updated), partitions)
 
@@ -310,7 +318,7 @@ class PublishedStore:
     @staticmethod
     def read_partition(entry: PartitionEntry) -> pl.DataFrame:
         """One partition, as of its manifest's version."""
-        return pl.from_arrow(entry.pinned.dataset([entry]).to_table())
+        return cast(pl.DataFrame, pl.from_arrow(entry.pinned.dataset([entry]).to_table()))
 
     @staticmethod
     def scan(entries: Iterable[PartitionEntry]) -> pl.LazyFrame:
