@@ -108,7 +108,8 @@ def test_sql_joins_tables_by_name_with_parameters(warehouse):
 
 def test_reading_a_table_never_materialized_says_what_to_do(warehouse):
     assert not warehouse.table_exists("raw_311_requests")
-    with pytest.raises(LookupError, match="chicago-risk materialize --select raw_311_requests"):
+    hint = "chicago-risk materialize --start 2024-01-01 --end 2024-01-01 --select raw_311_requests"
+    with pytest.raises(LookupError, match=hint):  # the command writes the days the read asked for
         warehouse.read_partitions("raw_311_requests", JAN[0], JAN[0])
 
 
