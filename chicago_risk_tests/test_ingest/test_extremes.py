@@ -187,3 +187,16 @@ def test_a_bad_row_is_quarantined_once_whatever_windows_are_run(settings, instan
     quarantine = WarehouseResource(path=str(settings.warehouse_path)).read_table("raw_311_quarantine")
     bad = quarantine.filter(pl.col("reason") == "unparseable_created_date")
     assert bad.height == 25 and bad["record"].n_unique() == 25
+
+
+def test_an_accepted_weather_check_passes_with_the_override(settings, instance):
+    # The weather checks' results do not name their asset: the override's log line must not need it.
+    out_of_range = DryCity(spike_rain_mm=400.0)
+    refused = run(settings, instance, out_of_range)
+    assert not refused.success and not evaluation(refused, "physical_ranges").passed
+
+    tags = accept_tags([f"physical_ranges@{SPIKE}"], "a gauge glitch, checked by hand", "ops")
+    accepted = run(settings, instance, out_of_range, tags)
+    check = evaluation(accepted, "physical_ranges")
+    assert accepted.success and check.passed
+    assert check.metadata["override_by"].value == "ops"
