@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from typing import cast
 
 import dagster as dg
 import psutil
@@ -86,7 +87,7 @@ def execute_run(
     )
     # A range run records one materialization per partition, each with the run's row count.
     row_counts = {
-        event.asset_key: int(event.materialization.metadata["dagster/row_count"].value)
+        event.asset_key: cast(int, event.materialization.metadata["dagster/row_count"].value)
         for event in result.get_asset_materialization_events()
         if "dagster/row_count" in event.materialization.metadata
     }
@@ -247,7 +248,11 @@ def run_plan(
                     f"no run can start; waiting: {[labels[i] for i in range(len(plan)) if i not in done]}"
                 )
             waiting = {handle.sentinel(): index for index, handle in running.items()}
-            finished = [waiting[None]] if None in waiting else [waiting[s] for s in wait(list(waiting))]
+            # (`wait` hands back the sentinels it was given, the processes' ints, typed as any waitable.)
+            finished = (
+                [waiting[None]] if None in waiting
+                else [waiting[cast(int, s)] for s in wait([s for s in waiting if s is not None])]
+            )
             for index in finished:
                 finish(index)
         for index in list(running):  # runs already started finish, so their partitions are whole
@@ -282,9 +287,9 @@ def _failure(result: dg.ExecuteInProcessResult) -> str | None:
     if result.success:
         return None
     steps = [
-        f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
+        f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
         for event in result.get_step_failure_events()
-        if event.event_specific_data is not None and event.event_specific_data.error is not None
+        if event.event_specific_data is not None and event.step_failure_data.error is not None
     ]
     return f"run {result.run_id} failed: " + ("; ".join(steps) or "see the run's logs")
 

@@ -213,7 +213,7 @@ def _windows_read_downstream(
     for child in reversed(nodes):
         child_def = child.partitions_def
         child_keys = _partition_keys(child_def, *windows[child])
-        if not child_keys:
+        if child_def is None or not child_keys:
             continue
         child_subset = child_def.subset_with_partition_keys(child_keys)
         for parent in nodes:
@@ -248,4 +248,4 @@ def _partition_keys(partitions_def: dg.PartitionsDefinition | None, start: date,
     window_start = max(datetime.combine(start, datetime.min.time(), tzinfo=tz), partitions_def.start)
     window_end = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     window = dg.TimeWindow(window_start, min(window_end, last.end))
-    return partitions_def.get_partition_keys_in_time_window(window) if window.start < window.end else []
+    return list(partitions_def.get_partition_keys_in_time_window(window)) if window.start < window.end else []
