@@ -88,9 +88,9 @@ def _stop_groups(processes: list[subprocess.Popen]) -> int:
     # What is left: what the servers started elsewhere, and our own fork server and its helpers.
     leftovers = started + psutil.Process().children(recursive=True)
     for signal_them in (psutil.Process.terminate, psutil.Process.kill):
-        for process in leftovers:
+        for leftover in leftovers:
             with contextlib.suppress(psutil.NoSuchProcess):
-                signal_them(process)
+                signal_them(leftover)
         leftovers = psutil.wait_procs(leftovers, timeout=5)[1]
     print("stopped")
     return 0
