@@ -11,6 +11,7 @@
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any, cast
 
 import dagster as dg
 import polars as pl
@@ -39,7 +40,7 @@ PREDICTIONS = "risk_predictions"
 # Costs and savings agree with their parts to a cent.
 _CENTS = 0.01
 # Every cost asset: daily, backfilled in one run, a warehouse table named after it.
-DAILY_COST_ASSET = {
+DAILY_COST_ASSET: dict[str, Any] = {
     "partitions_def": daily_partitions,
     "backfill_policy": single_run,
     "io_manager_key": "warehouse_io_manager",
@@ -137,8 +138,8 @@ def cost_layer(
             "history_rows": history.height,
             "city_expected_cost_usd_7d_last_day": float(last_day["expected_cost_usd_7d"].sum()),
             "city_leak_volume_m3_7d_last_day": float(last_day["leak_volume_m3_mean"].sum()),
-            "mean_cost_per_cell_usd_7d": float(costs["expected_cost_usd_7d"].mean()),
-            "share_of_cells_with_p90_zero": float((costs["p90_cost"] == 0).mean()),
+            "mean_cost_per_cell_usd_7d": float(cast(float, costs["expected_cost_usd_7d"].mean())),
+            "share_of_cells_with_p90_zero": float(cast(float, (costs["p90_cost"] == 0).mean())),
             "severity_mix_latest": _md(shares.filter(pl.col("as_of") == shares["as_of"].max())),
         },
     )
@@ -262,7 +263,7 @@ def _cluster_checks(clusters: pl.DataFrame, candidates: pl.DataFrame, resolution
         | pl.col("rec_id").is_duplicated()
     ).select("rec_id", "cells")
     yield _check(name, "clusters_within_cap", oversized, max_cells=cap,
-                 largest=int(clusters["cells"].max() or 0))
+                 largest=int(cast(int, clusters["cells"].max() or 0)))
     candidates = candidates.select("day", "h3_id")
     counted = members.group_by("day", "h3_id").agg(times=pl.len())
     misplaced = pl.concat(
@@ -292,7 +293,7 @@ def _cluster_checks(clusters: pl.DataFrame, candidates: pl.DataFrame, resolution
         | ~pl.col("action_type").is_in([PRESSURE_STEP, LEAK_SURVEY])
     ).select("rec_id", "action_type", "delta_p_psi", "time_window", "min_pressure_psi")
     yield _check(name, "pressure_floor_respected", unsafe, floor_psi=pressure.floor_psi,
-                 lowest_pressure_psi=float(clusters.filter(stepping)["min_pressure_psi"].min() or 0.0))
+                 lowest_pressure_psi=float(cast(float, clusters.filter(stepping)["min_pressure_psi"].min() or 0.0)))
     breakdown = pl.col("savings_breakdown").struct
     parts = breakdown.field("water_usd") + breakdown.field("energy_usd") + breakdown.field("repair_usd")
     excessive = clusters.filter(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
+from typing import cast
 
 import h3
 import numpy as np
@@ -60,7 +61,7 @@ def find_clusters(candidates: pl.DataFrame, resolution: int, max_cells: int) -> 
     edges = _edges(nodes, resolution, ["day"])
     labels = component_labels(nodes.height, edges["node"].to_numpy(), edges["nbr_node"].to_numpy())
     nodes = nodes.with_columns(component=labels).with_columns(size=pl.len().over("component"))
-    if (nodes["size"].max() or 0) > max_cells:
+    if cast(int, nodes["size"].max() or 0) > max_cells:
         # Oversized groups keep only the edges inside one hierarchy block.
         nodes = nodes.join(hierarchy_blocks(resolution, max_cells), on="h3_id", how="left").with_columns(
             block=pl.when(pl.col("size") > max_cells).then(pl.col("block")).otherwise(pl.lit(""))

@@ -91,7 +91,8 @@ def build_recommendations(
     pressure_of_class = pressure_incidents / np.where(incidents > 0, incidents, 1.0)
     p_any = clusters["p_any_event_7d"].to_numpy()
     savings = compound(p_any, total, shares, choice.savings_per_incident * pressure_of_class, settings.quantile)
-    loss = compound(p_any, total, shares, sum(class_costs(settings)), settings.quantile)
+    water, energy, repair = class_costs(settings)
+    loss = compound(p_any, total, shares, water + energy + repair, settings.quantile)
     clusters = clusters.with_columns(
         action_type=pl.Series(choice.action_type, dtype=pl.String),
         delta_p_psi=choice.delta_p_psi,
