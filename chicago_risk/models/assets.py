@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from typing import Any, cast
 
 import dagster as dg
 import numpy as np
@@ -51,7 +52,7 @@ from chicago_risk.models.data import (
     load_truth,
 )
 from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
-from chicago_risk.models.model import fit_model
+from chicago_risk.models.model import FittedModel, fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
 from chicago_risk.models.registry import (
     MODEL_REGISTRY,
@@ -172,7 +173,7 @@ def _nearest_gap_days(train_days: pl.Series, calibration_days: pl.Series) -> int
     train = train_days.unique().sort().to_frame("day").with_columns(train_day=pl.col("day"))
     calibration = calibration_days.unique().sort().to_frame("day")
     nearest = calibration.join_asof(train, on="day", strategy="nearest")
-    return int((nearest["day"] - nearest["train_day"]).dt.total_days().abs().min())
+    return int(cast(int, (nearest["day"] - nearest["train_day"]).dt.total_days().abs().min()))
 
 
 @dg.asset(
@@ -205,7 +206,8 @@ def risk_model(
     warnings = _warn_coverage(context, warehouse, coverage, first_labelled, list(windows.values()))
     # Windows move forward: each reads only the days the previous one did not hold.
     loader, progress = SlidingRows(warehouse), Progress(context.log, "full fits", len(windows), every_s=0)
-    fits, samples = {}, {}
+    fits: dict[date, dict[str, Any]] = {}  # kind -> FittedModel, and "facts"
+    samples: dict[date, pl.DataFrame] = {}
     for refit, window in windows.items():
         train, calibration_rows = window.split(loader.window(window.first_day, window.last_day))
         fits[refit] = {kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in MODEL_KINDS}
@@ -215,13 +217,15 @@ def risk_model(
             "nearest_gap_days": _nearest_gap_days(train["day"], calibration_rows["day"]),
         }
         samples[refit] = calibration_rows.sample(min(_ROUND_TRIP_ROWS, calibration_rows.height), seed=0)
-        served = [c for c in cutoffs if fitted_at[c] == refit]
+        served_cutoffs = [c for c in cutoffs if fitted_at[c] == refit]
         progress.advance(
             f"fitted {', '.join(MODEL_KINDS)} at {refit} on {train.height:,} rows, calibrated on "
             f"{calibration_rows.height:,} (LightGBM {fits[refit]['lightgbm'].metrics['fit_seconds']:.1f} s), serving "
-            f"cutoffs {served[0]}..{served[-1]}"
+            f"cutoffs {served_cutoffs[0]}..{served_cutoffs[-1]}"
         )
-    fitted, facts, summaries = [], [], []
+    fitted: list[FittedModel] = []
+    facts: list[dict] = []
+    summaries: list[dict] = []
     for cutoff in cutoffs:
         refit = fitted_at[cutoff]
         models = {kind: fits[refit][kind].served_at(cutoff) for kind in MODEL_KINDS}
@@ -289,8 +293,8 @@ def _risk_model_checks(
     yield dg.AssetCheckResult(
         check_name="calibration_disjoint", asset_key="risk_model", passed=mixed.is_empty(),
         metadata={
-            "shared_days": int(facts["shared_days"].max()),
-            "nearest_gap_days": int(facts["nearest_gap_days"].min()),
+            "shared_days": int(cast(int, facts["shared_days"].max())),
+            "nearest_gap_days": int(cast(int, facts["nearest_gap_days"].min())),
             "required_gap_days": purge + 1,
         },
     )
@@ -440,7 +444,7 @@ def _evaluation_checks(evaluation: pl.DataFrame, folds: pl.DataFrame) -> Iterato
     yield dg.AssetCheckResult(
         check_name="folds_train_on_the_past", asset_key="model_evaluation",
         passed=bool((gap["gap_days"] >= 8).all()),
-        metadata={"smallest_gap_days": int(gap["gap_days"].min()), "folds": _md_table(gap.drop("cutoff"))},
+        metadata={"smallest_gap_days": int(cast(int, gap["gap_days"].min())), "folds": _md_table(gap.drop("cutoff"))},
     )
     newest = evaluation.filter(pl.col("cutoff") == pl.col("cutoff").max())
     losing = {}
@@ -457,13 +461,13 @@ def _evaluation_checks(evaluation: pl.DataFrame, folds: pl.DataFrame) -> Iterato
     per_fold = newest.filter(pl.col("model") == served).pivot(on="metric", index="fold_start", values="value")
     yield dg.AssetCheckResult(
         check_name="bss_positive", asset_key="model_evaluation", passed=bool((per_fold["bss"] > 0).all()),
-        severity=dg.AssetCheckSeverity.WARN, metadata={"min_bss": float(per_fold["bss"].min())},
+        severity=dg.AssetCheckSeverity.WARN, metadata={"min_bss": float(cast(float, per_fold["bss"].min()))},
     )
     yield dg.AssetCheckResult(
         check_name="ece_within_target", asset_key="model_evaluation",
         passed=bool((per_fold["ece"] <= SETTINGS.ece_target).all()),
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"max_ece": float(per_fold["ece"].max()), "target": SETTINGS.ece_target},
+        metadata={"max_ece": float(cast(float, per_fold["ece"].max())), "target": SETTINGS.ece_target},
     )
 
 
@@ -564,10 +568,10 @@ def risk_predictions(
     assignment = models_for_days(warehouse, served, features["day"])
     unserved = assignment.filter(pl.col("model_id").is_null())
     if unserved.height:
-        first = unserved["day"].min()
+        first, last = cast(date, unserved["day"].min()), cast(date, unserved["day"].max())
         raise ModelNotFoundError(
             f"no {served} model has a cutoff on or before {first} ({unserved.height} day(s) "
-            f"{first}..{unserved['day'].max()} unserved): materialize risk_model for the week of "
+            f"{first}..{last} unserved): materialize risk_model for the week of "
             f"{first} or earlier (its cutoff must not be after the day it scores)"
         )
     frames, base_rates = [], {}
@@ -584,7 +588,7 @@ def risk_predictions(
         metadata={
             **frame_metadata(predictions.drop("drivers"), start, end),
             "models": dg.MetadataValue.json(sorted(base_rates)),
-            "mean_p_event_7d": float(predictions["p_event_7d"].mean()),
+            "mean_p_event_7d": float(cast(float, predictions["p_event_7d"].mean())),
             "rows_with_drivers": explained,
             "cells_per_band": dg.MetadataValue.json(
                 {band: int(per_band.filter(pl.col("risk_band") == band)["len"].sum()) for band in RISK_BANDS}
@@ -645,8 +649,8 @@ def _prediction_checks(
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "days_outside": outside.height,
-            "min_ratio": float(daily["ratio"].min()),
-            "max_ratio": float(daily["ratio"].max()),
+            "min_ratio": float(cast(float, daily["ratio"].min())),
+            "max_ratio": float(cast(float, daily["ratio"].max())),
             "factor": factor,
         },
     )

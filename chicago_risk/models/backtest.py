@@ -219,6 +219,7 @@ def worst_misses(model: FittedModel, scored: pl.DataFrame, fold: Fold, settings:
     ranked = scored.with_columns(log_loss=pl.Series(loss)).sort("log_loss", descending=True)
     per_kind = settings.backtest.worst_misses * 3  # candidates of each kind, before one per cell
     top = pl.concat([ranked.filter(pl.col(LABEL) == y).head(per_kind) for y in (1, 0)])
+    drivers: list[list[dict]]
     if isinstance(model.scorer, LightGBMScorer):
         drivers = explain(model.scorer, top, settings.drivers).to_list()
     else:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import polars as pl
 
 from chicago_risk.config import ModelSettings
 from chicago_risk.models.base import LABEL, feature_matrix, labels
+from chicago_risk.models.calibration import CalibrationMethod
 from chicago_risk.models.linear import LinearLogit
 from chicago_risk.models.metrics import logit
 
@@ -31,7 +32,7 @@ _PERSISTENCE_TIE_SCALE = 10_000.0
 @dataclass(frozen=True)
 class ClimatologyScorer:
     kind: ClassVar[str] = "climatology"
-    calibration_method: ClassVar[str | None] = "identity"
+    calibration_method: ClassVar[CalibrationMethod | None] = "identity"
     feature_names: tuple[str, ...]
     cells: tuple[str, ...]
     rates: tuple[float, ...]
@@ -41,7 +42,7 @@ class ClimatologyScorer:
     @classmethod
     def fit(cls, train: pl.DataFrame, settings: ModelSettings) -> ClimatologyScorer:
         prior = settings.training.climatology_prior_days
-        city_rate = float(train[LABEL].cast(pl.Float64).mean())
+        city_rate = float(cast(float, train[LABEL].cast(pl.Float64).mean()))
         per_cell = (
             train.group_by("h3_id")
             .agg(events=pl.col(LABEL).cast(pl.Float64).sum(), days=pl.len())
@@ -79,7 +80,7 @@ class ClimatologyScorer:
 @dataclass(frozen=True)
 class PersistenceScorer:
     kind: ClassVar[str] = "persistence"
-    calibration_method: ClassVar[str | None] = None
+    calibration_method: ClassVar[CalibrationMethod | None] = None
     feature_names: tuple[str, ...] = ("cnt_7d", "cnt_30d")
 
     @classmethod
@@ -104,7 +105,7 @@ class PersistenceScorer:
 @dataclass(frozen=True)
 class SeedLogisticScorer:
     kind: ClassVar[str] = "seed_logistic"
-    calibration_method: ClassVar[str | None] = "isotonic"  # as the original backend did
+    calibration_method: ClassVar[CalibrationMethod | None] = "isotonic"  # as the original backend did
     feature_names: tuple[str, ...]
     linear: LinearLogit
     fitted_rows: int

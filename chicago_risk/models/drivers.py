@@ -94,7 +94,7 @@ def top_drivers(
         ],
         names=["feature", "value", "contribution", "label"],
     )
-    lists = pa.ListArray.from_arrays(pa.array(offsets), structs)
+    lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), structs)
     return pl.Series("drivers", lists, dtype=DRIVER_DTYPE)
 
 

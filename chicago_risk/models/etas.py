@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import polars as pl
@@ -42,6 +42,7 @@ from chicago_risk.config import ModelSettings
 from chicago_risk.config.domain import LABEL_HORIZON_DAYS
 from chicago_risk.features.compute import DECAY_WEIGHTS
 from chicago_risk.models.base import COUNT, feature_matrix
+from chicago_risk.models.calibration import CalibrationMethod
 from chicago_risk.models.metrics import logit
 
 # The cell's own incidents through each kernel, and its neighbours'. Their ages are days before
@@ -70,7 +71,7 @@ def kernel_of_age(name: str, ages: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class ETASScorer:
     kind: ClassVar[str] = "etas"
-    calibration_method: ClassVar[str | None] = None  # isotonic or Platt by slice size, as the others
+    calibration_method: ClassVar[CalibrationMethod | None] = None  # isotonic or Platt by slice size, as the others
     feature_names: tuple[str, ...]
     cells: tuple[str, ...]
     background: tuple[float, ...]  # per cell, incidents per day
@@ -107,7 +108,7 @@ class ETASScorer:
 
     def decay(self, ages: np.ndarray) -> np.ndarray:
         """g(age): expected incidents in the cell's next 7 days per own incident `ages` days old."""
-        return sum(t * kernel_of_age(k, ages) for t, k in zip(self.theta, SELF_KERNELS, strict=False))
+        return cast(np.ndarray, sum(t * kernel_of_age(k, ages) for t, k in zip(self.theta, SELF_KERNELS, strict=False)))
 
     def params(self) -> dict:
         ages = np.arange(400)

@@ -50,7 +50,9 @@ class LinearLogit:
         if class_weight == "balanced":  # n / (2 n_class), as scikit-learn
             events = y == 1
             w = w * np.where(events, y.size / (2 * max(events.sum(), 1)), y.size / (2 * max((~events).sum(), 1)))
-        bounds = [(0.0, None) if n in non_negative else (None, None) for n in names]
+        bounds: list[tuple[float | None, float | None]] = [
+            (0.0, None) if n in non_negative else (None, None) for n in names
+        ]
         coef, intercept = _penalised_logistic((filled - means) / scales, np.asarray(y, dtype=np.float64), w, bounds)
         return cls(names, tuple(means.tolist()), tuple(scales.tolist()), tuple(coef.tolist()), intercept)
 

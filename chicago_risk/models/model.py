@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -28,7 +29,7 @@ from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.windows import TrainingWindow
 from chicago_risk.upstream import materialize_command
 
-SCORERS: dict[str, type] = {
+SCORERS: dict[str, type[Scorer]] = {
     scorer.kind: scorer
     for scorer in (ClimatologyScorer, PersistenceScorer, SeedLogisticScorer, ETASScorer, LightGBMScorer)
 }
@@ -184,7 +185,7 @@ def fit_model(
     p = calibration.probability(raw)
     metrics = {
         "training_rows": train.height,
-        "training_event_rate": float(train[LABEL].cast(pl.Float64).mean()),
+        "training_event_rate": float(cast(float, train[LABEL].cast(pl.Float64).mean())),
         "fit_seconds": round(fit_seconds, 3),
         "calibration_method": calibration.probability.method,
         "calibration_slice": slice_metrics(y, p),
