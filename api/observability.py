@@ -202,7 +202,9 @@ class ObservabilityMiddleware:
         finally:
             seconds = time.perf_counter() - began
             # The route's template keeps labels few; non-API routes (docs, schema) go by their name.
-            route = getattr(scope.get("route"), "path", None) or getattr(scope.get("endpoint"), "__name__", "unmatched")
+            route = str(
+                getattr(scope.get("route"), "path", None) or getattr(scope.get("endpoint"), "__name__", "unmatched")
+            )
             self.metrics.observe(route, scope["method"], status, seconds)
             log.info(
                 "request",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import date
+from typing import cast
 
 import h3
 
@@ -60,7 +61,7 @@ def resolve_day(reader: PublishedLayers, day: date | str | None) -> date | None:
     if day is None or day == LATEST:
         days = common_days(reader)
         return days[-1] if days else None
-    return day
+    return cast(date, day)  # a Day query is a date once validated (typed str for its error messages)
 
 
 def day_entry(
@@ -73,9 +74,9 @@ def day_entry(
     resolved = resolve_day(reader, day)
     entry = manifest.entry(resolved) if resolved else None
     if entry is None and not asked:
-        return manifest.latest()
+        return cast(PartitionEntry, manifest.latest())  # `published`: it has partitions
     if entry is None:
-        raise unknown_date(layer.table, parameter, resolved, manifest.days())
+        raise unknown_date(layer.table, parameter, cast(date, resolved), manifest.days())  # asked: a day
     return entry
 
 

@@ -7,7 +7,7 @@ shapes from `GET /api/grid`. Bodies are cached per partition, filter combination
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -65,7 +65,7 @@ VALUES_RESPONSES: dict = {
 Threshold = Annotated[float, Query(ge=0, allow_inf_nan=False)]
 
 
-def _mask(bbox: Bbox | None, *conditions: pl.Expr) -> pl.Expr:
+def _mask(bbox: Bbox | None, *conditions: pl.Expr | None) -> pl.Expr:
     mask = pl.lit(True)
     for condition in (bbox.intersects() if bbox else None, *conditions):
         if condition is not None:
@@ -268,8 +268,11 @@ async def events_layer(
     api = context(request)
     manifest = published(api.reader, EVENTS)
     latest = resolve_day(api.reader, "latest") or manifest.days()[-1]
+    # A Day is a date once validated, or "latest" (typed str for its error messages).
     start, end = event_window(
-        latest if start_date == "latest" else start_date, latest if end_date == "latest" else end_date, latest
+        latest if start_date == "latest" else cast(date | None, start_date),
+        latest if end_date == "latest" else cast(date | None, end_date),
+        latest,
     )
     if start > end:
         raise NotFoundError(

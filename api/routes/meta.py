@@ -73,7 +73,8 @@ def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Resp
     resolution = risk.h3_resolution if risk else DEFAULT_RESOLUTION
     refreshed = [datetime.fromisoformat(m.updated_at) for m in manifests.values() if m]
     # The model behind the latest risk layer (its partition's facet), else the served one.
-    layer_models = risk.latest().facets.get("model_id", []) if risk else []
+    latest = risk.latest() if risk else None  # (a layer may be created with no partition yet)
+    layer_models = latest.facets.get("model_id", []) if latest else []
     grid = served_grid(resolution)
     common = days_of_every_layer(manifests.values())
     body = Meta(

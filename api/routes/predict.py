@@ -70,11 +70,12 @@ def predict_flood(
         raise unknown_date(FEATURES.table, "timestamp", as_of, days)
     features_day = days[at - 1]
     overrides = query.features.model_dump(exclude_none=True) if query.features else {}
-    row = api.reader.frame(manifest.entry(features_day), FEATURES.table).filter(pl.col("h3_id") == zone)
+    entry = manifest.partitions[features_day.isoformat()]
+    row = api.reader.frame(entry, FEATURES.table).filter(pl.col("h3_id") == zone)
     row = row.with_columns(pl.lit(value, dtype=pl.Float64).alias(name) for name, value in overrides.items())
     began = time.perf_counter()
     probability = float(model.predict_proba(row)[0])
-    drivers = (
+    drivers: list[dict] = (
         explain(model.scorer, row, MODEL_SETTINGS.drivers)[0] if isinstance(model.scorer, LightGBMScorer) else []
     )
     api.metrics.inference.observe(time.perf_counter() - began)
