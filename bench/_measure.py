@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 CHILD = """
@@ -26,7 +27,7 @@ print(json.dumps({{**result, "seconds": time.perf_counter() - began, "import_sec
 """
 
 
-def measure(module: str, function: str, *args, preload: tuple[str, ...] = ()) -> dict:
+def measure(module: str, function: str, *args, preload: Sequence[str] = ()) -> dict:
     code = CHILD.format(
         folder=str(Path(__file__).parent), module=module, function=function, args=args, preload=list(preload)
     )

@@ -112,7 +112,7 @@ def cost_assets(folder: str, first: str, last: str) -> dict:
     )
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     steps = {
-        event.step_key: event.event_specific_data.duration_ms / 1000
+        event.step_key: event.step_success_data.duration_ms / 1000
         for event in result.all_events if event.event_type_value == "STEP_SUCCESS"
     }
     rows = {

@@ -118,8 +118,8 @@ def main() -> None:
         f"whole graph materialized (backtest, card):   {whole_at:6.1f} s" if whole_at else "whole graph: not reported"
     )
     for phase, title in (("served", "empty directory to a served API"), ("whole", "to the whole graph, serving")):
-        rss, pss, largest = (figure / 2**30 for figure in peaks[phase])
-        print(f"peak memory, {title}: PSS {pss:.2f} GiB, RSS {rss:.2f} GiB (largest process {largest:.2f} GiB)")
+        rss, pss, largest_gib = (figure / 2**30 for figure in peaks[phase])
+        print(f"peak memory, {title}: PSS {pss:.2f} GiB, RSS {rss:.2f} GiB (largest process {largest_gib:.2f} GiB)")
     print(f"the largest process peaked during: {peak_during}")
     print(f"Ctrl-C: stopped in {stop_s:.1f} s; processes left running: {left or 'none'}")
     if not args.keep:

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from _measure import measure, product_instance
-from chicago_risk.demo import PRELOAD
+from chicago_risk.backfill.execute import PRELOAD
 
 YEARS_OF_FEATURES = 2
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from _measure import measure, product_instance
-from chicago_risk.demo import PRELOAD
+from chicago_risk.backfill.execute import PRELOAD
 
 RAW = ["raw_311_requests", "raw_311_quarantine", "weather_daily"]
 
