@@ -40,7 +40,7 @@ def _daily_with_check(severity: dg.AssetCheckSeverity):
 
 def test_unpartitioned_assets_run_once_and_warnings_are_reported(instance):
     defs = dg.Definitions(assets=[lookup_table, _daily_with_check(dg.AssetCheckSeverity.WARN)])
-    lines = []
+    lines: list[str] = []
     runs = materialize_window(defs, date(2024, 1, 1), date(2024, 1, 5), instance, echo=lines.append)
     assert [(run.assets, run.partitions) for run in runs] == [(("lookup_table",), 1), (("daily_table",), 5)]
     assert instance.get_latest_materialization_event(dg.AssetKey("lookup_table")) is not None
@@ -79,6 +79,7 @@ def test_the_default_steps_build_the_served_days_then_assess_the_newest_model(tm
     defs = build_definitions(Settings(data_dir=tmp_path))
     layers, evaluation = default_steps(defs, date(2026, 11, 20), date(2026, 11, 26))  # to a Thursday
     assert (layers.start, layers.end) == (date(2026, 11, 20), date(2026, 11, 26))
+    assert layers.select is not None
     assert "risk_predictions" in layers.select and "model_evaluation" not in layers.select
     assert evaluation.select == ("demo_truth", "model_evaluation", "model_card")
     assert evaluation.start == date(2026, 11, 23)  # the newest Monday, whose model is served

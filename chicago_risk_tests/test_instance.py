@@ -4,6 +4,7 @@ itself), or PostgreSQL when configured, where the multiprocess executor writes p
 parallel step processes."""
 
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_a_moved_data_folder_keeps_its_history_and_writes_only_inside_itself(tmp
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     with postgres_server() as url:
         yield url
 
@@ -84,6 +85,7 @@ def test_a_window_on_the_postgres_instance_with_the_multiprocess_executor(tmp_pa
     pids = set()
     for record in records:
         entry = record.event_log_entry
+        assert entry.step_key is not None and entry.dagster_event is not None
         spans.setdefault(entry.step_key, []).append(entry.timestamp)
         pids.add(entry.dagster_event.pid)
     assert len(spans) == 3 and len(pids) == 3
