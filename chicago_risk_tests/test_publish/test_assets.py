@@ -73,6 +73,7 @@ def test_republishing_identical_days_keeps_their_versions_and_reports_what_it_di
     assert metadata["published_partitions"].value == 3 and metadata["skipped_days"].value == 2
     assert metadata["dagster/row_count"].value == 3 * 160
     republished = PublishedStore(str(root / "published")).read_manifest("cost_layer")
+    assert republished is not None and before is not None
     assert republished.days() == DAYS, "days never materialized are not published (not even empty)"
     assert republished.table_version == before.table_version + 1, "the window is one commit"
     assert {k: e.version for k, e in republished.partitions.items()} == {

@@ -42,7 +42,7 @@ class DeltaCity:
 
     @property
     def warehouse(self) -> WarehouseResource:
-        return self.defs.resources["warehouse"]
+        return (self.defs.resources or {})["warehouse"]
 
 
 def environment(root: Path, s3_server) -> dict[str, str]:
@@ -125,7 +125,7 @@ def test_the_duckdb_file_gives_the_same_rows_from_the_same_inputs(city, tmp_path
     the clock, the last bits of parallel float sums, see NOT_COMPARED)."""
     settings = Settings(data_dir=tmp_path, h3_resolution=7)
     defs = build_definitions(settings)
-    duckdb_file: WarehouseResource = defs.resources["warehouse"]
+    duckdb_file: WarehouseResource = (defs.resources or {})["warehouse"]
     recomputed_tables = {"model_registry", "risk_predictions", "cost_layer", "recommendation_clusters",
                          "recommendation_schedule", "model_misses"}
     tables = table_names(city.settings.warehouse_url, city.warehouse.object_store.storage_options())

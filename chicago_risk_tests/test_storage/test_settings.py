@@ -74,6 +74,7 @@ def test_secrets_are_never_printed_and_reach_dagster_as_variable_names(tmp_path:
     settings = Settings.from_env()
     assert "secret-value" not in repr(settings) and "app-token-value" not in repr(settings)
     resources = build_definitions(settings).resources
+    assert resources is not None
     # What the definitions (and so the UI) hold: the variables' names ...
     configured = resources["warehouse"].object_store
     assert (
@@ -89,16 +90,17 @@ def test_secrets_are_never_printed_and_reach_dagster_as_variable_names(tmp_path:
 def test_the_definitions_wire_the_chosen_storage(tmp_path: Path):
     settings = Settings(data_dir=tmp_path, storage="delta", storage_url=str(tmp_path / "shared"))
     resources = build_definitions(settings).resources
+    assert resources is not None
     assert (resources["warehouse"].storage, resources["warehouse"].url) == ("delta", str(tmp_path / "shared"))
     assert resources["warehouse_io_manager"].warehouse.storage == "delta"
     assert resources["published_store"].url == str(tmp_path / "shared" / "published")
-    duckdb = build_definitions(Settings(data_dir=tmp_path)).resources["warehouse"]
+    duckdb = (build_definitions(Settings(data_dir=tmp_path)).resources or {})["warehouse"]
     assert (duckdb.storage, duckdb.path) == ("duckdb", str(tmp_path / "warehouse.duckdb"))
 
 
 def test_the_duckdb_memory_limit_is_a_size_and_reaches_the_warehouse(tmp_path: Path):
     settings = Settings.from_env({"CHICAGO_RISK_DATA_DIR": str(tmp_path), "CHICAGO_RISK_DUCKDB_MEMORY_LIMIT": "256MiB"})
-    warehouse = build_definitions(settings).resources["warehouse"]
+    warehouse = (build_definitions(settings).resources or {})["warehouse"]
     with warehouse.connect() as connection:
         assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "256.0 MiB"
     with pytest.raises(ValueError, match="CHICAGO_RISK_DUCKDB_MEMORY_LIMIT='lots': must be a size"):

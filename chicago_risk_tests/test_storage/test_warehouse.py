@@ -17,6 +17,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from chicago_risk.storage.delta_tables import filesystem
+from chicago_risk.storage.delta_warehouse import DeltaWarehouse
 from chicago_risk.storage.warehouse import WarehouseLockTimeout, WarehouseResource
 
 JAN = [date(2024, 1, d) for d in (1, 2, 3)]
@@ -203,6 +204,7 @@ DELTA_WRITER = """
 
 def _files(warehouse: WarehouseResource) -> list[str]:
     backend = warehouse._backend()
+    assert isinstance(backend, DeltaWarehouse)
     listing = filesystem(backend.root, backend.storage_options).get_file_info(pafs.FileSelector("t", recursive=True))
     return [info.path for info in listing if info.type == pafs.FileType.File]
 
