@@ -58,7 +58,7 @@ def run(tmp_path_factory):
             "evaluation": _materialize(
                 [model_evaluation, model_card], resources, instance, str(SECOND_CUTOFF), str(SECOND_CUTOFF)
             ),
-            "predictions": _materialize([risk_predictions], resources, instance, *map(str, PREDICTED)),
+            "predictions": _materialize([risk_predictions], resources, instance, str(PREDICTED[0]), str(PREDICTED[1])),
         }
         yield {"warehouse": warehouse, "root": root, "resources": resources, "instance": instance, **results}
 

@@ -3,6 +3,7 @@ with plain-words labels."""
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -44,7 +45,7 @@ def test_drivers_are_the_largest_signed_contributions_with_values_and_labels(lig
     drivers = explain(model.scorer, rows, SETTINGS.drivers)
     assert drivers.dtype == DRIVER_DTYPE and drivers.len() == rows.height
     lengths = drivers.list.len()
-    assert lengths.min() >= 3 and lengths.max() <= 5
+    assert cast(int, lengths.min()) >= 3 and cast(int, lengths.max()) <= 5
     contributions = model.scorer.contributions(rows)[:, :-1]
     first = drivers[0].to_list()
     top = np.argsort(-np.abs(contributions[0]), kind="stable")[: len(first)]

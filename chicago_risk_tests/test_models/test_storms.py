@@ -2,6 +2,7 @@
 mean p, observed share, AUROC and reliability on them."""
 
 from datetime import date, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -46,7 +47,9 @@ def test_storm_metrics_report_mean_p_observed_share_auroc_and_reliability():
     assert row["auroc"] > 0.6 and row["ece"] < 0.05  # calibrated by construction
     flagged = on_storms.filter(pl.col("p") >= 0.2)
     assert row["flagged_share"] == pytest.approx(flagged.height / on_storms.height)
-    assert row["flagged_capture"] == pytest.approx(flagged["n_events_7d"].sum() / on_storms["n_events_7d"].sum())
+    assert row["flagged_capture"] == pytest.approx(
+        cast(int, flagged["n_events_7d"].sum()) / cast(int, on_storms["n_events_7d"].sum())
+    )
 
 
 def test_folds_are_configuration_and_default_to_twelve_months():

@@ -3,6 +3,7 @@ near their observed share and shown as medium and high cells; an unknown forecas
 not "no rain"."""
 
 from datetime import date
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -24,9 +25,9 @@ def storm_city():
     of them in the calibration slice: the slice's top step is an ordinary wet day's."""
     features, labels, _ = synthetic_city(days=800, cells=150, rain_effect=0.02, storms=20, storm_memory=0.6)
     rows = features.join(labels, on=["h3_id", "day"])
-    window = plan_window(CUTOFF, rows["day"].min(), SETTINGS.training, SETTINGS.calibration)
+    window = plan_window(CUTOFF, cast(date, rows["day"].min()), SETTINGS.training, SETTINGS.calibration)
     train, calibration_rows = window.split(rows)
-    assert calibration_rows["precip_mm"].max() < STORM_MM <= train["precip_mm"].max()
+    assert cast(float, calibration_rows["precip_mm"].max()) < STORM_MM <= cast(float, train["precip_mm"].max())
     models = {
         kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in ("seed_logistic", "lightgbm")
     }
