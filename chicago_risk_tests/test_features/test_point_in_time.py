@@ -92,7 +92,10 @@ def materialize(defs, resources, instance, names, start, end):
 def warehouse(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("pit"), h3_resolution=RESOLUTION)
     defs = build_definitions(settings)
-    resources = {**defs.resources, "requests_source": CityWithCraftedRows(h3_resolution=RESOLUTION, extra=CRAFTED)}
+    resources = {
+        **(defs.resources or {}),
+        "requests_source": CityWithCraftedRows(h3_resolution=RESOLUTION, extra=CRAFTED),
+    }
     raw = ["raw_311_requests", "weather_daily"]
     with fast_test_instance() as instance:
         materialize(defs, resources, instance, raw, DATA_START, LATE[1] + timedelta(days=7))
@@ -106,7 +109,7 @@ class Oracle:
     """Plain loops over raw rows, written from the feature definitions' words, nothing shared."""
 
     def __init__(self, raw: pl.DataFrame, weather: pl.DataFrame):
-        first_report = {}
+        first_report: dict[str, dict] = {}
         for row in raw.sort("created_at", "sr_number").iter_rows(named=True):
             first_report.setdefault(row["incident_key"], row)
         self.incidents = defaultdict(list)
@@ -127,6 +130,7 @@ class Oracle:
         past = [d for d, _ in self.incidents[cell] if d <= t]
         neighbourhood_rate = self.count(disk2, t, HISTORY_DAYS) / (max(len(disk2), 1) * HISTORY_DAYS)
         weather = [self.weather.get(t - timedelta(days=k)) for k in range(7)]
+        assert weather[0] is not None, f"no weather on {t}"
         doy = 2 * math.pi * t.timetuple().tm_yday / 365.25
         got = {
             "cnt_7d": self.count([cell], t, 7),
@@ -233,5 +237,7 @@ def test_features_need_their_history_materialized_first(warehouse, tmp_path):
             instance=instance, partition_key=T0.isoformat(), raise_on_error=False,
         )
     assert not result.success
-    message = result.get_step_failure_events()[0].event_specific_data.error.to_string()
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert error is not None
+    message = error.to_string()
     assert "raw_311_requests lacks 729 partition(s)" in message and "chicago-risk materialize" in message
