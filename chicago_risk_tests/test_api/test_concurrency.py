@@ -55,7 +55,8 @@ def test_layer_routes_serve_whole_partitions_while_a_backfill_republishes_them(s
         [sys.executable, "-m", "chicago_risk_tests.test_publish.backfill_process", str(root), "2"],
         stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
     )
-    statuses, generations, during = [], {"cost_layer": [], "recommendation_clusters": []}, 0
+    statuses, during = [], 0
+    generations: dict[str, list] = {"cost_layer": [], "recommendation_clusters": []}
     deadline = time.monotonic() + BACKFILL_TIMEOUT_S
     with TestClient(make_app(str(published))) as client:
         after_exit = 0

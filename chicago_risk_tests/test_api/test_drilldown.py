@@ -130,6 +130,7 @@ def test_cell_detail_on_a_day(client, published, busy_cell):
     row = (
         published["risk_predictions"].filter((pl.col("h3_id") == busy_cell) & (pl.col("day") == day)).row(0, named=True)
     )
+    assert body.risk is not None and body.cost is not None
     assert body.date == day and body.risk.p_event_7d == pytest.approx(row["p_event_7d"], abs=5e-5)
     assert body.cost.h3_id == busy_cell and body.cost.expected_cost_usd_7d is not None
     assert [p.date for p in body.series] == [FIRST_DAY + timedelta(days=i) for i in range((day - FIRST_DAY).days + 1)]

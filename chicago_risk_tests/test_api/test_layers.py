@@ -1,6 +1,7 @@
 """The layer routes against the contract: fields, RFC 7946 geometry, filters, errors, ETag, gzip."""
 
 from datetime import timedelta
+from typing import cast
 
 import h3
 import polars as pl
@@ -62,7 +63,7 @@ def test_risk_layer_is_every_city_cell_of_the_latest_day_as_published(client, sm
 
 def test_risk_layer_filters_by_min_risk_and_bbox(client, small_city):
     published = _published(small_city, "risk_predictions")
-    threshold = float(published["p_event_7d"].quantile(0.7))
+    threshold = float(cast(float, published["p_event_7d"].quantile(0.7)))
     body = _geojson(client, f"/api/layers/risk?min_risk={threshold}", RiskLayer)
     assert {f["properties"]["h3_id"] for f in body["features"]} == set(
         published.filter(pl.col("p_event_7d") >= threshold)["h3_id"]
@@ -86,7 +87,7 @@ def test_cost_layer_fields_and_cost_mode_filter(client, small_city):
     assert all(set(f["properties"]) == COST_FIELDS for f in body["features"])
     assert len(body["features"]) == len(city_cells(RESOLUTION))
     published = _published(small_city, "cost_layer", FIRST_DAY, FIRST_DAY)
-    floor = float(published["cost_energy_usd_mean"].median())
+    floor = float(cast(float, published["cost_energy_usd_mean"].median()))
     body = _geojson(client, f"/api/layers/cost?date={FIRST_DAY}&cost_mode=energy&min_cost_usd={floor}", CostLayer)
     assert body["cost_field"] == "cost_energy_usd_mean"
     assert {f["properties"]["h3_id"] for f in body["features"]} == set(

@@ -31,8 +31,8 @@ def test_meta_describes_the_published_city(client, small_city):
     assert meta.horizons_days == [7]
     store = small_city.store()
     assert meta.risk_model_version == store.read_layer("model_registry")["model_id"][0]
-    assert meta.pricing_model_version.startswith("cost_layer@")
-    assert meta.recommendation_version.startswith("recommendation_clusters@")
+    assert (meta.pricing_model_version or "").startswith("cost_layer@")
+    assert (meta.recommendation_version or "").startswith("recommendation_clusters@")
     assert meta.leak_311_types == [t.sr_type for t in LEAK_TYPES]
     assert meta.last_refresh_utc is not None
     assert meta.layers["cost_layer"].partitions == 14 and meta.layers["raw_311_requests"].date_max == LAST_DAY

@@ -3,7 +3,7 @@
 import io
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +14,7 @@ from chicago_risk_tests.fixtures.small_city import LAST_DAY
 
 
 @pytest.fixture
-def read_log() -> Callable[[], tuple[str, list[dict]]]:
+def read_log() -> Iterator[Callable[[], tuple[str, list[dict]]]]:
     """The API logger's output during the test: its text and its lines, parsed."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
