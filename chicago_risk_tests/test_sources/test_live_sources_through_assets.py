@@ -39,7 +39,7 @@ def test_live_rows_flow_through_the_assets_and_a_malformed_row_lands_in_quaranti
 
     settings = Settings(data_dir=tmp_path, source="socrata")
     resources = {
-        **build_definitions(settings).resources,
+        **(build_definitions(settings).resources or {}),
         "requests_source": SocrataSource(base_url=server.url, backoff_s=0.001, timeout_s=2.0),
         "weather_source": OpenMeteoSource(forecast_url=server.url, archive_url=server.url, today="2026-11-23"),
     }
@@ -58,7 +58,7 @@ def test_live_rows_flow_through_the_assets_and_a_malformed_row_lands_in_quaranti
     assert warehouse.read_table("weather_daily").select("tmin_c", "freeze_thaw").row(0) == (-3.0, True)
     assert len(server.requests_to(RESOURCE)) == 2  # the 429, then the page
     info = result.asset_materializations_for_node("raw_311")[0].metadata
-    assert info["source"].value.startswith("City of Chicago 311 Service Requests")
+    assert str(info["source"].value).startswith("City of Chicago 311 Service Requests")
 
 
 def test_the_app_token_reaches_socrata_from_the_environment_and_never_as_a_value(server, tmp_path, monkeypatch):
@@ -76,6 +76,7 @@ def test_the_app_token_reaches_socrata_from_the_environment_and_never_as_a_value
         }
     )
     defs = build_definitions(settings)
+    assert defs.resources is not None
     source = defs.resources["requests_source"]
     assert isinstance(source.app_token, dg.EnvVar) and "s3cret" not in repr(source)
     assert defs.resources["weather_source"].historical_forecast_url == server.url

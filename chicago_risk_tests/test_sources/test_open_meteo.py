@@ -1,5 +1,6 @@
 """OpenMeteoSource against a local server answering in Open-Meteo's real shapes."""
 
+from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
 
 import polars as pl
@@ -26,7 +27,7 @@ def forecast_day(day: date) -> tuple[float, float, float]:
     return (-1.0 if offset % 2 == 0 else 3.0), 30.0, 0.5 * (offset + 10)
 
 
-def answer(days: list[date], values, holes: set[date]) -> Reply:
+def answer(days: list[date], values, holes: AbstractSet[date]) -> Reply:
     rows = [(None, None, None) if day in holes else values(day) for day in days]
     return Reply(body={
         "latitude": 41.87, "longitude": -87.63, "generationtime_ms": 0.08,
@@ -84,7 +85,7 @@ def test_a_past_window_is_read_from_the_archive_alone(server):
 
     weather = open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
 
-    assert weather.schema == pl.Schema({**WEATHER_SOURCE_SCHEMA, FILLED_BY: pl.String})
+    assert weather.schema == pl.Schema({**WEATHER_SOURCE_SCHEMA, FILLED_BY: pl.String()})
     assert weather["day"].to_list() == days_between(date(2024, 1, 1), date(2024, 1, 5))
     assert weather.row(2) == (date(2024, 1, 3), -3.0, 3.0, 0.3, None, None, None)
     assert weather["fc_precip_7d_mm"].null_count() == weather.height
