@@ -49,7 +49,7 @@ def test_history_widened_before_the_data_start_is_never_planned(tmp_path):
     plan = {run.names: run for run in plan_window(defs, date(2019, 1, 5), date(2019, 1, 6), ["cell_day_features"]).runs}
     (features,) = plan.values()
     assert features.partition_keys == ("2019-01-05", "2019-01-06")
-    plan = plan_window(defs, date(2019, 1, 5), date(2019, 1, 6), ["raw_311_requests", "cell_day_features"]).runs
-    raw = next(run for run in plan if "raw_311_requests" in run.names)
+    runs = plan_window(defs, date(2019, 1, 5), date(2019, 1, 6), ["raw_311_requests", "cell_day_features"]).runs
+    raw = next(run for run in runs if "raw_311_requests" in run.names)
     assert raw.partition_keys[0] == "2019-01-01"  # the features' two years of history, clipped
     assert plan_window(defs, date(2018, 6, 1), date(2018, 6, 3), ["weather_daily"]).runs == []

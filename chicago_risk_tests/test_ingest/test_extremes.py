@@ -50,8 +50,8 @@ class DryCity(DemoCitySource):
 _ASKED: dict[str, int] = {}
 
 
-def run(settings: Settings, instance, source: DryCity, tags: dict[str, str] | None = None, start=START, end=END):
-    resources = {**build_definitions(settings).resources, "requests_source": source, "weather_source": source}
+def run(settings: Settings, instance, source: DemoCitySource, tags: dict[str, str] | None = None, start=START, end=END):
+    resources = {**(build_definitions(settings).resources or {}), "requests_source": source, "weather_source": source}
     return dg.materialize(
         [raw_311, weather_daily], resources=resources, instance=instance, raise_on_error=False,
         tags={**(tags or {}), **partition_range_tags(start.isoformat(), end.isoformat())},

@@ -97,4 +97,4 @@ def test_history_before_2019_ingests_and_bad_rows_are_stored_once_over_several_w
         raw = db.execute("SELECT min(day), max(day), count(*) FROM raw_311_requests").fetchone()
     assert bad == (25, 25)
     assert labels == (date(2016, 1, 1), date(2016, 3, 24))
-    assert raw[:2] == (date(2016, 1, 1), date(2016, 3, 31)) and raw[2] > 20 * 25
+    assert raw is not None and raw[:2] == (date(2016, 1, 1), date(2016, 3, 31)) and raw[2] > 20 * 25
