@@ -9,7 +9,7 @@ POSTGRES_SERVER := /usr/lib/postgresql/15/bin/postgres
 export CHICAGO_RISK_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CHICAGO_RISK_DATA_DIR)/dagster_home
 
-.PHONY: install test demo lock clean
+.PHONY: install lint test demo lock clean
 
 install: $(STAMP)
 
@@ -22,7 +22,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP) /usr/bin/chromium /usr/bin/redis-server $(POSTGRES_SERVER)
+# Seconds, before the suite's minutes: ruff (pyproject's [tool.ruff]), then mypy ([tool.mypy];
+# .mypy_cache makes a re-run check only what changed).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint /usr/bin/chromium /usr/bin/redis-server $(POSTGRES_SERVER)
 	$(BIN)/python -m pytest
 
 # $(call apt_install,PACKAGES,WHY): Debian packages a test needs, on a fresh machine (CI, as root).

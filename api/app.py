@@ -51,6 +51,7 @@ def create_app(
     static_dir: Path | None = STATIC_DIR,
 ) -> FastAPI:
     settings = settings or ServingSettings.from_env()
+    assert settings.published_url is not None  # ServingSettings fills it in
     reader = reader or PublishedLayers(
         PublishedStore(settings.published_url, settings.retain_superseded_s),
         poll_s=settings.manifest_poll_s,

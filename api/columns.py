@@ -51,7 +51,9 @@ def _plain(field: pa.Field) -> pa.Field:
 def values_arrow(head: dict, values: pl.DataFrame) -> bytes:
     """One Arrow IPC stream: a column per property, `head` as the schema's metadata."""
     table = values.to_arrow()
-    metadata = {key: value if isinstance(value, str) else json.dumps(value) for key, value in head.items()}
+    metadata: dict[bytes | str, bytes | str] = {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in head.items()
+    }
     schema = pa.schema([_plain(f) for f in table.schema], metadata=metadata)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as writer:

@@ -31,7 +31,9 @@ class DegradedDays:
 
     def between(self, first: date, last: date) -> list[DegradedDay]:
         """Degraded days first..last, in date order, each with its reasons."""
-        versions = tuple(m.table_version if m else None for m in map(self.reader.manifest, (WEATHER.table, COVERAGE.table)))
+        versions = tuple(
+            m.table_version if m else None for m in map(self.reader.manifest, (WEATHER.table, COVERAGE.table))
+        )
         return self.cache.get_or_build((first, last, versions), lambda: self._build(first, last))
 
     def _build(self, first: date, last: date) -> list[DegradedDay]:
@@ -39,8 +41,10 @@ class DegradedDays:
         weather = self.reader.scan(self.reader.entries_between(WEATHER.table, first, last), WEATHER.table)
         if weather is not None:
             reasons.append(
-                weather.filter(pl.col(FILLED_BY).is_not_null())
-                .select("day", reason=pl.lit("weather filled (") + pl.col(FILLED_BY) + pl.lit("): the source lacked the day"))
+                weather.filter(pl.col(FILLED_BY).is_not_null()).select(
+                    "day",
+                    reason=pl.lit("weather filled (") + pl.col(FILLED_BY) + pl.lit("): the source lacked the day"),
+                )
             )
         coverage = self.reader.scan(self.reader.entries_between(COVERAGE.table, first, last), COVERAGE.table)
         if coverage is not None:
@@ -50,5 +54,7 @@ class DegradedDays:
             )
         if not reasons:
             return []
-        by_day = pl.concat([frame.collect() for frame in reasons]).group_by("day").agg(pl.col("reason").sort()).sort("day")
+        by_day = (
+            pl.concat([frame.collect() for frame in reasons]).group_by("day").agg(pl.col("reason").sort()).sort("day")
+        )
         return [DegradedDay(date=row["day"], reasons=row["reason"]) for row in by_day.iter_rows(named=True)]

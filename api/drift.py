@@ -43,21 +43,24 @@ class PublishedDrift:
         """None until a feature day and at least one day before it are published."""
         manifest = self.reader.manifest(FEATURES.table)
         days = manifest.days() if manifest else []
-        if len(days) < 2:
+        if manifest is None or len(days) < 2:
             return None
         newest = days[-1]
         first = newest - timedelta(days=CHECKS.drift_reference_days)
         reference = [manifest.partitions[d.isoformat()] for d in days if first <= d < newest]
         if not reference:
             return None
-        key = (manifest.entry(newest).version, *(e.version for e in reference))
+        newest_entry = manifest.partitions[newest.isoformat()]
+        key = (newest_entry.version, *(e.version for e in reference))
         with self._lock:
             if key != self._key:
-                self._reading, self._key = self._compute(reference, manifest.entry(newest)), key
+                self._reading, self._key = self._compute(reference, newest_entry), key
             return self._reading
 
     def _compute(self, reference: list, newest) -> DriftReading:
-        frame = self.reader.scan([*reference, newest], FEATURES.table).select("day", *PER_CELL_FEATURES).collect()
+        scanned = self.reader.scan([*reference, newest], FEATURES.table)
+        assert scanned is not None  # never None: the entries are not empty
+        frame = scanned.select("day", *PER_CELL_FEATURES).collect()
         is_newest = pl.col("day") == newest.day
         table = drift_table(frame.filter(~is_newest), frame.filter(is_newest), PER_CELL_FEATURES)
         return DriftReading(dict(table.iter_rows()), len(reference))

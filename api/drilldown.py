@@ -58,8 +58,11 @@ def history(reader: PublishedLayers, inputs: Inputs, h3_id: str) -> list[dict]:
         )
     cost = inputs.scan(reader, COST)
     costs = (
-        cost.filter(cell).select(pl.col("day").alias("date"), pl.col("expected_cost_usd_7d").alias("expected_cost_usd")).collect()
-        if cost is not None else pl.DataFrame(schema={"date": pl.Date, "expected_cost_usd": pl.Float64})
+        cost.filter(cell)
+        .select(pl.col("day").alias("date"), pl.col("expected_cost_usd_7d").alias("expected_cost_usd"))
+        .collect()
+        if cost is not None
+        else pl.DataFrame(schema={"date": pl.Date, "expected_cost_usd": pl.Float64})
     )
     events = inputs.scan(reader, EVENTS)
     counts = (
@@ -83,7 +86,9 @@ def history(reader: PublishedLayers, inputs: Inputs, h3_id: str) -> list[dict]:
     )
 
 
-def events_in_cells(reader: PublishedLayers, inputs: Inputs, cells: list[str], limit: int = RECENT_EVENTS_LIMIT) -> list[dict]:
+def events_in_cells(
+    reader: PublishedLayers, inputs: Inputs, cells: list[str], limit: int = RECENT_EVENTS_LIMIT
+) -> list[dict]:
     """The newest requests in `cells` over the inputs' event days, newest first."""
     events = inputs.scan(reader, EVENTS)
     if events is None:

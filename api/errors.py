@@ -75,7 +75,7 @@ def _echo(value: object) -> object:
 
 
 def _explained(error: dict) -> dict:
-    hint = PATTERN_HINTS.get((error.get("ctx") or {}).get("pattern"))
+    hint = PATTERN_HINTS.get((error.get("ctx") or {}).get("pattern", ""))
     if hint:
         return {**error, "msg": hint, "ctx": {}}
     return error

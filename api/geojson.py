@@ -4,7 +4,7 @@ and holes clockwise, no `crs` member. Coordinates are rounded to 6 decimals (abo
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 import h3
 
@@ -14,7 +14,7 @@ Ring = list[list[float]]
 
 def signed_area(ring: Ring) -> float:
     """Shoelace area in degrees squared: > 0 when the ring runs counter-clockwise."""
-    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1])) / 2
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True)) / 2
 
 
 def _closed(ring: Ring) -> Ring:
@@ -49,7 +49,7 @@ def bounds(geometry: dict) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-@lru_cache(maxsize=None)
+@cache
 def hexagon(h3_id: str) -> tuple[str, tuple[float, float, float, float]]:
     """A cell's hexagon as GeoJSON Polygon text, and its bounds (cells are few: cached)."""
     ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(h3_id)]

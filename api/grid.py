@@ -40,7 +40,13 @@ def _geojson(resolution: int) -> RenderedBody:
         f'{{"type":"Feature","geometry":{geojson.hexagon(cell)[0]},"properties":{{"h3_id":"{cell}"}}}}'
         for cell in grid.cells
     )
-    head = json.dumps({
-        "type": "FeatureCollection", "h3_resolution": resolution, "grid_version": grid.version, "count": len(grid.cells),
-    }, separators=(",", ":"))
+    head = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "h3_resolution": resolution,
+            "grid_version": grid.version,
+            "count": len(grid.cells),
+        },
+        separators=(",", ":"),
+    )
     return RenderedBody.of(f'{head[:-1]},"features":[{features}]}}'.encode())

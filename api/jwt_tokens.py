@@ -38,6 +38,7 @@ class JwtValidator:
     def _signing_key(self, token: str):
         if self._key is not None:
             return self._key
+        assert self._jwks is not None  # ServingSettings requires a key or a JWKS URL
         try:
             return self._jwks.get_signing_key_from_jwt(token).key
         except jwt.PyJWKClientConnectionError as error:

@@ -15,7 +15,8 @@ import time
 import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import datetime, time as day_time, timedelta
+from datetime import datetime, timedelta
+from datetime import time as day_time
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -86,7 +87,9 @@ class _PublishedCollector:
             "chicago_risk_feature_psi", "PSI of the newest published feature day against the trailing window",
             labels=["feature"],
         )
-        reference = GaugeMetricFamily("chicago_risk_feature_drift_reference_days", "published days the PSI compares with")
+        reference = GaugeMetricFamily(
+            "chicago_risk_feature_drift_reference_days", "published days the PSI compares with"
+        )
         threshold = GaugeMetricFamily("chicago_risk_feature_drift_warn_threshold", "PSI above which drift_psi warns")
         try:
             reading = self.drift.reading()
@@ -229,7 +232,9 @@ class ObservabilityMiddleware:
         finally:
             seconds = time.perf_counter() - began
             # The route's template keeps labels few; non-API routes (docs, schema) go by their name.
-            route = getattr(scope.get("route"), "path", None) or getattr(scope.get("endpoint"), "__name__", "unmatched")
+            route = str(
+                getattr(scope.get("route"), "path", None) or getattr(scope.get("endpoint"), "__name__", "unmatched")
+            )
             self.metrics.observe(route, scope["method"], status, seconds)
             log.info(
                 "request",

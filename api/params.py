@@ -68,7 +68,12 @@ class Bbox:
     def intersects(self) -> pl.Expr:
         """Rows (with BOUNDS columns) whose bounds meet this box."""
         min_lon, min_lat, max_lon, max_lat = (pl.col(c) for c in BOUNDS)
-        return (max_lon >= self.min_lon) & (min_lon <= self.max_lon) & (max_lat >= self.min_lat) & (min_lat <= self.max_lat)
+        return (
+            (max_lon >= self.min_lon)
+            & (min_lon <= self.max_lon)
+            & (max_lat >= self.min_lat)
+            & (min_lat <= self.max_lat)
+        )
 
     def key(self) -> str:
         return f"{self.min_lon},{self.min_lat},{self.max_lon},{self.max_lat}"
@@ -94,7 +99,9 @@ async def bbox_query(  # async: FastAPI runs a plain def dependency in a thread
 
 
 # `types`: sr_type names or short codes, comma-separated.
-_TYPE_BY_NAME = {t.sr_type.lower(): t.sr_type for t in LEAK_TYPES} | {t.short_code.lower(): t.sr_type for t in LEAK_TYPES}
+_TYPE_BY_NAME = {t.sr_type.lower(): t.sr_type for t in LEAK_TYPES} | {
+    t.short_code.lower(): t.sr_type for t in LEAK_TYPES
+}
 _TYPE = "(" + "|".join(sorted({t.short_code for t in LEAK_TYPES} | {t.sr_type for t in LEAK_TYPES})) + ")"
 TYPES_PATTERN = f"^{_TYPE}(,{_TYPE})*$"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import date
+from typing import cast
 
 import h3
 
@@ -60,10 +61,12 @@ def resolve_day(reader: PublishedLayers, day: date | str | None) -> date | None:
     if day is None or day == LATEST:
         days = common_days(reader)
         return days[-1] if days else None
-    return day
+    return cast(date, day)  # a Day query is a date once validated (typed str for its error messages)
 
 
-def day_entry(reader: PublishedLayers, layer: PublishedTable, day: date | str | None, parameter: str = "date") -> PartitionEntry:
+def day_entry(
+    reader: PublishedLayers, layer: PublishedTable, day: date | str | None, parameter: str = "date"
+) -> PartitionEntry:
     """The partition of `day` (`latest` or None: the newest common day, else the layer's newest);
     404 with the published dates otherwise."""
     manifest = published(reader, layer)
@@ -71,9 +74,9 @@ def day_entry(reader: PublishedLayers, layer: PublishedTable, day: date | str | 
     resolved = resolve_day(reader, day)
     entry = manifest.entry(resolved) if resolved else None
     if entry is None and not asked:
-        return manifest.latest()
+        return cast(PartitionEntry, manifest.latest())  # `published`: it has partitions
     if entry is None:
-        raise unknown_date(layer.table, parameter, resolved, manifest.days())
+        raise unknown_date(layer.table, parameter, cast(date, resolved), manifest.days())  # asked: a day
     return entry
 
 
@@ -92,7 +95,9 @@ def city_cell(reader: PublishedLayers, name: str, value: str, layer: PublishedTa
     if not h3.is_valid_cell(cell):
         why = "is not an H3 cell id"
     elif h3.get_resolution(cell) != cells.resolution:
-        why = f"is an H3 cell of resolution {h3.get_resolution(cell)}; the grid's cells are resolution {cells.resolution}"
+        why = (
+            f"is an H3 cell of resolution {h3.get_resolution(cell)}; the grid's cells are resolution {cells.resolution}"
+        )
     else:
         why = "is not a cell of the city grid"
     raise NotFoundError("unknown_cell", f"{cell} {why}", name, published(reader, layer).days())

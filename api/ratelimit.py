@@ -20,15 +20,23 @@ log = logging.getLogger("chicago_risk.api")
 
 
 class RateLimit:
-    def __init__(self, per_minute: int, storage_url: str | None = None, on_store_error: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, per_minute: int, storage_url: str | None = None, on_store_error: Callable[[], None] = lambda: None
+    ) -> None:
         self.per_minute = per_minute
         self.item = RateLimitItemPerMinute(per_minute)
         self.local = MovingWindowRateLimiter(storage_from_string("memory://"))
         self.shared = (
-            MovingWindowRateLimiter(storage_from_string(
-                storage_url, wrap_exceptions=True, socket_timeout=STORE_TIMEOUT_S, socket_connect_timeout=STORE_TIMEOUT_S,
-            ))
-            if storage_url else None
+            MovingWindowRateLimiter(
+                storage_from_string(
+                    storage_url,
+                    wrap_exceptions=True,
+                    socket_timeout=STORE_TIMEOUT_S,
+                    socket_connect_timeout=STORE_TIMEOUT_S,
+                )
+            )
+            if storage_url
+            else None
         )
         self.on_store_error = on_store_error
 
@@ -45,5 +53,8 @@ class RateLimit:
                 return self._wait(self.shared, client)
             except StorageError as error:
                 self.on_store_error()
-                log.warning("rate limit store unavailable: limiting per process", extra={"fields": {"error": str(error.storage_error)}})
+                log.warning(
+                    "rate limit store unavailable: limiting per process",
+                    extra={"fields": {"error": str(error.storage_error)}},
+                )
         return self._wait(self.local, client)

@@ -53,7 +53,13 @@ def _money(*names: str) -> list[pl.Expr]:
     return [pl.col(n).fill_nan(None).round(2) for n in names]
 
 
-COST_COLUMNS = ("expected_cost_usd_7d", "p90_cost", "cost_energy_usd_mean", "cost_water_usd_mean", "cost_repair_usd_mean")
+COST_COLUMNS = (
+    "expected_cost_usd_7d",
+    "p90_cost",
+    "cost_energy_usd_mean",
+    "cost_water_usd_mean",
+    "cost_repair_usd_mean",
+)
 
 
 def _drivers() -> pl.Expr:

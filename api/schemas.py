@@ -429,7 +429,9 @@ class RecommendationDetail(BaseModel):
 
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
 # One optional field per registry feature: the schema lists exactly the names an override may use.
-FeatureOverrides = create_model(
+# The ignore: mypy checks a **dict against every keyword of create_model (__config__, __doc__, ...),
+# and pydantic's Field(None) is typed None, so no overload fits the call pydantic documents.
+FeatureOverrides = create_model(  # type: ignore[call-overload]
     "FeatureOverrides",
     __config__=ConfigDict(extra="forbid"),
     __doc__="Values replacing the stored feature row's, by registry name (null: keep the stored value).",

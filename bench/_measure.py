@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 CHILD = """
@@ -26,7 +27,7 @@ print(json.dumps({{**result, "seconds": time.perf_counter() - began, "import_sec
 """
 
 
-def measure(module: str, function: str, *args, preload: tuple[str, ...] = ()) -> dict:
+def measure(module: str, function: str, *args, preload: Sequence[str] = ()) -> dict:
     code = CHILD.format(
         folder=str(Path(__file__).parent), module=module, function=function, args=args, preload=list(preload)
     )
@@ -41,8 +42,8 @@ def product_instance(folder: str):
     same run settings), so a bench measures what `chicago-risk materialize` costs."""
     import os
 
-    from chicago_risk.instance import dagster_instance
     from chicago_risk.config import Settings
+    from chicago_risk.instance import dagster_instance
 
     os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster_home")
     return dagster_instance(Settings(data_dir=Path(folder)))

@@ -42,7 +42,9 @@ class Peaks:
 
     def describe(self) -> str:
         gib = 2**30
-        return f"PSS {self.pss / gib:.2f} GiB, RSS {self.rss / gib:.2f} GiB (largest process {self.largest / gib:.2f} GiB)"
+        return (
+            f"PSS {self.pss / gib:.2f} GiB, RSS {self.rss / gib:.2f} GiB (largest process {self.largest / gib:.2f} GiB)"
+        )
 
 
 def run_sampled(command: list[str], env: dict, log: Path, interval_s: float = 0.5) -> tuple[float, Peaks, int]:

@@ -204,7 +204,7 @@ def browser_timings(published: str, switches: int) -> tuple[float, list[float]]:
                 input.value = arguments[0];
                 input.dispatchEvent(new Event('change', {bubbles: true}));
             """, days[i % DAYS])
-            WebDriverWait(driver, 60, 0.02).until(lambda d: len(measures(d, "date-switch")) == i + 1)
+            WebDriverWait(driver, 60, 0.02).until(lambda d: len(measures(d, "date-switch")) == i + 1)  # noqa: B023 (waited on here)
         return first, measures(driver, "date-switch")
 
 
@@ -272,8 +272,11 @@ def main() -> int:
     for name in FORMATS:
         share = results[f"layer {name}"]["rps"] / results[f"ceiling {name}"]["rps"]
         print(f"{name}: {share:.2f} of its ceiling's throughput, p99 {results[f'layer {name}']['p99_ms']:.0f} ms")
-    print(f"\nmap page in headless Chromium: first draw {first_draw:.0f} ms; "
-          f"date switch median {statistics.median(switches):.0f} ms, max {max(switches):.0f} ms ({len(switches)} switches)")
+    print(
+        f"\nmap page in headless Chromium: first draw {first_draw:.0f} ms; "
+        f"date switch median {statistics.median(switches):.0f} ms, max {max(switches):.0f} ms"
+        f" ({len(switches)} switches)"
+    )
     return 0
 
 

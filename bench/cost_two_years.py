@@ -94,10 +94,10 @@ def cost_assets(folder: str, first: str, last: str) -> dict:
     import h3
 
     from chicago_risk.cost.assets import COST_ASSETS
+    from chicago_risk.partitions import partition_range_tags
     from chicago_risk.resources.city import CityGridResource
     from chicago_risk.storage.io_manager import WarehouseIOManager
     from chicago_risk.storage.warehouse import WarehouseResource
-    from chicago_risk.partitions import partition_range_tags
 
     warehouse = WarehouseResource(path=f"{folder}/warehouse.duckdb")
     resolution = h3.get_resolution(warehouse.query("SELECT h3_id FROM risk_predictions LIMIT 1")["h3_id"][0])
@@ -112,7 +112,7 @@ def cost_assets(folder: str, first: str, last: str) -> dict:
     )
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     steps = {
-        event.step_key: event.event_specific_data.duration_ms / 1000
+        event.step_key: event.step_success_data.duration_ms / 1000
         for event in result.all_events if event.event_type_value == "STEP_SUCCESS"
     }
     rows = {
@@ -144,7 +144,9 @@ def main() -> None:
         print(f"  {step:<24} {seconds:>8.1f} s")
     status = "all checks passed" if run["success"] and not run["failed_checks"] else f"FAILED {run['failed_checks']}"
     print(f"one run: {run['seconds']:.1f} s wall, peak {run['peak_mib']:,.0f} MiB; {status}")
-    print(f"bare compute (no Dagster, checks or writes): {bare['seconds']:.1f} s wall, peak {bare['peak_mib']:,.0f} MiB")
+    print(
+        f"bare compute (no Dagster, checks or writes): {bare['seconds']:.1f} s wall, peak {bare['peak_mib']:,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

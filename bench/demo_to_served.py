@@ -70,7 +70,9 @@ def main() -> None:
 
     began = time.monotonic()
     log = (data.parent / f"{data.name}.log").open("w")
-    demo = subprocess.Popen(["make", "demo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    demo = subprocess.Popen(
+        ["make", "demo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     peaks = {"served": [0, 0, 0], "whole": [0, 0, 0]}  # RSS sum, PSS sum, largest RSS
     peak_during = ""  # the demo's last log line when the largest process peaked
     seen: set[psutil.Process] = set()
@@ -112,10 +114,12 @@ def main() -> None:
     print(f"make demo, empty data directory {data}: log {log.name}")
     print(f"read API ready (every map layer published): {served_at:6.1f} s")
     print(f"Dagster UI answering:                        {ui_at:6.1f} s")
-    print(f"whole graph materialized (backtest, card):   {whole_at:6.1f} s" if whole_at else "whole graph: not reported")
+    print(
+        f"whole graph materialized (backtest, card):   {whole_at:6.1f} s" if whole_at else "whole graph: not reported"
+    )
     for phase, title in (("served", "empty directory to a served API"), ("whole", "to the whole graph, serving")):
-        rss, pss, largest = (figure / 2**30 for figure in peaks[phase])
-        print(f"peak memory, {title}: PSS {pss:.2f} GiB, RSS {rss:.2f} GiB (largest process {largest:.2f} GiB)")
+        rss, pss, largest_gib = (figure / 2**30 for figure in peaks[phase])
+        print(f"peak memory, {title}: PSS {pss:.2f} GiB, RSS {rss:.2f} GiB (largest process {largest_gib:.2f} GiB)")
     print(f"the largest process peaked during: {peak_during}")
     print(f"Ctrl-C: stopped in {stop_s:.1f} s; processes left running: {left or 'none'}")
     if not args.keep:

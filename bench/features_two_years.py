@@ -17,8 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from _measure import measure, product_instance
-
-from chicago_risk.demo import PRELOAD
+from chicago_risk.backfill.execute import PRELOAD
 
 YEARS_OF_FEATURES = 2
 
@@ -85,7 +84,10 @@ def main() -> None:
     print(f"bare polars : {bare['seconds']:6.1f} s wall, peak {bare['peak_mib']:,.0f} MiB")
     print(f"asset       : {asset['seconds']:6.1f} s wall, peak {asset['peak_mib']:,.0f} MiB ({asset['runs']} run)")
     print(f"asset / bare: {asset['seconds'] / bare['seconds']:.2f}x wall time (target <= 2x)")
-    print(f"imports before the clock: {asset['import_seconds']:.1f} s (asset side), {bare['import_seconds']:.1f} s (bare side)")
+    print(
+        f"imports before the clock: {asset['import_seconds']:.1f} s (asset side),"
+        f" {bare['import_seconds']:.1f} s (bare side)"
+    )
 
 
 if __name__ == "__main__":

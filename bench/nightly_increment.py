@@ -79,7 +79,9 @@ def main() -> None:
         published = tuple(f"published/{t.table}" for t in PUBLISHED_TABLES if t.daily)
         nightly = [
             Step(f"ingest {d}, re-read 14 days", d - timedelta(days=14), d, RAW),
-            Step("labels the re-read days complete", d - timedelta(days=21), d - timedelta(days=7), ("cell_day_labels",)),
+            Step(
+                "labels the re-read days complete", d - timedelta(days=21), d - timedelta(days=7), ("cell_day_labels",)
+            ),
             Step("the derived layers of those days", d - timedelta(days=14), d, (*DERIVED, *published)),
         ]
         lines: list[str] = []
@@ -96,7 +98,10 @@ def main() -> None:
     print(f"setup: the served window to {d - timedelta(days=1)} in {setup_s:.1f} s (not part of the figure)")
     for run in runs:
         print(f"  {run.seconds:6.1f} s  {', '.join(run.assets)}: {run.first_partition}..{run.last_partition}")
-    print(f"raw day to materialized layers: {materialized_s:.1f} s; to the API serving {d}: {served_s:.1f} s (target 60 s)")
+    print(
+        f"raw day to materialized layers: {materialized_s:.1f} s;"
+        f" to the API serving {d}: {served_s:.1f} s (target 60 s)"
+    )
     if not args.keep:
         shutil.rmtree(data, ignore_errors=True)
 

@@ -15,8 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from _measure import measure, product_instance
-
-from chicago_risk.demo import PRELOAD
+from chicago_risk.backfill.execute import PRELOAD
 
 RAW = ["raw_311_requests", "raw_311_quarantine", "weather_daily"]
 
@@ -26,9 +25,9 @@ def plain_calls(year: int, folder: str) -> dict:
     import polars as pl
 
     from chicago_risk.config import LEAK_TYPES
-    from chicago_risk.sources.demo_city import DemoCitySource
     from chicago_risk.ingest.normalise import normalise_requests
     from chicago_risk.ingest.weather import derive_stressors
+    from chicago_risk.sources.demo_city import DemoCitySource
     from chicago_risk.storage.warehouse import WarehouseResource
 
     start, end = date(year, 1, 1), date(year, 12, 31)

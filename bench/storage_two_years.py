@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _measure import measure  # noqa: E402
+from _measure import measure
 
 FIRST, LAST = date(2023, 1, 1), date(2024, 12, 30)  # 730 days
 FEATURES = 25
@@ -60,7 +60,7 @@ def build_frames(folder: str) -> dict:
             ("expected_cost_usd_7d", "p90_cost", "cost_water_usd_mean", "cost_energy_usd_mean",
              "cost_repair_usd_mean", "leak_volume_m3_mean", "cost_quantile"), start=100)]
     )
-    for name, frame in zip(TABLES, (features, risk, cost)):
+    for name, frame in zip(TABLES, (features, risk, cost), strict=True):
         frame.write_parquet(Path(folder) / f"{name}.parquet")
     return {"rows": n}
 
@@ -77,7 +77,9 @@ def write_and_read(folder: str, storage: str, location: str, object_store: str) 
     if storage == "duckdb":
         warehouse = WarehouseResource(path=location)
     else:
-        warehouse = WarehouseResource(storage="delta", url=location, object_store=ObjectStoreConfig(**json.loads(object_store)))
+        warehouse = WarehouseResource(
+            storage="delta", url=location, object_store=ObjectStoreConfig(**json.loads(object_store))
+        )
     seconds = {}
     for name in TABLES:
         frame = pl.read_parquet(Path(folder) / f"{name}.parquet")
@@ -114,7 +116,11 @@ def main() -> None:
             runs = {
                 "duckdb file": ("duckdb", str(Path(folder) / "warehouse.duckdb"), "{}"),
                 "delta, local folder": ("delta", str(Path(folder) / "delta"), "{}"),
-                "delta, S3 (moto)": ("delta", "s3://chicago-risk-bench/warehouse", json.dumps({"endpoint_url": endpoint, **keys})),
+                "delta, S3 (moto)": (
+                    "delta",
+                    "s3://chicago-risk-bench/warehouse",
+                    json.dumps({"endpoint_url": endpoint, **keys}),
+                ),
             }
             for label, (storage, location, object_store) in runs.items():
                 done = measure(

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from _tree import run_sampled
 
-DONE = re.compile(r"^\[\d+/\d+\] (?P<assets>.+?): done in (?P<time>[\d.]+ s|\d+ min \d+ s|\d+ h \d+ min), (?P<rows>[\d,]+) rows")
+DONE = re.compile(
+    r"^\[\d+/\d+\] (?P<assets>.+?): done in (?P<time>[\d.]+ s|\d+ min \d+ s|\d+ h \d+ min), (?P<rows>[\d,]+) rows"
+)
 
 
 def seconds(text: str) -> float:
@@ -46,7 +48,14 @@ def main() -> None:
     data = args.keep or Path(tempfile.mkdtemp(prefix="chicago-risk-window-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHICAGO_RISK_", "DAGSTER_"))}
     env["CHICAGO_RISK_DATA_DIR"] = str(data)
-    command = [str(Path(sys.executable).with_name("chicago-risk")), "materialize", "--start", str(args.start), "--end", str(args.end)]
+    command = [
+        str(Path(sys.executable).with_name("chicago-risk")),
+        "materialize",
+        "--start",
+        str(args.start),
+        "--end",
+        str(args.end),
+    ]
     log = data.parent / f"{data.name}.log"
     wall, peaks, code = run_sampled(command, env, log)
     if code:

@@ -75,8 +75,8 @@ def _materialize(args: argparse.Namespace) -> int:
 
 
 def _discover_types(args: argparse.Namespace) -> int:
-    from chicago_risk.sources.socrata import SocrataSource
     from chicago_risk.sources.base import SourceUnavailableError
+    from chicago_risk.sources.socrata import SocrataSource
 
     settings = Settings.from_env()
     source = SocrataSource(

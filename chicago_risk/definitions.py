@@ -16,8 +16,8 @@ from chicago_risk.progress import progress_lines
 from chicago_risk.publish.assets import PUBLISH_ASSETS
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.sources import build_sources
 from chicago_risk.schedules import JOBS, SCHEDULES, SENSORS
+from chicago_risk.sources import build_sources
 from chicago_risk.storage.resources import storage_resources
 
 # Steps draw figures into PNG files (model evaluation, model card), never on a display; a

@@ -3,6 +3,7 @@ it (the Dagster UI and the read API) until Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,9 +17,9 @@ import psutil
 
 from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, run_steps
 from chicago_risk.cli import chicago_today
-from chicago_risk.instance import dagster_instance
 from chicago_risk.config import ServingSettings, Settings
 from chicago_risk.definitions import defs
+from chicago_risk.instance import dagster_instance
 
 
 def _restore_default_signals() -> None:
@@ -77,10 +78,8 @@ def _stop_groups(processes: list[subprocess.Popen]) -> int:
             _signal_group(process.pid, sig)
         deadline = time.monotonic() + grace_s
         for process in processes:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                pass
         if all(process.poll() is not None for process in processes):
             break
     for process in processes:
@@ -89,11 +88,9 @@ def _stop_groups(processes: list[subprocess.Popen]) -> int:
     # What is left: what the servers started elsewhere, and our own fork server and its helpers.
     leftovers = started + psutil.Process().children(recursive=True)
     for signal_them in (psutil.Process.terminate, psutil.Process.kill):
-        for process in leftovers:
-            try:
-                signal_them(process)
-            except psutil.NoSuchProcess:
-                pass
+        for leftover in leftovers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                signal_them(leftover)
         leftovers = psutil.wait_procs(leftovers, timeout=5)[1]
     print("stopped")
     return 0
@@ -107,10 +104,8 @@ def _descendants(pid: int) -> list[psutil.Process]:
 
 
 def _signal_group(group: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(group, sig)
-    except ProcessLookupError:
-        pass
 
 
 def main() -> int:

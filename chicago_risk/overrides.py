@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
@@ -118,7 +119,7 @@ def honour_override(
     """`result`, passed with the override's metadata when it failed and the run accepts the check
     on every day it found wrong (`failing_days`; None: a check without days, which only an
     override of every day covers)."""
-    if result.passed:
+    if result.passed or result.check_name is None:  # (an unnamed check cannot be accepted by name)
         return result
     override = run_overrides(context.run.tags).get(result.check_name)
     if override is None:
@@ -129,7 +130,7 @@ def honour_override(
         uncovered = ["every day (this check does not judge days one by one: accept it with 'all')"]
     else:
         uncovered = [str(day) for day in failing_days if not override.covers(day)]
-    metadata = {
+    metadata: dict[str, Any] = {
         **result.metadata,
         "override": f"{ACCEPT_PREFIX}{override.check_name}",
         "override_days": override.describe_days(),
@@ -142,8 +143,10 @@ def honour_override(
             check_name=result.check_name, asset_key=result.asset_key, passed=False,
             severity=result.severity, metadata=metadata, description=result.description,
         )
+    # A check result yielded by its asset need not name it (the weather checks do not).
+    check = f"{result.asset_key.to_user_string()}:{result.check_name}" if result.asset_key else result.check_name
     context.log.warning(
-        f"{result.asset_key.to_user_string()}:{result.check_name} failed and is accepted by "
+        f"{check} failed and is accepted by "
         f"{override.operator} for {override.describe_days()}: {override.reason}"
     )
     return dg.AssetCheckResult(

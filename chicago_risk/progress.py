@@ -62,7 +62,8 @@ class _ProgressLines(logging.Handler):
             sys.stderr.flush()
 
 
-@dg.logger(description="Prints only progress lines (done/total, ETA) on the terminal of the run's process.")
+# The ignore: dagster's overloads of `logger` require `config_schema`, which the function defaults to None.
+@dg.logger(description="Prints only progress lines (done/total, ETA) on the terminal of the run's process.")  # type: ignore[call-overload]
 def progress_lines(_init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.getLogger("chicago_risk.progress")
     logger.setLevel(logging.INFO)

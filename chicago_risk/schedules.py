@@ -77,7 +77,7 @@ def weekly_retrain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequ
 def drift_retrain_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     record = context.instance.get_latest_asset_check_evaluation_record(DRIFT_CHECK)
     evaluation = record.evaluation if record is not None else None
-    if evaluation is None or evaluation.passed:
+    if record is None or evaluation is None or evaluation.passed:
         return dg.SkipReason("the feature store's drift check has not warned")
     if context.cursor and int(context.cursor) >= record.id:
         return dg.SkipReason(f"drift evaluation {record.id} already requested a retraining")

@@ -39,7 +39,9 @@ def require_materialized(context: dg.AssetExecutionContext, asset: str, first: d
     """Fail clearly, with the command to run, instead of computing from a partial history."""
     first = max(first, DATA_FIRST_DAY)
     done = set(materialized_days(context, asset, first, last))
-    missing = [first + timedelta(days=i) for i in range((last - first).days + 1) if first + timedelta(days=i) not in done]
+    missing = [
+        first + timedelta(days=i) for i in range((last - first).days + 1) if first + timedelta(days=i) not in done
+    ]
     if missing:
         raise MissingUpstreamError(
             f"{asset} lacks {len(missing)} partition(s) between {missing[0]} and {missing[-1]} that "

@@ -1,5 +1,6 @@
 """Shared fixtures: a temporary warehouse and data directory per test, an ephemeral instance."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +23,6 @@ def defs(settings: Settings) -> dg.Definitions:
 
 
 @pytest.fixture
-def instance() -> dg.DagsterInstance:
+def instance() -> Iterator[dg.DagsterInstance]:
     with fast_test_instance() as test_instance:
         yield test_instance

@@ -1,7 +1,6 @@
 """How derived assets follow their inputs: old partitions too, never past a failed blocking check,
 and one running sensor for the whole graph."""
 
-from datetime import date
 
 import dagster as dg
 import pytest
@@ -50,10 +49,10 @@ def test_old_partitions_follow_their_inputs_unless_a_blocking_check_failed(insta
 def test_one_running_sensor_evaluates_every_asset_that_follows_its_inputs(tmp_path):
     defs = build_definitions(Settings(data_dir=tmp_path))
     graph = defs.resolve_asset_graph()
-    (sensor,) = [s for s in defs.sensors if s.name == "follow_upstream_sensor"]
+    (sensor,) = [s for s in defs.sensors or () if s.name == "follow_upstream_sensor"]
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     automated = {key for key in graph.get_all_asset_keys() if graph.get(key).automation_condition is not None}
-    assert automated <= sensor.asset_selection.resolve(graph)
+    assert sensor.asset_selection is not None and automated <= sensor.asset_selection.resolve(graph)
     names = {key.to_user_string() for key in automated}
     # every derived daily layer follows; ingest runs on its schedule, models on theirs
     assert {"cell_day_features", "cell_day_labels", "risk_predictions", "cost_layer", "recommendation_clusters",

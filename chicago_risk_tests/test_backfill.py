@@ -9,8 +9,8 @@ import pytest
 from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, materialize_window, plan_window
 from chicago_risk.backfill.execute import run_plan
 from chicago_risk.backfill.plan import complete_selection
-from chicago_risk.config.runs import RunSettings
 from chicago_risk.config import Settings
+from chicago_risk.config.runs import RunSettings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models.assets import TRAINING_READ_DAYS
@@ -40,7 +40,7 @@ def _daily_with_check(severity: dg.AssetCheckSeverity):
 
 def test_unpartitioned_assets_run_once_and_warnings_are_reported(instance):
     defs = dg.Definitions(assets=[lookup_table, _daily_with_check(dg.AssetCheckSeverity.WARN)])
-    lines = []
+    lines: list[str] = []
     runs = materialize_window(defs, date(2024, 1, 1), date(2024, 1, 5), instance, echo=lines.append)
     assert [(run.assets, run.partitions) for run in runs] == [(("lookup_table",), 1), (("daily_table",), 5)]
     assert instance.get_latest_materialization_event(dg.AssetKey("lookup_table")) is not None
@@ -80,6 +80,7 @@ def test_the_default_steps_build_the_served_days_then_assess_the_newest_model(tm
     defs = build_definitions(Settings(data_dir=tmp_path))
     layers, evaluation = default_steps(defs, date(2026, 11, 20), date(2026, 11, 26))  # to a Thursday
     assert (layers.start, layers.end) == (date(2026, 11, 20), date(2026, 11, 26))
+    assert layers.select is not None
     assert "risk_predictions" in layers.select and "model_evaluation" not in layers.select
     assert evaluation.select == ("demo_truth", "model_evaluation", "model_card")
     assert evaluation.start == date(2026, 11, 23)  # the newest Monday, whose model is served
@@ -98,10 +99,16 @@ def toy_log(tmp_path, monkeypatch):
 @pytest.mark.parametrize("heavy", [(), ("left", "right")])
 def test_independent_runs_run_at_the_same_time_in_processes_unless_both_are_memory_heavy(toy_log, heavy):
     plan = plan_window(TOY_DEFS, date(2024, 1, 8), date(2024, 1, 14), ["left", "right", "after_both"]).runs
-    assert [(run.names, sorted(run.after)) for run in plan] == [(("left",), []), (("right",), []), (("after_both",), [0, 1])]
+    assert [(run.names, sorted(run.after)) for run in plan] == [
+        (("left",), []),
+        (("right",), []),
+        (("after_both",), [0, 1]),
+    ]
     settings = RunSettings(parallel_runs=2, memory_heavy=heavy)
     lines: list[str] = []
-    runs = run_plan(plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS", settings), lines.append, settings=settings)
+    runs = run_plan(
+        plan, OutOfProcess("chicago_risk_tests.fixtures.toy_runs:TOY_DEFS", settings), lines.append, settings=settings
+    )
     assert [run.assets for run in runs] == [("left",), ("right",), ("after_both",)]
     log = read_log(toy_log)
     (l0, l1), (r0, r1) = log["left"], log["right"]

@@ -54,5 +54,6 @@ def test_nightly_schedule_rereads_two_weeks_as_one_run():
         scheduled_execution_time=datetime(2026, 3, 10, 2, 30, tzinfo=ZoneInfo("America/Chicago"))
     )
     request = nightly_ingest_schedule(context)
+    assert isinstance(request, dg.RunRequest)
     assert request.tags["dagster/asset_partition_range_start"] == "2026-02-23"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-03-09"

@@ -27,7 +27,11 @@ SCRIPT = textwrap.dedent(
     runner = OutOfProcess()
     raw = Step("raw", date(2019, 6, 10), date(2019, 6, 12), ("raw_311_requests", "raw_311_quarantine", "weather_daily"))
     runs = run_steps(defs, [raw], runner, echo=lambda _: None)
-    rows = {name: instance.get_latest_materialization_event(dg.AssetKey(name)) is not None for run in runs for name in run.assets}
+    rows = {
+        name: instance.get_latest_materialization_event(dg.AssetKey(name)) is not None
+        for run in runs
+        for name in run.assets
+    }
     # Features of a later day need 311 history nobody materialized: that run fails.
     later = Step("later", date(2019, 7, 1), date(2019, 7, 1), ("cell_day_features",))
     try:

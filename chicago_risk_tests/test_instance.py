@@ -4,8 +4,9 @@ itself), or PostgreSQL when configured, where the multiprocess executor writes p
 parallel step processes."""
 
 import shutil
-from pathlib import Path
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -39,11 +40,13 @@ def test_a_moved_data_folder_keeps_its_history_and_writes_only_inside_itself(tmp
     assert not first.exists()  # nothing was written where the folder used to be
     instance = dagster_instance(Settings.from_env())
     assert len(instance.get_runs()) == 4  # two runs before the move, two after
-    assert {"2024-03-01", "2024-03-02", "2024-03-03"} <= instance.get_materialized_partitions(dg.AssetKey("raw_311_requests"))
+    assert {"2024-03-01", "2024-03-02", "2024-03-03"} <= instance.get_materialized_partitions(
+        dg.AssetKey("raw_311_requests")
+    )
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     with postgres_server() as url:
         yield url
 
@@ -82,6 +85,7 @@ def test_a_window_on_the_postgres_instance_with_the_multiprocess_executor(tmp_pa
     pids = set()
     for record in records:
         entry = record.event_log_entry
+        assert entry.step_key is not None and entry.dagster_event is not None
         spans.setdefault(entry.step_key, []).append(entry.timestamp)
         pids.add(entry.dagster_event.pid)
     assert len(spans) == 3 and len(pids) == 3

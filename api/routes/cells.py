@@ -59,7 +59,9 @@ def cell_detail(request: Request, h3_id: CellId, date: DateQuery = None) -> Resp
     weather = drilldown.Inputs.between(reader, day - timedelta(days=drilldown.WEATHER_DAYS - 1), day, WEATHER)
     cost_manifest = reader.manifest(COST.table)
     cost_entry = cost_manifest.entry(day) if cost_manifest else None
-    tag = series.tag("cell", h3_id, entry.version, cost_entry.version if cost_entry else "", recent.tag(), weather.tag())
+    tag = series.tag(
+        "cell", h3_id, entry.version, cost_entry.version if cost_entry else "", recent.tag(), weather.tag()
+    )
     if matches(request, tag):
         return not_modified(tag)
     cell = pl.col("h3_id") == h3_id

@@ -7,7 +7,7 @@ shapes from `GET /api/grid`. Bodies are cached per partition, filter combination
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,7 +16,17 @@ from starlette.concurrency import run_in_threadpool
 from api.columns import ValuesView, cost_values_view, risk_values_view, values_arrow, values_json
 from api.context import ApiContext, context
 from api.errors import NotFoundError, unknown_date
-from api.http import ARROW, GEOJSON, GeoJSONResponse, RenderedBody, etag, matches, not_modified, send_rendered, wants_arrow
+from api.http import (
+    ARROW,
+    GEOJSON,
+    GeoJSONResponse,
+    RenderedBody,
+    etag,
+    matches,
+    not_modified,
+    send_rendered,
+    wants_arrow,
+)
 from api.params import Bbox, DateQuery, Day, bbox_query, types_query
 from api.partitions import day_entry, grid, published, resolve_day
 from api.render import LayerView, cost_view, events_view, feature_collection, recommendations_view, risk_view
@@ -35,7 +45,8 @@ COST_FIELDS = {
     "repair": "cost_repair_usd_mean",
 }
 _NOT_FOUND = {
-    "description": "the date is not published: the available range and nearest dates (or the newest, for a day not published yet)",
+    "description": "the date is not published: the available range and nearest dates"
+    " (or the newest, for a day not published yet)",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
 }
 RESPONSES: dict = {
@@ -54,7 +65,7 @@ VALUES_RESPONSES: dict = {
 Threshold = Annotated[float, Query(ge=0, allow_inf_nan=False)]
 
 
-def _mask(bbox: Bbox | None, *conditions: pl.Expr) -> pl.Expr:
+def _mask(bbox: Bbox | None, *conditions: pl.Expr | None) -> pl.Expr:
     mask = pl.lit(True)
     for condition in (bbox.intersects() if bbox else None, *conditions):
         if condition is not None:
@@ -238,10 +249,15 @@ def event_window(start_date: date | None, end_date: date | None, latest: date) -
 @router.get("/events", response_model=EventsLayer, response_class=GeoJSONResponse, responses=RESPONSES)
 async def events_layer(
     request: Request,
-    start_date: Annotated[Day | None, Query(description="first day (default: 6 days before end_date); `latest`: the newest day")] = None,
+    start_date: Annotated[
+        Day | None, Query(description="first day (default: 6 days before end_date); `latest`: the newest day")
+    ] = None,
     end_date: Annotated[
         Day | None,
-        Query(description=f"last day (default: the newest); a window longer than {MAX_EVENT_DAYS} days keeps its last {MAX_EVENT_DAYS}"),
+        Query(
+            description=f"last day (default: the newest); a window longer than {MAX_EVENT_DAYS} days"
+            f" keeps its last {MAX_EVENT_DAYS}"
+        ),
     ] = None,
     types: Annotated[tuple[str, ...] | None, Depends(types_query)] = None,
     status: Literal["open", "closed", "all"] = "all",
@@ -252,8 +268,11 @@ async def events_layer(
     api = context(request)
     manifest = published(api.reader, EVENTS)
     latest = resolve_day(api.reader, "latest") or manifest.days()[-1]
+    # A Day is a date once validated, or "latest" (typed str for its error messages).
     start, end = event_window(
-        latest if start_date == "latest" else start_date, latest if end_date == "latest" else end_date, latest
+        latest if start_date == "latest" else cast(date | None, start_date),
+        latest if end_date == "latest" else cast(date | None, end_date),
+        latest,
     )
     if start > end:
         raise NotFoundError(
@@ -262,7 +281,9 @@ async def events_layer(
         )
     entries = api.reader.entries_between(EVENTS.table, start, end)
     if not entries:
-        raise unknown_date(EVENTS.table, "end_date" if start > manifest.days()[-1] else "start_date", start, manifest.days())
+        raise unknown_date(
+            EVENTS.table, "end_date" if start > manifest.days()[-1] else "start_date", start, manifest.days()
+        )
 
     def mask() -> pl.Expr:
         return _mask(
@@ -271,6 +292,11 @@ async def events_layer(
             {"open": pl.col("status") == "Open", "closed": pl.col("status") != "Open"}.get(status),
         )
 
-    head = {"layer": "events", "start_date": str(start), "end_date": str(end), "dates_published": [e.key for e in entries]}
+    head = {
+        "layer": "events",
+        "start_date": str(start),
+        "end_date": str(end),
+        "dates_published": [e.key for e in entries],
+    }
     key = _filter_key(bbox=bbox, types=types, status=status, start=start, end=end)
     return await _send_layer(request, EVENTS, entries, head, events_view, mask, key)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.context import ApiContext, context
-from api.http import etag, matches, not_modified, send_model
 from api.grid import served_grid
+from api.http import etag, matches, not_modified, send_model
 from api.partitions import days_of_every_layer
 from api.routes import city
 from api.schemas import (
@@ -107,21 +107,26 @@ def meta(request: Request, api: Annotated[ApiContext, Depends(context)]) -> Resp
     resolution = risk.h3_resolution if risk else DEFAULT_RESOLUTION
     refreshed = [datetime.fromisoformat(m.updated_at) for m in manifests.values() if m]
     # The model behind the latest risk layer (its partition's facet), else the served one.
-    layer_models = risk.latest().facets.get("model_id", []) if risk else []
+    latest = risk.latest() if risk else None  # (a layer may be created with no partition yet)
+    layer_models = latest.facets.get("model_id", []) if latest else []
     grid = served_grid(resolution)
     common = days_of_every_layer(manifests.values())
     body = Meta(
         city=CITY,
         city_outline_path=str(request.app.url_path_for(city.ROUTE_NAME)),
         grid={
-            "h3_resolution": resolution, "cells": len(grid.cells), "version": grid.version,
+            "h3_resolution": resolution,
+            "cells": len(grid.cells),
+            "version": grid.version,
             "path": str(request.app.url_path_for(GRID_ROUTE)),
         },
         date_min=layers[RISK.table].date_min,
         date_max=layers[RISK.table].date_max,
         latest_date=common[-1] if common else None,
         published_dates=date_runs(common),
-        risk_bands=RiskBandThresholds(medium_from=MODEL_SETTINGS.bands.medium_from, high_from=MODEL_SETTINGS.bands.high_from),
+        risk_bands=RiskBandThresholds(
+            medium_from=MODEL_SETTINGS.bands.medium_from, high_from=MODEL_SETTINGS.bands.high_from
+        ),
         horizons_days=[LABEL_HORIZON_DAYS],
         last_refresh_utc=max(refreshed) if refreshed else None,
         risk_model_version=layer_models[-1] if layer_models else (model.model_id if model else None),

@@ -19,7 +19,9 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Ready, responses={503: {"model": Ready, "description": "a map layer is not published"}})
+@router.get(
+    "/ready", response_model=Ready, responses={503: {"model": Ready, "description": "a map layer is not published"}}
+)
 def ready(api: Annotated[ApiContext, Depends(context)]) -> JSONResponse:
     layers = {}
     for layer in MAP_LAYERS:
@@ -28,7 +30,7 @@ def ready(api: Annotated[ApiContext, Depends(context)]) -> JSONResponse:
         layers[layer.table] = ReadyLayer(
             published=latest is not None,
             readable=latest is not None and api.reader.store.storage.exists(latest.path),
-            date_max=manifest.days()[-1] if latest else None,
+            date_max=manifest.days()[-1] if manifest and latest else None,
         )
     ok = all(status.readable for status in layers.values())
     body = Ready(status="ready" if ok else "not_ready", layers=layers)

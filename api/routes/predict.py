@@ -58,7 +58,9 @@ def predict_flood(
     api = context(request)
     model = api.reader.model()
     if model is None:
-        raise HTTPException(503, "no model is published yet: materialize published/model_registry", {"Retry-After": "60"})
+        raise HTTPException(
+            503, "no model is published yet: materialize published/model_registry", {"Retry-After": "60"}
+        )
     zone = city_cell(api.reader, "zone_id", query.zone_id, FEATURES)
     manifest = published(api.reader, FEATURES)
     days = manifest.days()
@@ -68,17 +70,21 @@ def predict_flood(
         raise unknown_date(FEATURES.table, "timestamp", as_of, days)
     features_day = days[at - 1]
     overrides = query.features.model_dump(exclude_none=True) if query.features else {}
-    row = api.reader.frame(manifest.entry(features_day), FEATURES.table).filter(pl.col("h3_id") == zone)
+    entry = manifest.partitions[features_day.isoformat()]
+    row = api.reader.frame(entry, FEATURES.table).filter(pl.col("h3_id") == zone)
     row = row.with_columns(pl.lit(value, dtype=pl.Float64).alias(name) for name, value in overrides.items())
     began = time.perf_counter()
     probability = float(model.predict_proba(row)[0])
-    drivers = (
+    drivers: list[dict] = (
         explain(model.scorer, row, MODEL_SETTINGS.drivers)[0] if isinstance(model.scorer, LightGBMScorer) else []
     )
     api.metrics.inference.observe(time.perf_counter() - began)
     band = pl.select(risk_band(pl.lit(probability), MODEL_SETTINGS.bands)).item()
     prediction_id = f"pred-{uuid.uuid4().hex[:16]}"
-    log.info("prediction", extra={"fields": {"prediction_id": prediction_id, "model": model.model_id, "client_id": client.id}})
+    log.info(
+        "prediction",
+        extra={"fields": {"prediction_id": prediction_id, "model": model.model_id, "client_id": client.id}},
+    )
     return PredictResponse(
         prediction_id=prediction_id,
         risk_score=round(probability, 4),

@@ -32,7 +32,9 @@ def _entry_of(api: ApiContext, rec_id: str) -> PartitionEntry:
     entries = [manifest.partitions[d.isoformat()] for d in manifest.days()]
 
     def build() -> dict:
-        ids = api.reader.scan(entries, RECOMMENDATIONS.table).select("rec_id", "day").collect()
+        scanned = api.reader.scan(entries, RECOMMENDATIONS.table)
+        assert scanned is not None  # never None: `published` has partitions
+        ids = scanned.select("rec_id", "day").collect()
         return dict(ids.sort("day").iter_rows())
 
     day = api.indexes.get_or_build(("rec_id", tuple(e.path for e in entries)), build).get(rec_id)
@@ -40,12 +42,13 @@ def _entry_of(api: ApiContext, rec_id: str) -> PartitionEntry:
         raise NotFoundError(
             "unknown_recommendation", f"no published recommendation has rec_id {rec_id!r}", "rec_id", manifest.days()
         )
-    return manifest.entry(day)
+    return manifest.partitions[day.isoformat()]
 
 
 @router.get("/{rec_id}", response_model=RecommendationDetail, responses=RESPONSES)
 def recommendation(
-    request: Request, rec_id: Annotated[str, Path(max_length=128, description="a `rec_id` of the recommendations layer")]
+    request: Request,
+    rec_id: Annotated[str, Path(max_length=128, description="a `rec_id` of the recommendations layer")],
 ) -> Response:
     api = context(request)
     entry = _entry_of(api, rec_id)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from typing import cast
 
 import dagster as dg
 import psutil
@@ -69,9 +70,13 @@ class Outcome:
     seconds: float = field(default=0.0, compare=False)
 
 
-def execute_run(defs: dg.Definitions, instance: dg.DagsterInstance, planned: PlannedRun, tags: Mapping[str, str]) -> Outcome:
+def execute_run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, planned: PlannedRun, tags: Mapping[str, str]
+) -> Outcome:
     """One planned run as a single-run backfill over its range, in this process."""
-    range_tags = partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
+    range_tags = (
+        partition_range_tags(planned.partition_keys[0], planned.partition_keys[-1]) if planned.partition_keys else {}
+    )
     began = time.perf_counter()
     job = defs.resolve_implicit_global_asset_job_def()
     # Progress lines (done/total, ETA) on the terminal, where the code location defines them.
@@ -82,7 +87,7 @@ def execute_run(defs: dg.Definitions, instance: dg.DagsterInstance, planned: Pla
     )
     # A range run records one materialization per partition, each with the run's row count.
     row_counts = {
-        event.asset_key: int(event.materialization.metadata["dagster/row_count"].value)
+        event.asset_key: cast(int, event.materialization.metadata["dagster/row_count"].value)
         for event in result.get_asset_materialization_events()
         if "dagster/row_count" in event.materialization.metadata
     }
@@ -106,7 +111,9 @@ class OutOfProcess:
     """Every run in a child process (see the module docstring). `definitions` names the
     Definitions the child executes, `module:attribute`."""
 
-    def __init__(self, definitions: str = "chicago_risk.definitions:defs", settings: RunSettings = RUN_SETTINGS) -> None:
+    def __init__(
+        self, definitions: str = "chicago_risk.definitions:defs", settings: RunSettings = RUN_SETTINGS
+    ) -> None:
         self.definitions = definitions
         self.parallel_runs = settings.parallel_runs
         self.context = multiprocessing.get_context("forkserver")
@@ -126,7 +133,9 @@ class OutOfProcess:
         return _Child(process, receiver)
 
 
-def _run_in_child(definitions: str, environ: dict[str, str], planned: PlannedRun, tags: dict, sender: Connection) -> None:
+def _run_in_child(
+    definitions: str, environ: dict[str, str], planned: PlannedRun, tags: dict, sender: Connection
+) -> None:
     if _settings(os.environ) != _settings(environ):
         # The fork server imported chicago_risk under other settings (a process that changed them
         # between plans, as tests do): this run imports it afresh under its own.
@@ -235,9 +244,15 @@ def run_plan(
                 began[index] = time.perf_counter()
                 running[index] = runner.start(plan[index], tags or {})
             if not running:
-                raise BackfillError(f"no run can start; waiting: {[labels[i] for i in range(len(plan)) if i not in done]}")
+                raise BackfillError(
+                    f"no run can start; waiting: {[labels[i] for i in range(len(plan)) if i not in done]}"
+                )
             waiting = {handle.sentinel(): index for index, handle in running.items()}
-            finished = [waiting[None]] if None in waiting else [waiting[s] for s in wait(list(waiting))]
+            # (`wait` hands back the sentinels it was given, the processes' ints, typed as any waitable.)
+            finished = (
+                [waiting[None]] if None in waiting
+                else [waiting[cast(int, s)] for s in wait([s for s in waiting if s is not None])]
+            )
             for index in finished:
                 finish(index)
         for index in list(running):  # runs already started finish, so their partitions are whole
@@ -272,9 +287,9 @@ def _failure(result: dg.ExecuteInProcessResult) -> str | None:
     if result.success:
         return None
     steps = [
-        f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
+        f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
         for event in result.get_step_failure_events()
-        if event.event_specific_data is not None and event.event_specific_data.error is not None
+        if event.event_specific_data is not None and event.step_failure_data.error is not None
     ]
     return f"run {result.run_id} failed: " + ("; ".join(steps) or "see the run's logs")
 

@@ -95,7 +95,7 @@ def complete_selection(defs: dg.Definitions, select: Sequence[str] | None) -> tu
     """The selected asset names (all by default) plus the assets a selected one can only be
     materialized with (the other outputs of a multi-asset), and a note for each one added."""
     known = _asset_names(defs)
-    wanted = set(known if not select else select)
+    wanted = set(select or known)
     unknown = sorted(wanted - known)
     if unknown:
         raise BackfillError(f"unknown asset(s) {', '.join(unknown)}; available: {', '.join(sorted(known))}")
@@ -192,7 +192,9 @@ def _plan(defs: dg.Definitions, start: date, end: date, wanted: set[str]) -> lis
         PlannedRun(
             assets=tuple(sorted(key for key in node.keys if key.to_user_string() in wanted)),
             partition_keys=tuple(keys[node]),
-            after=frozenset(position[other] for other in nodes if other is not node and other.keys & set(node.dependency_keys)),
+            after=frozenset(
+                position[other] for other in nodes if other is not node and other.keys & set(node.dependency_keys)
+            ),
         )
         for node in nodes
     ]
@@ -211,7 +213,7 @@ def _windows_read_downstream(
     for child in reversed(nodes):
         child_def = child.partitions_def
         child_keys = _partition_keys(child_def, *windows[child])
-        if not child_keys:
+        if child_def is None or not child_keys:
             continue
         child_subset = child_def.subset_with_partition_keys(child_keys)
         for parent in nodes:
@@ -246,4 +248,4 @@ def _partition_keys(partitions_def: dg.PartitionsDefinition | None, start: date,
     window_start = max(datetime.combine(start, datetime.min.time(), tzinfo=tz), partitions_def.start)
     window_end = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     window = dg.TimeWindow(window_start, min(window_end, last.end))
-    return partitions_def.get_partition_keys_in_time_window(window) if window.start < window.end else []
+    return list(partitions_def.get_partition_keys_in_time_window(window)) if window.start < window.end else []

@@ -208,7 +208,9 @@ class BacktestSettings:
 
     def __post_init__(self) -> None:
         if self.folds < 1 or (self.fold_days is not None and self.fold_days < 1):
-            raise ValueError(f"the backtest needs folds >= 1 and fold_days >= 1 or None, got {self.folds}, {self.fold_days}")
+            raise ValueError(
+                f"the backtest needs folds >= 1 and fold_days >= 1 or None, got {self.folds}, {self.fold_days}"
+            )
         if not 0 < self.storm_day_share <= 1:
             raise ValueError(f"storm_day_share must be in (0, 1], got {self.storm_day_share}")
 

@@ -22,7 +22,7 @@ wrong in its error).
 | `CHICAGO_RISK_RETAIN_SUPERSEDED_S` | 600 | how long a replaced partition file stays readable for readers that still hold the old manifest |
 | `CHICAGO_RISK_API_HOST`, `CHICAGO_RISK_API_PORT` | 127.0.0.1, 8000 | where `chicago-risk serve` listens |
 | `CHICAGO_RISK_DAGSTER_UI_PORT` | 3000 | where `make demo` serves the Dagster UI (on the API's host) |
-"""
+"""  # noqa: E501 (a markdown table's rows are one line each)
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chicago_risk.config.settings import default_published_url, read_storage
@@ -147,7 +148,7 @@ class ServingSettings(BaseSettings):
             raise ValueError("; ".join(_describe(e) for e in error.errors())) from None
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     """`CHICAGO_RISK_API_PORT='x': Input should be a valid integer` (or the validator's own text)."""
     loc = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "")).removeprefix("Value error, ")

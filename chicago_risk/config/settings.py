@@ -73,7 +73,7 @@ class _EnvironmentSettings(BaseSettings):
         alias = cls.model_fields[field].validation_alias
         if isinstance(alias, AliasChoices):
             alias = alias.choices[0]
-        return alias or (cls.model_config.get("env_prefix", "") + field).upper()
+        return alias if isinstance(alias, str) else (cls.model_config.get("env_prefix", "") + field).upper()
 
 
 def _explain(cls: type[_EnvironmentSettings], error: ValidationError, env: Mapping[str, str]) -> str:
@@ -257,7 +257,9 @@ def read_data_start(env: Mapping[str, str]) -> date:
 
 def read_storage(env: Mapping[str, str]) -> tuple[StorageName, str | None]:
     """`CHICAGO_RISK_STORAGE` and `CHICAGO_RISK_STORAGE_URL`, checked (for the API's settings)."""
-    settings = Settings.from_env({name: env[name] for name in (Settings.variable("storage"), Settings.variable("storage_url")) if name in env})
+    settings = Settings.from_env(
+        {name: env[name] for name in (Settings.variable("storage"), Settings.variable("storage_url")) if name in env}
+    )
     return settings.storage, settings.storage_url
 
 

@@ -11,10 +11,12 @@
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any, cast
 
 import dagster as dg
 import polars as pl
 
+from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM
 from chicago_risk.config.cost import COST_SETTINGS
 from chicago_risk.cost.clusters import members_connected, rfc7946_problems
 from chicago_risk.cost.costs import PREDICTION_COLUMNS, cost_layer_frame, cost_layer_schema
@@ -23,15 +25,14 @@ from chicago_risk.cost.pressure import LEAK_SURVEY, PRESSURE_STEP, recent_low_pr
 from chicago_risk.cost.recommendations import RECOMMENDATIONS_SCHEMA, build_recommendations
 from chicago_risk.cost.schedule import SCHEDULE_SCHEMA, build_schedule
 from chicago_risk.cost.severity import cell_severity
-from chicago_risk.upstream import require_materialized
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata, markdown_table
 from chicago_risk.models.data import require_days
-from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM
 from chicago_risk.partitions import daily_partitions, single_run
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
+from chicago_risk.upstream import require_materialized
 
 SETTINGS = COST_SETTINGS
 COST_CODE_VERSION = "1"
@@ -39,7 +40,7 @@ PREDICTIONS = "risk_predictions"
 # Costs and savings agree with their parts to a cent.
 _CENTS = 0.01
 # Every cost asset: daily, backfilled in one run, a warehouse table named after it.
-DAILY_COST_ASSET = {
+DAILY_COST_ASSET: dict[str, Any] = {
     "partitions_def": daily_partitions,
     "backfill_policy": single_run,
     "io_manager_key": "warehouse_io_manager",
@@ -109,7 +110,9 @@ cost_layer_checks = _specs(
     check_specs=cost_layer_checks,
     metadata={"dagster/column_schema": column_schema(cost_layer_schema(SETTINGS))},
 )
-def cost_layer(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.Output | dg.AssetCheckResult]:
+def cost_layer(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Per city cell and day: the 7-day cost of its leak-related incidents, a compound
     distribution of the model's incident count and a cost per incident by severity class
     (`expected_cost_usd_7d`, `p90_cost`, water / energy / repair means, leak volume) and the
@@ -135,8 +138,8 @@ def cost_layer(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
             "history_rows": history.height,
             "city_expected_cost_usd_7d_last_day": float(last_day["expected_cost_usd_7d"].sum()),
             "city_leak_volume_m3_7d_last_day": float(last_day["leak_volume_m3_mean"].sum()),
-            "mean_cost_per_cell_usd_7d": float(costs["expected_cost_usd_7d"].mean()),
-            "share_of_cells_with_p90_zero": float((costs["p90_cost"] == 0).mean()),
+            "mean_cost_per_cell_usd_7d": float(cast(float, costs["expected_cost_usd_7d"].mean())),
+            "share_of_cells_with_p90_zero": float(cast(float, (costs["p90_cost"] == 0).mean())),
             "severity_mix_latest": _md(shares.filter(pl.col("as_of") == shares["as_of"].max())),
         },
     )
@@ -208,7 +211,9 @@ def recommendation_clusters(
     threshold = SETTINGS.clusters.min_p_event_7d
     above = 'WHERE "day" BETWEEN ? AND ? AND p_event_7d >= ?'
     candidates = warehouse.query(f"SELECT * FROM cost_layer {above}", [start, end, threshold])
-    drivers = warehouse.query(f'SELECT h3_id, "day" AS day, drivers FROM {PREDICTIONS} {above}', [start, end, threshold])
+    drivers = warehouse.query(
+        f'SELECT h3_id, "day" AS day, drivers FROM {PREDICTIONS} {above}', [start, end, threshold]
+    )
     clusters = build_recommendations(candidates, drivers, city.h3_resolution, SETTINGS)
     actions = dict(clusters.group_by("action_type").len().sort("action_type").iter_rows())
     last_day = clusters.filter(pl.col("day") == end)
@@ -258,7 +263,7 @@ def _cluster_checks(clusters: pl.DataFrame, candidates: pl.DataFrame, resolution
         | pl.col("rec_id").is_duplicated()
     ).select("rec_id", "cells")
     yield _check(name, "clusters_within_cap", oversized, max_cells=cap,
-                 largest=int(clusters["cells"].max() or 0))
+                 largest=int(cast(int, clusters["cells"].max() or 0)))
     candidates = candidates.select("day", "h3_id")
     counted = members.group_by("day", "h3_id").agg(times=pl.len())
     misplaced = pl.concat(
@@ -272,13 +277,23 @@ def _cluster_checks(clusters: pl.DataFrame, candidates: pl.DataFrame, resolution
     pressure = SETTINGS.pressure
     stepping = pl.col("action_type") == PRESSURE_STEP
     unsafe = clusters.filter(
-        (stepping & ((pl.col("min_pressure_psi") < pressure.floor_psi) | ~pl.col("delta_p_psi").is_in(list(pressure.steps_psi))
-                     | (pl.col("window_hours") < 1) | pl.col("time_window").is_null()))
-        | ((pl.col("action_type") == LEAK_SURVEY) & ((pl.col("delta_p_psi") != 0) | (pl.col("expected_savings_usd") != 0)))
+        (
+            stepping
+            & (
+                (pl.col("min_pressure_psi") < pressure.floor_psi)
+                | ~pl.col("delta_p_psi").is_in(list(pressure.steps_psi))
+                | (pl.col("window_hours") < 1)
+                | pl.col("time_window").is_null()
+            )
+        )
+        | (
+            (pl.col("action_type") == LEAK_SURVEY)
+            & ((pl.col("delta_p_psi") != 0) | (pl.col("expected_savings_usd") != 0))
+        )
         | ~pl.col("action_type").is_in([PRESSURE_STEP, LEAK_SURVEY])
     ).select("rec_id", "action_type", "delta_p_psi", "time_window", "min_pressure_psi")
     yield _check(name, "pressure_floor_respected", unsafe, floor_psi=pressure.floor_psi,
-                 lowest_pressure_psi=float(clusters.filter(stepping)["min_pressure_psi"].min() or 0.0))
+                 lowest_pressure_psi=float(cast(float, clusters.filter(stepping)["min_pressure_psi"].min() or 0.0)))
     breakdown = pl.col("savings_breakdown").struct
     parts = breakdown.field("water_usd") + breakdown.field("energy_usd") + breakdown.field("repair_usd")
     excessive = clusters.filter(
@@ -324,7 +339,9 @@ def recommendation_schedule(
             "tests_per_night": SETTINGS.schedule.tests_per_night,
             "planned_savings_usd_last_plan": float(last_plan["expected_savings_usd"].sum()),
             "last_plan_first_nights": _md(
-                last_plan.head(6).select("night", "slot", "rec_id", "delta_p_psi", "time_window", "expected_savings_usd")
+                last_plan.head(6).select(
+                    "night", "slot", "rec_id", "delta_p_psi", "time_window", "expected_savings_usd"
+                )
             ),
         },
     )
@@ -341,11 +358,16 @@ def _schedule_checks(schedule: pl.DataFrame, clusters: pl.DataFrame) -> Iterator
     ).select("day", "night", "slot", "rec_id")
     yield _check(name, "no_cluster_twice", twice)
     steps = clusters.filter(pl.col("action_type") == PRESSURE_STEP).select("day", "rec_id")
-    outside = schedule.join(steps, on=["day", "rec_id"], how="anti").vstack(
-        schedule.filter(
-            ~pl.col("night_index").is_between(1, nights) | (pl.col("night") != pl.col("day") + pl.duration(days=pl.col("night_index")))
+    outside = (
+        schedule.join(steps, on=["day", "rec_id"], how="anti")
+        .vstack(
+            schedule.filter(
+                ~pl.col("night_index").is_between(1, nights)
+                | (pl.col("night") != pl.col("day") + pl.duration(days=pl.col("night_index")))
+            )
         )
-    ).select("day", "night", "rec_id")
+        .select("day", "night", "rec_id")
+    )
     yield _check(name, "nights_within_horizon", outside, nights=nights)
 
 

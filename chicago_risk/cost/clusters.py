@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
+from typing import cast
 
 import h3
 import numpy as np
@@ -28,7 +29,7 @@ _COORDINATE_DIGITS = 6  # ~0.1 m
 @lru_cache(maxsize=8)
 def hierarchy_blocks(resolution: int, max_cells: int) -> pl.DataFrame:
     """`h3_id` -> `block`: its ancestor with at most `max_cells` descendants at `resolution`."""
-    levels_up = min(int(math.floor(math.log(max_cells, 7) + 1e-9)), resolution)
+    levels_up = min(math.floor(math.log(max_cells, 7) + 1e-9), resolution)
     cells = city_cells(resolution)
     blocks = [h3.cell_to_parent(c, resolution - levels_up) for c in cells] if levels_up else list(cells)
     return pl.DataFrame({"h3_id": cells, "block": blocks})
@@ -43,7 +44,9 @@ def component_labels(node_count: int, first: np.ndarray, second: np.ndarray) -> 
 def _edges(nodes: pl.DataFrame, resolution: int, within: list[str]) -> pl.DataFrame:
     """Ring-1 edges between nodes (node, h3_id, *within) that agree on every `within` column."""
     other = nodes.select(
-        pl.col("node").alias("nbr_node"), pl.col("h3_id").alias("nbr_h3_id"), *[pl.col(c).alias(f"nbr_{c}") for c in within]
+        pl.col("node").alias("nbr_node"),
+        pl.col("h3_id").alias("nbr_h3_id"),
+        *[pl.col(c).alias(f"nbr_{c}") for c in within],
     )
     edges = nodes.join(ring1_pairs(resolution), on="h3_id").join(
         other, left_on=["nbr_h3_id", *within], right_on=["nbr_h3_id", *[f"nbr_{c}" for c in within]]
@@ -58,7 +61,7 @@ def find_clusters(candidates: pl.DataFrame, resolution: int, max_cells: int) -> 
     edges = _edges(nodes, resolution, ["day"])
     labels = component_labels(nodes.height, edges["node"].to_numpy(), edges["nbr_node"].to_numpy())
     nodes = nodes.with_columns(component=labels).with_columns(size=pl.len().over("component"))
-    if (nodes["size"].max() or 0) > max_cells:
+    if cast(int, nodes["size"].max() or 0) > max_cells:
         # Oversized groups keep only the edges inside one hierarchy block.
         nodes = nodes.join(hierarchy_blocks(resolution, max_cells), on="h3_id", how="left").with_columns(
             block=pl.when(pl.col("size") > max_cells).then(pl.col("block")).otherwise(pl.lit(""))

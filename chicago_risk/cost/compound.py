@@ -118,7 +118,9 @@ def _quantiles(rows, bound, p, expected, probs, values, level):
         if block.size * atoms.shape[0] > _BLOCK_ELEMENTS:  # rows come by increasing bound
             block = block[: max(1, _BLOCK_ELEMENTS // atoms.shape[0])]
             atoms = _atoms(rows[block], p, expected, row_values, bound)
-        for result, part in zip(results, _block_quantile(rows[block], atoms, p, expected, probs, values, level)):
+        for result, part in zip(
+            results, _block_quantile(rows[block], atoms, p, expected, probs, values, level), strict=True
+        ):
             result[block] = part
         start += block.size
     return tuple(results)

@@ -116,7 +116,9 @@ def choose_steps(
     volume_saved = 1.0 - options.burst_factor * options.leak_factor  # (C, S)
     repair_saved = 1.0 - options.burst_factor
     # Row-wise sums, not BLAS products: a cluster's result must not depend on the other clusters.
-    expected_water, expected_energy, expected_repair = ((pressure_incidents * c).sum(axis=1) for c in (water, energy, repair))
+    expected_water, expected_energy, expected_repair = (
+        (pressure_incidents * c).sum(axis=1) for c in (water, energy, repair)
+    )
     savings = (expected_water + expected_energy)[:, None] * volume_saved + expected_repair[:, None] * repair_saved
     savings = np.where(options.hours > 0, savings, -np.inf)
     best = savings.argmax(axis=1)  # the smaller step on ties
@@ -135,7 +137,8 @@ def choose_steps(
         water_usd=expected_water * volume_share,
         energy_usd=expected_energy * volume_share,
         repair_usd=expected_repair * repair_share,
-        savings_per_incident=(water + energy)[None, :] * volume_share[:, None] + repair[None, :] * repair_share[:, None],
+        savings_per_incident=(water + energy)[None, :] * volume_share[:, None]
+        + repair[None, :] * repair_share[:, None],
     )
 
 

@@ -18,7 +18,13 @@ DRIVER_REASONS = 3
 def number(value: pl.Expr) -> pl.Expr:
     """3, 12.5, 0.25: a few significant digits, no trailing .0."""
     magnitude = value.abs()
-    rounded = pl.when(magnitude >= 100).then(value.round(0)).when(magnitude >= 10).then(value.round(1)).otherwise(value.round(2))
+    rounded = (
+        pl.when(magnitude >= 100)
+        .then(value.round(0))
+        .when(magnitude >= 10)
+        .then(value.round(1))
+        .otherwise(value.round(2))
+    )
     return rounded.cast(pl.String).str.strip_suffix(".0")
 
 

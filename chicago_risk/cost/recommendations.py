@@ -71,6 +71,8 @@ def build_recommendations(
         .group_by("cluster")
         .agg(
             pl.col("day").first(),
+            *_per_class_sums("expected_incidents", names),
+            *_per_class_sums("pressure_incidents", names),
             member_h3_ids=pl.col("h3_id"),
             cells=pl.len().cast(pl.Int32),
             mean_p_event_7d=pl.col("p_event_7d").mean(),
@@ -78,8 +80,6 @@ def build_recommendations(
             expected_events=pl.col("expected_events").sum(),
             expected_loss_usd=pl.col("expected_cost_usd_7d").sum(),
             low_pressure_reports=pl.col("low_pressure_reports").sum().cast(pl.Int32),
-            *_per_class_sums("expected_incidents", names),
-            *_per_class_sums("pressure_incidents", names),
         )
         .sort("cluster")
     )
@@ -91,7 +91,8 @@ def build_recommendations(
     pressure_of_class = pressure_incidents / np.where(incidents > 0, incidents, 1.0)
     p_any = clusters["p_any_event_7d"].to_numpy()
     savings = compound(p_any, total, shares, choice.savings_per_incident * pressure_of_class, settings.quantile)
-    loss = compound(p_any, total, shares, sum(class_costs(settings)), settings.quantile)
+    water, energy, repair = class_costs(settings)
+    loss = compound(p_any, total, shares, water + energy + repair, settings.quantile)
     clusters = clusters.with_columns(
         action_type=pl.Series(choice.action_type, dtype=pl.String),
         delta_p_psi=choice.delta_p_psi,
@@ -109,7 +110,9 @@ def build_recommendations(
     return _identify(clusters, members, drivers, settings)
 
 
-def _identify(clusters: pl.DataFrame, members: pl.DataFrame, drivers: pl.DataFrame, settings: CostSettings) -> pl.DataFrame:
+def _identify(
+    clusters: pl.DataFrame, members: pl.DataFrame, drivers: pl.DataFrame, settings: CostSettings
+) -> pl.DataFrame:
     """Rank within the day by savings (then loss, then first member), rec ids, outline, rationale."""
     ordered = clusters.with_columns(first_member=pl.col("member_h3_ids").list.first()).sort(
         "day", "expected_savings_usd", "expected_loss_usd", "first_member", descending=[False, True, True, False]

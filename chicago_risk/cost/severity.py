@@ -152,11 +152,16 @@ def cell_class_probabilities(
     city = (
         pl.DataFrame({"as_of": as_of["as_of"]})
         .join(_configured_group_shares(), how="cross")
-        .join(per_cell.group_by("as_of", "type_group").agg(city_n=pl.col("n").sum()), on=["as_of", "type_group"], how="left")
+        .join(
+            per_cell.group_by("as_of", "type_group").agg(city_n=pl.col("n").sum()),
+            on=["as_of", "type_group"],
+            how="left",
+        )
         .with_columns(city_n=pl.col("city_n").fill_null(0))
         .with_columns(city_total=pl.col("city_n").sum().over("as_of"))
         .select(
-            "as_of", "type_group",
+            "as_of",
+            "type_group",
             city_share=pl.when(pl.col("city_total") > 0)
             .then(pl.col("city_n") / pl.col("city_total"))
             .otherwise(pl.col("prior_share")),
@@ -198,7 +203,9 @@ def cell_severity(
 
         return (
             pl.DataFrame(schema={"as_of": pl.Date, "h3_id": pl.String, **values("q_"), **values("qp_")}),
-            pl.DataFrame(schema={"as_of": pl.Date, "type_group": pl.String, "incidents": pl.UInt32, **values("share_")}),
+            pl.DataFrame(
+                schema={"as_of": pl.Date, "type_group": pl.String, "incidents": pl.UInt32, **values("share_")}
+            ),
         )
     probabilities, shares = [], []
     for offset in range(0, as_of_days.len(), AS_OF_DAYS_PER_CHUNK):

@@ -3,9 +3,9 @@
 import dagster as dg
 import polars as pl
 
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.metadata import frame_metadata
 from chicago_risk.partitions import daily_partitions, single_run
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.storage.io_manager import window_days
 
 

@@ -191,7 +191,7 @@ def _run(
         flat, day, count = (np.empty(0, dtype=np.int64), np.empty(0, np.int32),
                             np.empty(0, np.int32))  # fmt: skip
     cell, typ = np.divmod(flat, n_types)
-    arrays = [day, cell.astype(np.int32), typ.astype(np.int16), count]
+    arrays: list[np.ndarray] = [day, cell.astype(np.int32), typ.astype(np.int16), count]
     return arrays, base_total, excitation_total, (excitation, excitation_sum, backlog)
 
 
@@ -227,7 +227,8 @@ def simulation(seed: int, resolution: int, through: date) -> Simulation:
             arrays = [np.concatenate([a, b]) for a, b in zip(old, arrays, strict=True)]
             base_total = np.concatenate([cached.base_total, base_total])
             excitation_total = np.concatenate([cached.excitation_total, excitation_total])
-        result = Simulation(seed, resolution, stop, *arrays, base_total, excitation_total, *state)
+        day, cell, typ, count = arrays
+        result = Simulation(seed, resolution, stop, day, cell, typ, count, base_total, excitation_total, *state)
         _CACHE[(seed, resolution)] = result
         return result
 

@@ -246,16 +246,18 @@ def weather_frame(seed: int, start: date, end: date) -> pl.DataFrame:
             "fc_freeze_days_7d": fc_freeze[i0:i1],
         }
     )
-    return frame.cast(WEATHER_SOURCE_SCHEMA).select(list(WEATHER_SOURCE_SCHEMA))
+    # The ignore: polars types cast()'s mapping keys as invariant `str | Selector | DataType`, so it
+    # refuses the dict[str, DataType] it handles at run time.
+    return frame.cast(WEATHER_SOURCE_SCHEMA).select(list(WEATHER_SOURCE_SCHEMA))  # type: ignore[arg-type]
 
 
 __all__ = [
     "Weather",
-    "simulate_weather",
-    "snow_budget",
-    "simulate_forecasts",
-    "weather_frame",
-    "smooth_climatology",
-    "gamma_shapes",
     "check_window",
+    "gamma_shapes",
+    "simulate_forecasts",
+    "simulate_weather",
+    "smooth_climatology",
+    "snow_budget",
+    "weather_frame",
 ]

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -15,7 +16,7 @@ from chicago_risk.features.compute import (
     build_cell_day_labels,
 )
 from chicago_risk.features.drift import drift_table, weather_z_scores
-from chicago_risk.features.incidents import orphan_parent_keys, resolve_incidents, ROW_COLUMNS
+from chicago_risk.features.incidents import ROW_COLUMNS, orphan_parent_keys, resolve_incidents
 from chicago_risk.features.registry import (
     CELL_DAY_FEATURES_SCHEMA,
     CITY_WIDE_WEATHER,
@@ -27,8 +28,8 @@ from chicago_risk.features.registry import (
     registry_frame,
     registry_hash,
 )
-from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.ingest.coverage import days_not_held
+from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.overrides import honour_override
 from chicago_risk.partitions import daily_partitions, label_partitions, single_run
@@ -189,7 +190,7 @@ def _drift_reference(features: pl.DataFrame, warehouse: WarehouseResource, end: 
     """The trailing training window before the latest day: from this run, then the warehouse."""
     first = end - timedelta(days=CHECKS.drift_reference_days)
     in_run = features.filter(pl.col("day").is_between(first, end - timedelta(days=1)))
-    earliest_in_run = features["day"].min()
+    earliest_in_run = cast(date, features["day"].min())
     if earliest_in_run <= first or not warehouse.table_exists("cell_day_features"):
         return in_run
     stored = warehouse.read_partitions("cell_day_features", first, earliest_in_run - timedelta(days=1))
@@ -237,7 +238,7 @@ def cell_day_labels(
         labels,
         metadata={
             **frame_metadata(labels, start, end),
-            "positive_share": float(labels["y_event_7d"].mean() or 0),
+            "positive_share": float(cast(float | None, labels["y_event_7d"].mean()) or 0),
             "days_waiting_for_data": dg.MetadataValue.json(
                 sorted(str(day) for day in waiting.to_list() if start <= day <= end)
             ),

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from chicago_risk.config import TYPE_GROUPS
+from chicago_risk.config import LABEL_HORIZON_DAYS, TYPE_GROUPS
 from chicago_risk.features.registry import (
     CELL_DAY_FEATURES_SCHEMA,
     HISTORY_DAYS,
@@ -20,7 +20,6 @@ from chicago_risk.features.registry import (
     WEATHER_LOOKBACK_DAYS,
 )
 from chicago_risk.grid import city_cells, disk_pairs
-from chicago_risk.config import LABEL_HORIZON_DAYS
 
 DECAY_HALF_LIFE_DAYS = 7
 DECAY_DAYS = 60
@@ -131,7 +130,10 @@ def build_cell_day_features(
             cnt_30d=_trailing("n", 30),
             cnt_365d=_trailing("n", 365),
             cnt_730d=_trailing("n", HISTORY_DAYS),
-            decay_7d=pl.col("n").cast(pl.Float64).rolling_sum(DECAY_DAYS, weights=DECAY_WEIGHTS, min_samples=1).over("cell"),
+            decay_7d=pl.col("n")
+            .cast(pl.Float64)
+            .rolling_sum(DECAY_DAYS, weights=DECAY_WEIGHTS, min_samples=1)
+            .over("cell"),
             nbr_cnt_30d=_trailing("n_ring1", 30),
             nbr_cnt_365d=_trailing("n_ring1", 365),
             ring2_cnt_365d=_trailing("n_disk2", 365),

@@ -46,7 +46,9 @@ def weather_z_scores(reference: pl.DataFrame, current: pl.DataFrame, features: t
             "feature": features,
             "latest": [latest[f][0] for f in features],
             "z": [
-                None if latest[f][0] is None or not daily[f].std() else (latest[f][0] - daily[f].mean()) / daily[f].std()
+                None
+                if latest[f][0] is None or not daily[f].std()
+                else (latest[f][0] - daily[f].mean()) / daily[f].std()
                 for f in features
             ],
         },

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Final, Literal, cast
 
 import polars as pl
 
@@ -22,9 +22,9 @@ from chicago_risk.config import IngestChecks
 from chicago_risk.storage.warehouse import WarehouseResource
 
 CHECKS = IngestChecks()
-RAW_311 = "raw_311_requests"
+RAW_311: Final = "raw_311_requests"
 RAW_311_COVERAGE = "raw_311_coverage"
-WEATHER = "weather_daily"
+WEATHER: Final = "weather_daily"
 SourceTable = Literal["raw_311_requests", "weather_daily"]
 
 COVERAGE_SCHEMA: dict[str, pl.DataType] = {
@@ -87,7 +87,7 @@ def _coverage(source: SourceTable, days: pl.DataFrame) -> Coverage:
     with_data = days.filter("has_data")["day"]
     if with_data.is_empty():
         return Coverage(source, None, None)
-    first, last = with_data.min(), with_data.max()
+    first, last = cast(date, with_data.min()), cast(date, with_data.max())
     inside = (
         pl.DataFrame({"day": pl.date_range(first, last, eager=True)})
         .join(days, on="day", how="left")

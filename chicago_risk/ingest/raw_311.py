@@ -181,7 +181,9 @@ def raw_311_checks(
 
     # A day the source does not hold (after a folder of exports ends) is not judged.
     implausible = judged_volume.filter(pl.col("implausible").fill_null(False) & (pl.col("status") != NOT_HELD))
-    explained = judged_volume.filter((pl.col("requests") > pl.col("allowed_dry")) & ~pl.col("implausible").fill_null(False))
+    explained = judged_volume.filter(
+        (pl.col("requests") > pl.col("allowed_dry")) & ~pl.col("implausible").fill_null(False)
+    )
     shown = ("day", "requests", "trailing_median", "effective_rain_mm", "weather_multiplier", "allowed")
     yield (
         _result(

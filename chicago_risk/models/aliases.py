@@ -16,7 +16,7 @@ log when, by whom and why each alias changed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 
@@ -40,7 +40,7 @@ MODEL_ALIASES_SCHEMA: dict[str, pl.DataType] = {
 
 def utc_now() -> datetime:
     """Naive UTC (a DuckDB TIMESTAMP)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def alias_rows(

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any, cast
 
 import dagster as dg
 import numpy as np
@@ -28,7 +29,9 @@ import polars as pl
 
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_UPSTREAM, WEEKLY_FRESHNESS
 from chicago_risk.checks import one_row_per_cell_day
+from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.features.registry import registry_hash
+from chicago_risk.ingest.coverage import Coverage
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.models import plots
 from chicago_risk.models.backtest import (
@@ -41,25 +44,21 @@ from chicago_risk.models.backtest import (
     wins,
 )
 from chicago_risk.models.card import metrics_table, render_model_card
-from chicago_risk.models.explanations import write_explanations
-from chicago_risk.ingest.coverage import Coverage
+from chicago_risk.models.champion import MODEL_CHAMPION, champions_for_days
+from chicago_risk.models.coverage import first_covered_day, first_trainable_day, more_history, window_warnings
 from chicago_risk.models.data import (
-    SlidingRows,
     TRUTH_TABLE,
+    SlidingRows,
     load_features,
     load_labelled_rows,
     load_truth,
 )
-from chicago_risk.models.coverage import first_covered_day, first_trainable_day, more_history, window_warnings
+from chicago_risk.models.explanations import write_explanations
 from chicago_risk.models.metrics import ECE_BINS, METRIC_NAMES
-from chicago_risk.models.model import fit_model
+from chicago_risk.models.model import FittedModel, fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, RISK_BANDS, drivers_wanted, risk_band, score
-from chicago_risk.models.storms import STORM_SCHEMA, storm_table
-from chicago_risk.models.champion import MODEL_CHAMPION, champions_for_days
 from chicago_risk.models.registry import MODEL_REGISTRY, load_model, load_models_at, write_models
-from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.config import LABEL_HORIZON_DAYS, MODEL_KINDS, MODEL_SETTINGS
-from chicago_risk.progress import Progress
+from chicago_risk.models.storms import STORM_SCHEMA, storm_table
 from chicago_risk.models.windows import (
     InsufficientHistoryError,
     TrainingWindow,
@@ -68,9 +67,11 @@ from chicago_risk.models.windows import (
     last_labelled_day,
     plan_window,
 )
-from chicago_risk.schedules import RETRAIN_REASON_TAG
 from chicago_risk.partitions import daily_partitions, model_partitions, single_run
+from chicago_risk.progress import Progress
 from chicago_risk.resources.city import CityGridResource
+from chicago_risk.resources.reports import ReportsResource
+from chicago_risk.schedules import RETRAIN_REASON_TAG
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
 
@@ -92,7 +93,9 @@ def _weeks_before(days: int) -> dg.TimeWindowPartitionMapping:
 
 
 def _feature_store_deps(days: int) -> list[dg.AssetDep]:
-    return [dg.AssetDep(table, partition_mapping=_weeks_before(days)) for table in ("cell_day_features", "cell_day_labels")]
+    return [
+        dg.AssetDep(table, partition_mapping=_weeks_before(days)) for table in ("cell_day_features", "cell_day_labels")
+    ]
 
 
 # A model trains on the labelled days of its training window, the last ending 8 days before C;
@@ -102,9 +105,13 @@ TRAINING_READ_DAYS = SETTINGS.training.training_days + LABEL_HORIZON_DAYS + 1 + 
 # feature store holds, at least a calibration block, its purges and the minimum training days
 # (from the month's first Monday with monthly refits).
 EVALUATION_READ_DAYS = (
-    SETTINGS.backtest.folds * SETTINGS.backtest.longest_fold_days + LABEL_HORIZON_DAYS + 1 + SETTINGS.calibration.block_days
+    SETTINGS.backtest.folds * SETTINGS.backtest.longest_fold_days
+    + LABEL_HORIZON_DAYS
+    + 1
+    + SETTINGS.calibration.block_days
     + 35 * SETTINGS.training.refit_monthly
-    + 2 * SETTINGS.calibration.purge_days + SETTINGS.training.min_training_days
+    + 2 * SETTINGS.calibration.purge_days
+    + SETTINGS.training.min_training_days
 )
 
 
@@ -128,7 +135,9 @@ def _warn_coverage(
     windows: list[TrainingWindow],
 ) -> list[str]:
     """The windows' coverage warnings, each also a warning in the run's log."""
-    warnings = [w for window in windows for w in window_warnings(warehouse, coverage, first_labelled, window, SETTINGS.training)]
+    warnings = [
+        w for window in windows for w in window_warnings(warehouse, coverage, first_labelled, window, SETTINGS.training)
+    ]
     for warning in warnings:
         context.log.warning(warning)
     return warnings
@@ -167,7 +176,7 @@ def _nearest_gap_days(train_days: pl.Series, calibration_days: pl.Series) -> int
     train = train_days.unique().sort().to_frame("day").with_columns(train_day=pl.col("day"))
     calibration = calibration_days.unique().sort().to_frame("day")
     nearest = calibration.join_asof(train, on="day", strategy="nearest")
-    return int((nearest["day"] - nearest["train_day"]).dt.total_days().abs().min())
+    return int(cast(int, (nearest["day"] - nearest["train_day"]).dt.total_days().abs().min()))
 
 
 @dg.asset(
@@ -206,7 +215,8 @@ def risk_model(
     warnings = _warn_coverage(context, warehouse, coverage, first_labelled, list(windows.values()))
     # Windows move forward: each reads only the days the previous one did not hold.
     loader, progress = SlidingRows(warehouse), Progress(context.log, "full fits", len(windows), every_s=0)
-    fits, samples = {}, {}
+    fits: dict[date, dict[str, Any]] = {}  # kind -> FittedModel, and "facts"
+    samples: dict[date, pl.DataFrame] = {}
     for refit, window in windows.items():
         train, calibration_rows = window.split(loader.window(window.first_day, window.last_day))
         fits[refit] = {kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in MODEL_KINDS}
@@ -216,13 +226,15 @@ def risk_model(
             "nearest_gap_days": _nearest_gap_days(train["day"], calibration_rows["day"]),
         }
         samples[refit] = calibration_rows.sample(min(_ROUND_TRIP_ROWS, calibration_rows.height), seed=0)
-        served = [c for c in cutoffs if fitted_at[c] == refit]
+        served_cutoffs = [c for c in cutoffs if fitted_at[c] == refit]
         progress.advance(
             f"fitted {', '.join(MODEL_KINDS)} at {refit} on {train.height:,} rows, calibrated on "
             f"{calibration_rows.height:,} (LightGBM {fits[refit]['lightgbm'].metrics['fit_seconds']:.1f} s), serving "
-            f"cutoffs {served[0]}..{served[-1]}"
+            f"cutoffs {served_cutoffs[0]}..{served_cutoffs[-1]}"
         )
-    fitted, facts, summaries = [], [], []
+    fitted: list[FittedModel] = []
+    facts: list[dict] = []
+    summaries: list[dict] = []
     for cutoff in cutoffs:
         refit = fitted_at[cutoff]
         models = {kind: fits[refit][kind].served_at(cutoff) for kind in MODEL_KINDS}
@@ -264,7 +276,9 @@ def risk_model(
             **_coverage_metadata(coverage, first_available, warnings),
         }
     )
-    round_trip = {c: (samples[fitted_at[c]], {k: fits[fitted_at[c]][k].served_at(c) for k in MODEL_KINDS}) for c in cutoffs}
+    round_trip = {
+        c: (samples[fitted_at[c]], {k: fits[fitted_at[c]][k].served_at(c) for k in MODEL_KINDS}) for c in cutoffs
+    }
     yield from _risk_model_checks(pl.DataFrame(facts), summary, round_trip, warehouse)
 
 
@@ -288,8 +302,8 @@ def _risk_model_checks(
     yield dg.AssetCheckResult(
         check_name="calibration_disjoint", asset_key="risk_model", passed=mixed.is_empty(),
         metadata={
-            "shared_days": int(facts["shared_days"].max()),
-            "nearest_gap_days": int(facts["nearest_gap_days"].min()),
+            "shared_days": int(cast(int, facts["shared_days"].max())),
+            "nearest_gap_days": int(cast(int, facts["nearest_gap_days"].min())),
             "required_gap_days": purge + 1,
         },
     )
@@ -367,7 +381,7 @@ def model_evaluation(
         progress = Progress(context.log, f"backtest folds of cutoff {cutoff}", len(folds), every_s=0)
         result = run_backtest(
             rows, folds, first_available, SETTINGS, truth,
-            progress=lambda done, total, fold: progress.advance(f"{fold.start}..{fold.end} scored"),
+            progress=lambda done, total, fold: progress.advance(f"{fold.start}..{fold.end} scored"),  # noqa: B023 (called within this iteration)
         )
         del rows
         context.log.info(f"cutoff {cutoff}: backtest of {len(folds)} folds {folds[0].start}..{folds[-1].end} done")
@@ -403,12 +417,18 @@ def model_evaluation(
             "metrics": dg.MetadataValue.md(metrics_table(newest)),
             "fit_seconds_per_fold": _md_table(
                 timing.filter(pl.col("cutoff") == pl.col("cutoff").max())
-                .group_by("model").agg(fit_s_mean=pl.col("seconds").mean(), fit_s_max=pl.col("seconds").max(),
-                                       predict_s_mean=pl.col("seconds_predict").mean())
+                .group_by("model")
+                .agg(
+                    fit_s_mean=pl.col("seconds").mean(),
+                    fit_s_max=pl.col("seconds").max(),
+                    predict_s_mean=pl.col("seconds_predict").mean(),
+                )
                 .sort("model")
             ),
             "worst_misses": _md_table(worst.select("day", "h3_id", "p_event_7d", "n_events_7d", "why")),
-            "storm_days": _md_table(storm_table(storm.filter(pl.col("cutoff") == pl.col("cutoff").max()).drop("cutoff"))),
+            "storm_days": _md_table(
+                storm_table(storm.filter(pl.col("cutoff") == pl.col("cutoff").max()).drop("cutoff"))
+            ),
             "figures": dg.MetadataValue.md(image_markdown),
             "figure_paths": dg.MetadataValue.json(figures),
             **_coverage_metadata(coverage, first_available, warnings),
@@ -440,7 +460,7 @@ def _evaluation_checks(evaluation: pl.DataFrame, folds: pl.DataFrame) -> Iterato
     yield dg.AssetCheckResult(
         check_name="folds_train_on_the_past", asset_key="model_evaluation",
         passed=bool((gap["gap_days"] >= 8).all()),
-        metadata={"smallest_gap_days": int(gap["gap_days"].min()), "folds": _md_table(gap.drop("cutoff"))},
+        metadata={"smallest_gap_days": int(cast(int, gap["gap_days"].min())), "folds": _md_table(gap.drop("cutoff"))},
     )
     newest = evaluation.filter(pl.col("cutoff") == pl.col("cutoff").max())
     losing = {}
@@ -457,13 +477,13 @@ def _evaluation_checks(evaluation: pl.DataFrame, folds: pl.DataFrame) -> Iterato
     per_fold = newest.filter(pl.col("model") == served).pivot(on="metric", index="fold_start", values="value")
     yield dg.AssetCheckResult(
         check_name="bss_positive", asset_key="model_evaluation", passed=bool((per_fold["bss"] > 0).all()),
-        severity=dg.AssetCheckSeverity.WARN, metadata={"min_bss": float(per_fold["bss"].min())},
+        severity=dg.AssetCheckSeverity.WARN, metadata={"min_bss": float(cast(float, per_fold["bss"].min()))},
     )
     yield dg.AssetCheckResult(
         check_name="ece_within_target", asset_key="model_evaluation",
         passed=bool((per_fold["ece"] <= SETTINGS.ece_target).all()),
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"max_ece": float(per_fold["ece"].max()), "target": SETTINGS.ece_target},
+        metadata={"max_ece": float(cast(float, per_fold["ece"].max())), "target": SETTINGS.ece_target},
     )
 
 
@@ -589,7 +609,7 @@ def risk_predictions(
         metadata={
             **frame_metadata(predictions.drop("drivers"), start, end),
             "models": dg.MetadataValue.json(sorted(base_rates)),
-            "mean_p_event_7d": float(predictions["p_event_7d"].mean()),
+            "mean_p_event_7d": float(cast(float, predictions["p_event_7d"].mean())),
             "rows_with_drivers": explained,
             "cells_per_band": dg.MetadataValue.json(
                 {band: int(per_band.filter(pl.col("risk_band") == band)["len"].sum()) for band in RISK_BANDS}
@@ -650,8 +670,8 @@ def _prediction_checks(
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "days_outside": outside.height,
-            "min_ratio": float(daily["ratio"].min()),
-            "max_ratio": float(daily["ratio"].max()),
+            "min_ratio": float(cast(float, daily["ratio"].min())),
+            "max_ratio": float(cast(float, daily["ratio"].max())),
             "factor": factor,
         },
     )

@@ -19,13 +19,13 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, BacktestSettings, ModelSettings
 from chicago_risk.models import metrics as M
 from chicago_risk.models.base import COUNT, LABEL
 from chicago_risk.models.drivers import drivers_sentence, explain
 from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.model import FittedModel, fit_model
 from chicago_risk.models.storms import storm_days, storm_metrics
-from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, BacktestSettings, ModelSettings
 from chicago_risk.models.windows import (
     InsufficientHistoryError,
     TrainingWindow,
@@ -185,7 +185,9 @@ def run_backtest(
                 metric_rows.append({"model": kind, "fold_start": fold.start, "metric": metric, "value": value})
             prediction_frames.append(
                 # what the figures need: 12 folds x 4 models of the whole city add up
-                scored.select(pl.lit(kind).alias("model"), pl.lit(fold.start).alias("fold_start"), "day", "p", LABEL, COUNT)
+                scored.select(
+                    pl.lit(kind).alias("model"), pl.lit(fold.start).alias("fold_start"), "day", "p", LABEL, COUNT
+                )
             )
             if kind == settings.served_kind:
                 miss_frames.append(worst_misses(model, scored, fold, settings))
@@ -216,6 +218,7 @@ def worst_misses(model: FittedModel, scored: pl.DataFrame, fold: Fold, settings:
     ranked = scored.with_columns(log_loss=pl.Series(loss)).sort("log_loss", descending=True)
     per_kind = settings.backtest.worst_misses * 3  # candidates of each kind, before one per cell
     top = pl.concat([ranked.filter(pl.col(LABEL) == y).head(per_kind) for y in (1, 0)])
+    drivers: list[list[dict]]
     if isinstance(model.scorer, LightGBMScorer):
         drivers = explain(model.scorer, top, settings.drivers).to_list()
     else:

@@ -12,8 +12,8 @@ from typing import ClassVar, Protocol
 import numpy as np
 import polars as pl
 
-from chicago_risk.models.calibration import CalibrationMethod
 from chicago_risk.config import ModelSettings
+from chicago_risk.models.calibration import CalibrationMethod
 
 LABEL = "y_event_7d"
 COUNT = "n_events_7d"
@@ -23,7 +23,9 @@ class Scorer(Protocol):
     kind: ClassVar[str]
     # None: isotonic or Platt by calibration sample size; a method: always that one.
     calibration_method: ClassVar[CalibrationMethod | None]
-    feature_names: tuple[str, ...]
+
+    @property
+    def feature_names(self) -> tuple[str, ...]: ...  # a property: the scorers are frozen dataclasses
 
     @classmethod
     def fit(cls, train: pl.DataFrame, settings: ModelSettings) -> Scorer: ...

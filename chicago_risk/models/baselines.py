@@ -1,4 +1,5 @@
-"""Three of the baselines the LightGBM model must beat (the fourth, self-exciting, is `etas`), on the same interface (`base.Scorer`).
+"""Three of the baselines the LightGBM model must beat (the fourth, self-exciting, is `etas`), on
+the same interface (`base.Scorer`).
 
 - `climatology`: each cell's historical rate of `y_event_7d`, smoothed toward the city rate
   (Beta prior worth `climatology_prior_days` cell-days); used as is, it is already a probability.
@@ -13,15 +14,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import polars as pl
 
+from chicago_risk.config import ModelSettings
 from chicago_risk.models.base import LABEL, feature_matrix, labels
+from chicago_risk.models.calibration import CalibrationMethod
 from chicago_risk.models.linear import LinearLogit
 from chicago_risk.models.metrics import logit
-from chicago_risk.config import ModelSettings
 
 # cnt_30d stays far below this, so cnt_7d + cnt_30d / it orders by cnt_7d, then cnt_30d.
 _PERSISTENCE_TIE_SCALE = 10_000.0
@@ -30,7 +32,7 @@ _PERSISTENCE_TIE_SCALE = 10_000.0
 @dataclass(frozen=True)
 class ClimatologyScorer:
     kind: ClassVar[str] = "climatology"
-    calibration_method: ClassVar[str | None] = "identity"
+    calibration_method: ClassVar[CalibrationMethod | None] = "identity"
     feature_names: tuple[str, ...]
     cells: tuple[str, ...]
     rates: tuple[float, ...]
@@ -40,7 +42,7 @@ class ClimatologyScorer:
     @classmethod
     def fit(cls, train: pl.DataFrame, settings: ModelSettings) -> ClimatologyScorer:
         prior = settings.training.climatology_prior_days
-        city_rate = float(train[LABEL].cast(pl.Float64).mean())
+        city_rate = float(cast(float, train[LABEL].cast(pl.Float64).mean()))
         per_cell = (
             train.group_by("h3_id")
             .agg(events=pl.col(LABEL).cast(pl.Float64).sum(), days=pl.len())
@@ -78,7 +80,7 @@ class ClimatologyScorer:
 @dataclass(frozen=True)
 class PersistenceScorer:
     kind: ClassVar[str] = "persistence"
-    calibration_method: ClassVar[str | None] = None
+    calibration_method: ClassVar[CalibrationMethod | None] = None
     feature_names: tuple[str, ...] = ("cnt_7d", "cnt_30d")
 
     @classmethod
@@ -103,7 +105,7 @@ class PersistenceScorer:
 @dataclass(frozen=True)
 class SeedLogisticScorer:
     kind: ClassVar[str] = "seed_logistic"
-    calibration_method: ClassVar[str | None] = "isotonic"  # as the original backend did
+    calibration_method: ClassVar[CalibrationMethod | None] = "isotonic"  # as the original backend did
     feature_names: tuple[str, ...]
     linear: LinearLogit
     fitted_rows: int

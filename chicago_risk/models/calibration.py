@@ -21,8 +21,8 @@ from typing import Literal
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from chicago_risk.models.metrics import fit_logistic_1d, reliability_table, sigmoid
 from chicago_risk.config import CalibrationSettings
+from chicago_risk.models.metrics import fit_logistic_1d, reliability_table, sigmoid
 
 CalibrationMethod = Literal["isotonic", "platt", "identity"]
 _Z90 = 1.6448536269514722  # two-sided 90% normal quantile

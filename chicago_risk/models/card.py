@@ -9,15 +9,13 @@ from datetime import date
 
 import polars as pl
 
-from chicago_risk.config import FeatureChecks
+from chicago_risk.config import MODEL_KINDS, FeatureChecks, ModelSettings
 from chicago_risk.features.registry import FEATURES
 from chicago_risk.models.backtest import metric_summary, wins
 from chicago_risk.models.explanations import ExplainedModel
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.model import FittedModel
 from chicago_risk.models.storms import reliability_lines, storm_table
-from chicago_risk.config import MODEL_KINDS, ModelSettings
-
 
 _SLICE_METRICS = ("auroc", "log_loss", "ece", "mean_p", "event_rate")
 _SHOWN_PARAMS = (
@@ -88,8 +86,8 @@ def storm_section(storms: pl.DataFrame | None, settings: ModelSettings) -> list[
         "indications, not fold-level estimates.",
         "",
         _table(
-            ["model", "mean p", "observed share", "AUROC", f"ECE ({settings.backtest.storm_reliability_bins} bins)", "Brier",
-             "medium or high", "their share of incidents"],
+            ["model", "mean p", "observed share", "AUROC", f"ECE ({settings.backtest.storm_reliability_bins} bins)",
+             "Brier", "medium or high", "their share of incidents"],
             [[r["model"], _number(r["mean_p"]), _number(r["event_share"]), _number(r["auroc"]), _number(r["ece"]),
               _number(r["brier"]), _number(r["flagged_share"]), _number(r["flagged_capture"])]
              for r in table.iter_rows(named=True)],

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import polars as pl
-
 from chicago_risk.config import LABEL_HORIZON_DAYS, IngestChecks, TrainingSettings
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.ingest.coverage import RAW_311, Coverage, source_coverage
@@ -79,7 +77,9 @@ def window_warnings(
     """What a person should know about a window's coverage: it would have started before the
     source covers it (and was cut), or it holds a long gap, or coverage is unknown."""
     if coverage is None:
-        return [f"{RAW_311} has no recorded coverage: the coverage of days {window.first_day}..{window.last_day} is unknown"]
+        return [
+            f"{RAW_311} has no recorded coverage: the coverage of days {window.first_day}..{window.last_day} is unknown"
+        ]
     warnings = []
     requested = max(first_labelled, window.last_day - timedelta(days=training.training_days - 1))
     covered = first_covered_day(coverage)

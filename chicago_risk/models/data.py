@@ -7,8 +7,8 @@ materialize when it does not, instead of training on a partial history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -42,9 +42,10 @@ def require_days(warehouse: WarehouseResource, table: str, first: date, last: da
     expected = pl.date_range(first, last, eager=True)
     missing = expected.filter(~expected.is_in(present.implode()))
     if missing.len():
+        first_missing, last_missing = cast(date, missing.min()), cast(date, missing.max())
         raise MissingFeatureStoreDataError(
-            f"{table} lacks {missing.len()} day(s) between {missing.min()} and {missing.max()} that "
-            f"the model needs; run: {materialize_command([table], missing.min(), missing.max())}"
+            f"{table} lacks {missing.len()} day(s) between {first_missing} and {last_missing} that "
+            f"the model needs; run: {materialize_command([table], first_missing, last_missing)}"
         )
 
 
@@ -135,10 +136,12 @@ class SlidingRows:
 
     def window(self, first: date, last: date) -> pl.DataFrame:
         held = self.rows
-        if held is None or held.is_empty() or first < held["day"].min() or first > held["day"].max():
+        if held is None or held.is_empty() or not (
+            cast(date, held["day"].min()) <= first <= cast(date, held["day"].max())
+        ):
             self.rows = load_labelled_rows(self.warehouse, first, last)
             return self.rows
-        newest = held["day"].max()
+        newest = cast(date, held["day"].max())
         kept = held.filter(pl.col("day").is_between(first, last))
         if last > newest:
             kept = pl.concat([kept, load_labelled_rows(self.warehouse, newest + timedelta(days=1), last)])

@@ -2,9 +2,10 @@
 
 `LightGBMScorer.contributions` is exact: LightGBM's TreeSHAP (`pred_contrib=True`) for the trees
 plus the offset's linear terms, per row one contribution per feature plus a last column,
-the expected value, all in raw log-odds (before calibration), summing to the raw score. A driver is {feature, value, contribution, label}: `contribution` > 0 pushes the
-risk up, < 0 down, in log-odds of the uncalibrated score (they do not add up to the calibrated
-probability, which is a monotone map of their sum).
+the expected value, all in raw log-odds (before calibration), summing to the raw score. A driver
+is {feature, value, contribution, label}: `contribution` > 0 pushes the risk up, < 0 down, in
+log-odds of the uncalibrated score (they do not add up to the calibrated probability, which is a
+monotone map of their sum).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from chicago_risk.config import DriverSettings
 from chicago_risk.features.registry import FEATURES
 from chicago_risk.models.base import feature_matrix
 from chicago_risk.models.gbm import LightGBMScorer
-from chicago_risk.config import DriverSettings
 
 DRIVER_DTYPE = pl.List(
     pl.Struct({"feature": pl.String(), "value": pl.Float64(), "contribution": pl.Float64(), "label": pl.String()})
@@ -93,7 +94,7 @@ def top_drivers(
         ],
         names=["feature", "value", "contribution", "label"],
     )
-    lists = pa.ListArray.from_arrays(pa.array(offsets), structs)
+    lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), structs)
     return pl.Series("drivers", lists, dtype=DRIVER_DTYPE)
 
 

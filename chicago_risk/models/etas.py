@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import polars as pl
@@ -42,13 +42,21 @@ from chicago_risk.config import ModelSettings
 from chicago_risk.config.domain import LABEL_HORIZON_DAYS
 from chicago_risk.features.compute import DECAY_WEIGHTS
 from chicago_risk.models.base import COUNT, feature_matrix
+from chicago_risk.models.calibration import CalibrationMethod
 from chicago_risk.models.metrics import logit
 
 # The cell's own incidents through each kernel, and its neighbours'. Their ages are days before
 # the as-of day: `decay_7d` weighs age k by 0.5^(k/7) for k < 60, `cnt_Nd` weighs ages < N by 1.
 SELF_KERNELS: tuple[str, ...] = ("decay_7d", "cnt_7d", "cnt_30d", "cnt_365d")
 NEIGHBOUR_KERNELS: tuple[str, ...] = ("nbr_cnt_30d", "nbr_cnt_365d", "ring2_cnt_365d")
-_KERNEL_DAYS = {"cnt_7d": 7, "cnt_30d": 30, "cnt_365d": 365, "nbr_cnt_30d": 30, "nbr_cnt_365d": 365, "ring2_cnt_365d": 365}
+_KERNEL_DAYS = {
+    "cnt_7d": 7,
+    "cnt_30d": 30,
+    "cnt_365d": 365,
+    "nbr_cnt_30d": 30,
+    "nbr_cnt_365d": 365,
+    "ring2_cnt_365d": 365,
+}
 _MIN_LAMBDA = 1e-9
 
 
@@ -63,7 +71,7 @@ def kernel_of_age(name: str, ages: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class ETASScorer:
     kind: ClassVar[str] = "etas"
-    calibration_method: ClassVar[str | None] = None  # isotonic or Platt by slice size, as the others
+    calibration_method: ClassVar[CalibrationMethod | None] = None  # isotonic or Platt by slice size, as the others
     feature_names: tuple[str, ...]
     cells: tuple[str, ...]
     background: tuple[float, ...]  # per cell, incidents per day
@@ -100,7 +108,7 @@ class ETASScorer:
 
     def decay(self, ages: np.ndarray) -> np.ndarray:
         """g(age): expected incidents in the cell's next 7 days per own incident `ages` days old."""
-        return sum(t * kernel_of_age(k, ages) for t, k in zip(self.theta, SELF_KERNELS, strict=False))
+        return cast(np.ndarray, sum(t * kernel_of_age(k, ages) for t, k in zip(self.theta, SELF_KERNELS, strict=False)))
 
     def params(self) -> dict:
         ages = np.arange(400)
@@ -150,7 +158,7 @@ def fit_em(
     mu = np.full(cells, rate / 2)
     theta = np.where(exposure > 0, 0.5 * n.sum() / np.maximum(exposure, 1e-12) / max(x.shape[1], 1), 0.0)
     previous, iterations = -np.inf, 0
-    for iterations in range(1, max_iterations + 1):
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 (returned after the loop)
         lam = np.maximum(horizon * mu[cell] + x @ theta, _MIN_LAMBDA)
         share = n / lam  # each row's incidents per unit of intensity
         city = float(mu.mean())

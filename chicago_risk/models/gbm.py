@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -49,6 +49,7 @@ import polars as pl
 from chicago_risk.config import ModelSettings
 from chicago_risk.features.registry import FEATURES
 from chicago_risk.models.base import feature_matrix, labels
+from chicago_risk.models.calibration import CalibrationMethod
 from chicago_risk.models.linear import LinearLogit
 
 MODEL_FORMAT = "chicago-risk/lightgbm-with-weather-offset/1"
@@ -67,7 +68,7 @@ def _is_city_wide(name: str) -> bool:
 @dataclass(frozen=True)
 class LightGBMScorer:
     kind: ClassVar[str] = "lightgbm"
-    calibration_method: ClassVar[str | None] = None  # isotonic or Platt by slice size
+    calibration_method: ClassVar[CalibrationMethod | None] = None  # isotonic or Platt by slice size
     feature_names: tuple[str, ...]
     booster: lgb.Booster = field(compare=False)
     offset: LinearLogit = field(compare=False)
@@ -127,7 +128,7 @@ class LightGBMScorer:
         x = feature_matrix(frame, self.feature_names)
         if not x.shape[0]:  # a day with no cell to explain; LightGBM divides by the row count
             return np.empty((0, len(self.feature_names) + 1))
-        contributions = self.booster.predict(x, pred_contrib=True)
+        contributions = cast(np.ndarray, self.booster.predict(x, pred_contrib=True))  # (sparse only for sparse x)
         columns = self._offset_columns()
         contributions[:, columns] += self.offset.contributions(x[:, columns])
         contributions[:, -1] += self.offset.intercept
@@ -139,7 +140,11 @@ class LightGBMScorer:
     def to_text(self) -> str:
         """The booster's own text format (`model_to_string`) beside the offset's numbers."""
         return json.dumps(
-            {"format": MODEL_FORMAT, "weather_offset": self.offset.to_dict(), "lightgbm": self.booster.model_to_string()}
+            {
+                "format": MODEL_FORMAT,
+                "weather_offset": self.offset.to_dict(),
+                "lightgbm": self.booster.model_to_string(),
+            }
         )
 
     @classmethod

@@ -57,7 +57,9 @@ class LinearLogit:
         if class_weight == "balanced":  # n / (2 n_class), as scikit-learn
             events = y == 1
             w = w * np.where(events, y.size / (2 * max(events.sum(), 1)), y.size / (2 * max((~events).sum(), 1)))
-        bounds = [(0.0, None) if n in non_negative else (None, None) for n in names]
+        bounds: list[tuple[float | None, float | None]] = [
+            (0.0, None) if n in non_negative else (None, None) for n in names
+        ]
         coef, intercept = _penalised_logistic((filled - means) / scales, np.asarray(y, dtype=np.float64), w, bounds)
         return cls(names, tuple(means.tolist()), tuple(scales.tolist()), tuple(coef.tolist()), intercept, log1p)
 
@@ -91,7 +93,9 @@ def _penalised_logistic(
     rate = np.clip(np.average(y, weights=weight), 1e-6, 1 - 1e-6)
     start = np.concatenate([np.zeros(z.shape[1]), [np.log(rate / (1 - rate))]])
 
-    total = weight.sum()  # the objective per unit of weight (as scikit-learn scales it), so tolerances mean the same at any size
+    total = (
+        weight.sum()
+    )  # the objective per unit of weight (as scikit-learn scales it), so tolerances mean the same at any size
 
     def objective(beta: np.ndarray) -> tuple[float, np.ndarray]:
         margin = z @ beta[:-1] + beta[-1]

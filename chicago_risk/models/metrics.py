@@ -9,6 +9,7 @@ the same probability is scored as if it picked among them at random (in expectat
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -171,7 +172,7 @@ def precision_at(day, y, p, share: float) -> float:
         .group_by("day")
         .agg(pl.col("hit").sum() / pl.col("w").sum())
     )
-    return float(per_day["hit"].mean())
+    return float(cast(float, per_day["hit"].mean()))
 
 
 def capture_at(day, n, p, share: float) -> float:

@@ -12,11 +12,13 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import cast
 
 import numpy as np
 import polars as pl
 
+from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
 from chicago_risk.features.registry import registry_hash
 from chicago_risk.models import metrics as M
 from chicago_risk.models.base import COUNT, LABEL, Scorer, labels
@@ -24,11 +26,10 @@ from chicago_risk.models.baselines import ClimatologyScorer, PersistenceScorer, 
 from chicago_risk.models.calibration import CalibrationMap, fit_calibration_map
 from chicago_risk.models.etas import ETASScorer
 from chicago_risk.models.gbm import LightGBMScorer
-from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS, ModelSettings
 from chicago_risk.models.windows import TrainingWindow
 from chicago_risk.upstream import materialize_command
 
-SCORERS: dict[str, type] = {
+SCORERS: dict[str, type[Scorer]] = {
     scorer.kind: scorer
     for scorer in (ClimatologyScorer, PersistenceScorer, SeedLogisticScorer, ETASScorer, LightGBMScorer)
 }
@@ -55,7 +56,7 @@ class FittedModel:
     metrics: dict = field(default_factory=dict)
     # UTC, naive (a DuckDB TIMESTAMP)
     created_at: datetime = field(
-        default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        default_factory=lambda: datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     )
 
     @property
@@ -184,7 +185,7 @@ def fit_model(
     p = calibration.probability(raw)
     metrics = {
         "training_rows": train.height,
-        "training_event_rate": float(train[LABEL].cast(pl.Float64).mean()),
+        "training_event_rate": float(cast(float, train[LABEL].cast(pl.Float64).mean())),
         "fit_seconds": round(fit_seconds, 3),
         "calibration_method": calibration.probability.method,
         "calibration_slice": slice_metrics(y, p),

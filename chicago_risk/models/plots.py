@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -70,7 +71,7 @@ def pr_png(predictions: pl.DataFrame) -> bytes:
     for model, y, p, _ in _per_model(predictions):
         precision, recall, _ = precision_recall_curve(y, p)
         axis.plot(recall, precision, label=model)
-    base_rate = float(predictions[LABEL].cast(pl.Float64).mean())
+    base_rate = float(cast(float, predictions[LABEL].cast(pl.Float64).mean()))
     axis.axhline(base_rate, color="grey", linestyle="--", linewidth=1, label="base rate")
     axis.set(xlabel="recall", ylabel="precision", title="Precision-recall, all folds")
     axis.legend(fontsize=8)

@@ -10,10 +10,10 @@ Columns (PREDICTIONS_SCHEMA):
   probability like it and how well they agreed with it (see `calibration.ConfidenceTable`):
   0.9 = the calibration data pins p within about 10% of its value.
 - `drivers`: the top 3-5 signed contributions {feature, value, contribution (log-odds of the
-  uncalibrated score: TreeSHAP plus the offset's terms), label (plain words)}, largest first. Computed for every cell of the
-  last `DriverSettings.all_cells_recent_days` days and for cells above the low band on older
-  days (TreeSHAP costs ~3.5 s per day of the city); an empty list elsewhere and for non-tree
-  models.
+  uncalibrated score: TreeSHAP plus the offset's terms), label (plain words)}, largest
+  first. Computed for every cell of the last `DriverSettings.all_cells_recent_days` days and for
+  cells above the low band on older days (TreeSHAP costs ~3.5 s per day of the city); an empty
+  list elsewhere and for non-tree models.
 - `model_id`, `model_cutoff`: the model that scored the row (its cutoff is on or before `day`).
 """
 
@@ -24,11 +24,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from chicago_risk.config import CHICAGO_TZ
+from chicago_risk.config import CHICAGO_TZ, ModelSettings, RiskBands
 from chicago_risk.models.drivers import DRIVER_DTYPE, explain, no_drivers
 from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.model import FittedModel
-from chicago_risk.config import ModelSettings, RiskBands
 
 RISK_BANDS = ("low", "medium", "high")
 

@@ -17,6 +17,7 @@ of cell-days).
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import polars as pl
 
@@ -61,11 +62,14 @@ def storm_metrics(
         p = part["p"].to_numpy()
         values = {
             "days": part["day"].n_unique(), "rows": part.height, "events": float(part[COUNT].sum()),
-            "precip_min_mm": float(part["precip_mm"].min()), "mean_p": float(p.mean()), "event_share": float(y.mean()),
+            "precip_min_mm": float(cast(float, part["precip_mm"].min())), "mean_p": float(p.mean()),
+            "event_share": float(y.mean()),
             "auroc": M.auroc(y, p), "ece": M.expected_calibration_error(y, p, settings.storm_reliability_bins),
             "brier": M.brier(y, p),
             "flagged_share": float((p >= medium_from).mean()),
-            "flagged_capture": float(part.filter(pl.col("p") >= medium_from)[COUNT].sum() / max(part[COUNT].sum(), 1)),
+            "flagged_capture": float(
+                cast(int, part.filter(pl.col("p") >= medium_from)[COUNT].sum()) / max(cast(int, part[COUNT].sum()), 1)
+            ),
         }
         table = M.reliability_table(y, p, settings.storm_reliability_bins)
         for row in table.iter_rows(named=True):

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 import polars as pl
 
-from chicago_risk.config import CalibrationSettings, TrainingSettings
-from chicago_risk.config import LABEL_HORIZON_DAYS
+from chicago_risk.config import LABEL_HORIZON_DAYS, CalibrationSettings, TrainingSettings
 from chicago_risk.partitions import DATA_FIRST_DAY
 
 TRAIN, CALIBRATION = "train", "calibration"
@@ -64,7 +64,10 @@ class TrainingWindow:
 
         Filtered by day directly: joining the roles first would copy two years of the city once
         more (1.4 GB on the demo) before the filters."""
-        return tuple(rows.filter(pl.col("day").is_in(self.days(role).implode())) for role in (TRAIN, CALIBRATION))
+        train, calibration = (
+            rows.filter(pl.col("day").is_in(self.days(role).implode())) for role in (TRAIN, CALIBRATION)
+        )
+        return train, calibration
 
     def describe(self) -> dict:
         """The window as JSON-ready facts, for the registry and the model card."""
@@ -76,8 +79,8 @@ class TrainingWindow:
             "first_day": self.first_day.isoformat(),
             "last_labelled_day": self.last_day.isoformat(),
             "training_days": train.len(),
-            "training_first_day": train.min().isoformat(),
-            "training_last_day": train.max().isoformat(),
+            "training_first_day": cast(date, train.min()).isoformat(),
+            "training_last_day": cast(date, train.max()).isoformat(),
             "calibration_days": calibration.len(),
             "calibration_blocks": [[s.isoformat(), e.isoformat()] for s, e in self.calibration_blocks],
             "calibration_months": sorted(set(calibration.dt.month().to_list())),

@@ -15,7 +15,6 @@ materialize`, a backfill of the asset graph) publishes in the same run.
 
 import time
 from dataclasses import dataclass
-from datetime import date
 
 import dagster as dg
 
@@ -91,7 +90,9 @@ def _publish_days(
         frame = warehouse.query(spec.select_sql(), [chunk[0], chunk[-1]])
         by_day = {key[0]: part for key, part in frame.partition_by("day", as_dict=True).items()}
         empty = frame.clear()  # a materialized day without rows is published as empty
-        written += [store.write_partition(spec.table, d.isoformat(), by_day.get(d, empty), version, spec.facets) for d in chunk]
+        written += [
+            store.write_partition(spec.table, d.isoformat(), by_day.get(d, empty), version, spec.facets) for d in chunk
+        ]
     manifest = store.commit(spec.table, written, resolution)
     skipped = (end - start).days + 1 - len(days)
     if skipped:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
 from threading import Lock
+from typing import cast
 
 import polars as pl
 import pyarrow as pa
@@ -164,7 +165,9 @@ class PublishedStore:
     """Publish and read layers at `url`, a folder or s3://bucket/prefix (see the module docstring).
     `object_store` says how to reach a bucket; default: the `AWS_*` environment."""
 
-    def __init__(self, url: str, retain_superseded_s: float = 600.0, object_store: ObjectStoreConfig | None = None) -> None:
+    def __init__(
+        self, url: str, retain_superseded_s: float = 600.0, object_store: ObjectStoreConfig | None = None
+    ) -> None:
         self.url = url
         self.root = table_root(url, "CHICAGO_RISK_PUBLISHED_URL")
         self.retain_superseded_s = retain_superseded_s
@@ -188,7 +191,9 @@ class PublishedStore:
         daily = key != CURRENT
         footer = {
             SOURCE_VERSION: source_version,
-            FACETS: json.dumps({name: sorted(frame[name].drop_nulls().unique().cast(pl.String).to_list()) for name in facets}),
+            FACETS: json.dumps(
+                {name: sorted(frame[name].drop_nulls().unique().cast(pl.String).to_list()) for name in facets}
+            ),
         }
         rows = frame.to_arrow()
         if daily and DAY in rows.column_names:
@@ -221,14 +226,21 @@ class PublishedStore:
         def commit() -> None:
             table = self._prepared(layer, schema, daily, h3_resolution)
             table.create_write_transaction(
-                [w.action for w in written], mode="overwrite", schema=pa.schema(table.schema().to_arrow()),
+                [w.action for w in written],
+                mode="overwrite",
+                # pa.schema takes any Arrow PyCapsule schema (delta's is arro3's); its stubs list only pyarrow's own.
+                schema=pa.schema(table.schema().to_arrow()),  # type: ignore[arg-type]
                 partition_by=[DAY] if daily else None,
                 partition_filters=[(DAY, "in", [w.key for w in written])] if daily else None,
             )
 
         with_commit_retries(commit)
-        vacuum_superseded(open_table(self._uri(layer), self.storage_options), self.retain_superseded_s)
-        return self.read_manifest(layer)
+        committed = open_table(self._uri(layer), self.storage_options)
+        assert committed is not None, f"{layer} was just committed"
+        vacuum_superseded(committed, self.retain_superseded_s)
+        manifest = self.read_manifest(layer)  # after the vacuum, whose commits move the version
+        assert manifest is not None, f"{layer} was just committed"
+        return manifest
 
     def publish(
         self,
@@ -241,7 +253,9 @@ class PublishedStore:
         """Write and commit `partitions` (key, rows) at once."""
         facets = tuple(facets)
         return self.commit(
-            layer, [self.write_partition(layer, key, frame, source_version, facets) for key, frame in partitions], h3_resolution
+            layer,
+            [self.write_partition(layer, key, frame, source_version, facets) for key, frame in partitions],
+            h3_resolution,
         )
 
     def _prepared(self, layer: str, schema: pa.Schema, daily: bool, h3_resolution: int) -> DeltaTable:
@@ -293,7 +307,7 @@ class PublishedStore:
             )
             for row in files.sort(f"partition.{DAY}" if daily else "path").iter_rows(named=True)
         }
-        updated = files["modification_time"].max() if files.height else 0
+        updated = cast(int, files["modification_time"].max()) if files.height else 0
         resolution = int(table.metadata().configuration[RESOLUTION_PROPERTY])
         return Manifest(layer, table.version(), resolution, _iso(updated), partitions)
 
@@ -307,7 +321,7 @@ class PublishedStore:
     @staticmethod
     def read_partition(entry: PartitionEntry) -> pl.DataFrame:
         """One partition, as of its manifest's version."""
-        return pl.from_arrow(entry.pinned.dataset([entry]).to_table())
+        return cast(pl.DataFrame, pl.from_arrow(entry.pinned.dataset([entry]).to_table()))
 
     @staticmethod
     def scan(entries: Iterable[PartitionEntry]) -> pl.LazyFrame:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import dagster as dg
-
 from chicago_risk.sources.base import RequestSource, WeatherSource
 
 if TYPE_CHECKING:

@@ -12,11 +12,10 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
-from chicago_risk.sources.soda import soda_frame
 from chicago_risk.sources.base import (
     WEATHER_SOURCE_SCHEMA,
     DatasetInfo,
@@ -24,6 +23,7 @@ from chicago_risk.sources.base import (
     SourceUnavailableError,
     WeatherSource,
 )
+from chicago_risk.sources.soda import soda_frame
 
 WEATHER_FILE = "weather.csv"
 _OBSERVED = ("tmin_c", "tmax_c", "precip_mm")
@@ -78,9 +78,12 @@ class FilesSource(RequestSource, WeatherSource):
     def days_held(self) -> tuple[date, date] | None:
         """The first and last created day of the exports' rows of any type (None: no dated row)."""
         created = pl.concat(
-            [_read_export(path).select(_timestamp("created_date").dt.date().alias("day")) for path in self._export_paths()]
+            [
+                _read_export(path).select(_timestamp("created_date").dt.date().alias("day"))
+                for path in self._export_paths()
+            ]
         )["day"]
-        return None if created.null_count() == created.len() else (created.min(), created.max())
+        return None if created.null_count() == created.len() else (cast(date, created.min()), cast(date, created.max()))
 
     def dataset_info(self) -> DatasetInfo:
         return DatasetInfo(
@@ -118,10 +121,7 @@ class FilesSource(RequestSource, WeatherSource):
 def _read_export(path: Path) -> pl.DataFrame:
     """One export as string columns under the SODA field names."""
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pl.read_csv(path, infer_schema=False)
-        else:
-            frame = _json_export(path)
+        frame = pl.read_csv(path, infer_schema=False) if path.suffix.lower() == ".csv" else _json_export(path)
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
         raise SourceUnavailableError(f"Cannot read the 311 export {path}: {exc}") from exc
     frame = frame.rename(_soda_name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,6 @@ import httpx
 import polars as pl
 
 from chicago_risk.config import CHICAGO_TZ, CITY_LAT, CITY_LON, LIVE_CLIENTS
-from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import (
     FILLED_BY,
     WEATHER_SOURCE_SCHEMA,
@@ -22,6 +21,7 @@ from chicago_risk.sources.base import (
     SourceUnavailableError,
     WeatherSource,
 )
+from chicago_risk.sources.http_client import Upstream, get_json
 
 # Open-Meteo daily variable -> our column.
 _DAILY: dict[str, str] = {
@@ -192,8 +192,9 @@ def _week_ahead(days: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(
             schema={"day": pl.Date, "fc_precip_7d_mm": pl.Float64, "fc_freeze_days_7d": pl.Float64}
         )
+    first, last = cast(date, days["day"].min()), cast(date, days["day"].max())
     calendar = pl.DataFrame(
-        {"day": pl.date_range(days["day"].min() - timedelta(days=1), days["day"].max(), eager=True)}
+        {"day": pl.date_range(first - timedelta(days=1), last, eager=True)}
     ).join(days, on="day", how="left")
 
     def coming_week(values: pl.Expr) -> pl.Expr:

@@ -10,13 +10,13 @@ import httpx
 import polars as pl
 
 from chicago_risk.config import LIVE_CLIENTS, SOCRATA_DATASET
-from chicago_risk.sources.soda import empty_soda_frame, soda_frame
-from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import (
     DatasetInfo,
     RequestSource,
     SourceUnavailableError,
 )
+from chicago_risk.sources.http_client import Upstream, get_json
+from chicago_risk.sources.soda import empty_soda_frame, soda_frame
 
 TYPES_SCHEMA: dict[str, pl.DataType] = {
     "sr_type": pl.String(),
@@ -63,7 +63,9 @@ class SocrataSource(RequestSource):
         columns = {name: [row.get(name) for row in rows] for name in TYPES_SCHEMA}
         return (
             pl.DataFrame(columns, schema={name: pl.String() for name in TYPES_SCHEMA})
-            .cast(TYPES_SCHEMA)  # SODA sends counts as strings
+            # SODA sends counts as strings. The ignore: polars types cast()'s mapping keys as invariant
+            # `str | Selector | DataType`, so it refuses the dict[str, DataType] it handles at run time.
+            .cast(TYPES_SCHEMA)  # type: ignore[arg-type]
             .sort("requests", descending=True, maintain_order=True)
         )
 
@@ -89,7 +91,7 @@ class SocrataSource(RequestSource):
         rows: list[Mapping[str, Any]] = []
         with httpx.Client(timeout=self.timeout_s, headers=headers) as client:
             while True:
-                params = {**query, "$limit": self.page_size, "$offset": len(rows)}
+                params: dict[str, str | int] = {**query, "$limit": self.page_size, "$offset": len(rows)}
                 page = get_json(client, url, params, upstream)
                 if not isinstance(page, list) or not all(isinstance(r, Mapping) for r in page):
                     raise SourceUnavailableError(

@@ -103,7 +103,9 @@ class DeltaWarehouse:
         self._vacuum(table)
 
     def _vacuum(self, table: str) -> None:
-        vacuum_superseded(self._table(table), self.retain_superseded_s)
+        written = self._table(table)
+        assert written is not None, f"{table} was just written"
+        vacuum_superseded(written, self.retain_superseded_s)
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -33,16 +33,16 @@ class DuckDBFile:
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.database.parent.mkdir(parents=True, exist_ok=True)
-        with exclusive_lock(self.database.with_name(self.database.name + ".lock"), self.lock_timeout_s):
-            with self.duckdb.get_connection() as connection:
-                try:
-                    # DuckDB would draw a progress bar on the terminal of every query over 2 s.
-                    connection.execute("SET enable_progress_bar = false")
-                    yield connection
-                finally:
-                    # DuckDBResource closes only when its block ends without an error; the file
-                    # must be closed before the lock is released either way.
-                    connection.close()
+        lock = self.database.with_name(self.database.name + ".lock")
+        with exclusive_lock(lock, self.lock_timeout_s), self.duckdb.get_connection() as connection:
+            try:
+                # DuckDB would draw a progress bar on the terminal of every query over 2 s.
+                connection.execute("SET enable_progress_bar = false")
+                yield connection
+            finally:
+                # DuckDBResource closes only when its block ends without an error; the file
+                # must be closed before the lock is released either way.
+                connection.close()
 
     def query(self, sql: str, parameters: list | None = None) -> pl.DataFrame:
         with self.connect() as connection:

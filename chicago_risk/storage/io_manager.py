@@ -5,7 +5,9 @@ column name (dagster-duckdb's own IO managers delete and insert in separate stat
 by position, and dagster-duckdb-polars 0.29 calls a method duckdb 2 removed).
 """
 
+from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -18,7 +20,7 @@ def window_days(window: dg.TimeWindow) -> tuple[date, date]:
     return window.start.date(), window.end.date() - timedelta(days=1)
 
 
-def partition_column(definition_metadata: dict | None) -> str:
+def partition_column(definition_metadata: Mapping[str, Any] | None) -> str:
     """The DATE column holding an asset's partition: `day` unless its metadata names another."""
     return (definition_metadata or {}).get("partition_column", "day")
 
@@ -40,6 +42,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         table = context.asset_key.path[-1]
         if context.has_asset_partitions:
             start, end = window_days(context.asset_partitions_time_window)
-            column = partition_column(context.upstream_output.definition_metadata)
+            upstream = context.upstream_output
+            column = partition_column(upstream.definition_metadata if upstream else None)
             return self.warehouse.read_partitions(table, start, end, column)
         return self.warehouse.read_table(table)

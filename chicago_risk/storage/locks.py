@@ -26,6 +26,7 @@ def exclusive_lock(lock_path: Path, timeout_s: float | None = None) -> Iterator[
                 fcntl.flock(handle, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline is not None else 0))
                 break
             except BlockingIOError:
+                assert deadline is not None  # only a non-blocking flock raises BlockingIOError
                 if time.monotonic() > deadline:
                     raise LockTimeout(
                         f"{lock_path.with_suffix('')} stayed busy for {timeout_s:.0f} s; another "

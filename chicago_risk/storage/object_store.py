@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 
 import dagster as dg
 
-
 LOCATIONS = "a folder path, a file:// URL or s3://bucket/prefix"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from chicago_risk.config.settings import Settings
 from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.storage.io_manager import WarehouseIOManager
-from chicago_risk.storage.object_store import ObjectStoreConfig
 from chicago_risk.storage.warehouse import WarehouseResource
 
 

@@ -4,6 +4,7 @@ table says which command makes it, names are quoted, and SQL results come back a
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 import duckdb
 import polars as pl
@@ -34,7 +35,7 @@ def fetch_frame(
     connection: duckdb.DuckDBPyConnection, sql: str, parameters: list | None = None
 ) -> pl.DataFrame:
     # A relation hands Arrow over without the extra copy a DB-API result makes.
-    return pl.from_arrow(connection.sql(sql, params=parameters).to_arrow_table())
+    return cast(pl.DataFrame, pl.from_arrow(connection.sql(sql, params=parameters).to_arrow_table()))
 
 
 def quote(identifier: str) -> str:

@@ -62,7 +62,9 @@ class WarehouseResource(dg.ConfigurableResource):
             if not self.url:
                 raise ValueError("WarehouseResource(storage='delta') needs url: a folder or s3://bucket/prefix")
             root = table_root(self.url, "CHICAGO_RISK_STORAGE_URL")
-            return DeltaWarehouse(root, self.object_store.storage_options(), self.memory_limit, self.retain_superseded_s)
+            return DeltaWarehouse(
+                root, self.object_store.storage_options(), self.memory_limit, self.retain_superseded_s
+            )
         if not self.path:
             raise ValueError("WarehouseResource(storage='duckdb') needs path: the warehouse.duckdb file")
         return DuckDBFile(Path(self.path), self.lock_timeout_s, self.memory_limit)

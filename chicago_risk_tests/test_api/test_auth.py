@@ -41,7 +41,11 @@ def bearer(value: str) -> dict:
 
 
 def public_pem(key) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,7 @@ def test_a_token_failing_a_claim_is_401_saying_which(keyed, signing_key, body, c
 def test_a_token_signed_by_another_key_or_unsigned_is_401(keyed, body):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     assert keyed.post(URL, json=body, headers=bearer(token(other))).status_code == 401
-    unsigned = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60}, None, algorithm="none")
+    unsigned = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60}, "", algorithm="none")
     assert keyed.post(URL, json=body, headers=bearer(unsigned)).status_code == 401
     assert keyed.post(URL, json=body, headers=bearer("not.a.token")).status_code == 401
 
@@ -94,7 +98,7 @@ class _Jwks:
         jwks = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 jwks.fetches += 1
                 status, payload = (500, b"down") if jwks.down else (200, json.dumps({"keys": jwks.keys}).encode())
                 self.send_response(status)

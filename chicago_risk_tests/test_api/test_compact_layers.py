@@ -1,7 +1,6 @@
 """`GET /api/grid` (every cell's shape, once) and `GET /api/layers/{risk,cost}/values` (columns,
 JSON or Arrow IPC): the same cells and numbers as the GeoJSON layers, with the same filters."""
 
-import gzip
 
 import pyarrow as pa
 import pytest
@@ -20,7 +19,9 @@ def test_the_grid_is_every_cell_once_with_a_version_of_its_own(client):
     assert response.status_code == 200 and response.headers["content-encoding"] == "gzip"
     assert response.headers["cache-control"] == "public, max-age=86400"
     grid = GridLayer.model_validate(response.json())
-    assert [f.properties.h3_id for f in grid.features] == list(city_cells(RESOLUTION)) and grid.count == len(grid.features)
+    assert [f.properties.h3_id for f in grid.features] == list(city_cells(RESOLUTION)) and grid.count == len(
+        grid.features
+    )
     assert_feature_collection(response.json())
     for feature in response.json()["features"]:
         assert_is_hexagon_of(feature["geometry"], feature["properties"]["h3_id"])
@@ -72,7 +73,12 @@ def test_arrow_when_asked_with_the_same_values_and_its_own_etag(client):
     assert table.schema.field("h3_id").type == pa.string() and table.schema.field("p_event_7d").type == pa.float64()
     assert table.schema.metadata[b"grid_version"].decode() == as_json.json()["grid_version"]
     assert response.headers["etag"] != as_json.headers["etag"]
-    assert client.get("/api/layers/risk/values", headers={"Accept": ARROW, "If-None-Match": response.headers["etag"]}).status_code == 304
+    assert (
+        client.get(
+            "/api/layers/risk/values", headers={"Accept": ARROW, "If-None-Match": response.headers["etag"]}
+        ).status_code
+        == 304
+    )
     not_arrow = client.get("/api/layers/risk/values", headers={"Accept": f"{ARROW};q=0, application/json"})
     assert not_arrow.headers["content-type"] == "application/json"
 

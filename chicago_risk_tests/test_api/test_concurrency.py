@@ -46,14 +46,17 @@ def test_layer_routes_serve_whole_partitions_while_a_backfill_republishes_them(s
         file = next((published / layer / f"day={day}").glob(f"{version}-*.parquet"))  # the partition's content
         frame = pl.read_parquet(file)
         condition = LAYER_REQUESTS[request_index][3]
-        return frozenset((frame.filter(condition) if condition is not None else frame)[LAYER_REQUESTS[request_index][2]])
+        return frozenset(
+            (frame.filter(condition) if condition is not None else frame)[LAYER_REQUESTS[request_index][2]]
+        )
 
     log = (tmp_path / "backfill.log").open("w")
     backfill = subprocess.Popen(
         [sys.executable, "-m", "chicago_risk_tests.test_publish.backfill_process", str(root), "2"],
         stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
     )
-    statuses, generations, during = [], {"cost_layer": [], "recommendation_clusters": []}, 0
+    statuses, during = [], 0
+    generations: dict[str, list] = {"cost_layer": [], "recommendation_clusters": []}
     deadline = time.monotonic() + BACKFILL_TIMEOUT_S
     with TestClient(make_app(str(published))) as client:
         after_exit = 0

@@ -84,9 +84,15 @@ def test_an_unpublished_end_date_is_a_404_with_the_range_and_nearest_dates(clien
 
 @pytest.mark.parametrize(
     ("path", "parameter"),
-    [("/history?days=0", "days"), ("/history?days=366", "days"), ("/history?days=x", "days"), ("?date=2024-5-1", "date"),
-     ("/history?end_date=2024-5-20", "end_date"), ("/history?end_date=2024-02-30", "end_date"),
-     ("/history?end_date=1716163200", "end_date")],
+    [
+        ("/history?days=0", "days"),
+        ("/history?days=366", "days"),
+        ("/history?days=x", "days"),
+        ("?date=2024-5-1", "date"),
+        ("/history?end_date=2024-5-20", "end_date"),
+        ("/history?end_date=2024-02-30", "end_date"),
+        ("/history?end_date=1716163200", "end_date"),
+    ],
 )
 def test_cell_routes_validate_their_query(client, busy_cell, path, parameter):
     response = client.get(f"/api/cell/{busy_cell}{path}")
@@ -99,7 +105,13 @@ def test_cell_ids_are_validated_and_unknown_cells_are_404(client, suffix):
     # grid are 404 with the reason; malformed ones 422.
     outside = h3.latlng_to_cell(40.71, -74.0, RESOLUTION)  # New York: a valid cell, not Chicago's
     finer = h3.latlng_to_cell(41.88, -87.63, RESOLUTION + 2)
-    for cell, status in ((outside, 404), (finer, 404), ("0123456789abcde", 404), ("87275934zffffff", 422), ("123", 422)):
+    for cell, status in (
+        (outside, 404),
+        (finer, 404),
+        ("0123456789abcde", 404),
+        ("87275934zffffff", 422),
+        ("123", 422),
+    ):
         response = client.get(f"/api/cell/{cell}{suffix}")
         assert response.status_code == status, cell
         detail = response.json()["detail"]
@@ -115,7 +127,10 @@ def test_cell_detail_on_a_day(client, published, busy_cell):
     response = client.get(f"/api/cell/{busy_cell}?date={day}")
     assert response.status_code == 200
     body = CellDetail.model_validate(response.json())
-    row = published["risk_predictions"].filter((pl.col("h3_id") == busy_cell) & (pl.col("day") == day)).row(0, named=True)
+    row = (
+        published["risk_predictions"].filter((pl.col("h3_id") == busy_cell) & (pl.col("day") == day)).row(0, named=True)
+    )
+    assert body.risk is not None and body.cost is not None
     assert body.date == day and body.risk.p_event_7d == pytest.approx(row["p_event_7d"], abs=5e-5)
     assert body.cost.h3_id == busy_cell and body.cost.expected_cost_usd_7d is not None
     assert [p.date for p in body.series] == [FIRST_DAY + timedelta(days=i) for i in range((day - FIRST_DAY).days + 1)]
@@ -167,7 +182,13 @@ def test_an_older_recommendation_is_found_and_an_unknown_one_is_404(client, publ
 def test_drilldowns_answer_304_to_their_etag(client, busy_cell, published):
     rec_id = published["recommendation_clusters"]["rec_id"][0]
     history = f"/api/cell/{busy_cell}/history"
-    for url in (history, f"{history}?end_date={FIRST_DAY}", f"/api/cell/{busy_cell}", f"/api/recommendations/{rec_id}", "/api/meta"):
+    for url in (
+        history,
+        f"{history}?end_date={FIRST_DAY}",
+        f"/api/cell/{busy_cell}",
+        f"/api/recommendations/{rec_id}",
+        "/api/meta",
+    ):
         first = client.get(url)
         assert first.headers["etag"].startswith('W/"')
         assert client.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304, url

@@ -47,9 +47,22 @@ def _operations(schema) -> list:
 def test_no_generated_request_gives_a_server_error_or_breaks_the_schema(schema, mode):
     operations = _operations(schema)
     assert {op.path for op in operations} >= {
-        "/api/meta", "/api/city", "/api/grid", "/api/layers/risk", "/api/layers/risk/values", "/api/layers/cost/values", "/api/layers/cost", "/api/layers/recommendations", "/api/layers/events",
-        "/api/cell/{h3_id}/history", "/api/cell/{h3_id}", "/api/recommendations/{rec_id}",
-        "/api/v1/predict/flood", "/health", "/ready", "/metrics",
+        "/api/meta",
+        "/api/city",
+        "/api/grid",
+        "/api/layers/risk",
+        "/api/layers/risk/values",
+        "/api/layers/cost/values",
+        "/api/layers/cost",
+        "/api/layers/recommendations",
+        "/api/layers/events",
+        "/api/cell/{h3_id}/history",
+        "/api/cell/{h3_id}",
+        "/api/recommendations/{rec_id}",
+        "/api/v1/predict/flood",
+        "/health",
+        "/ready",
+        "/metrics",
     }
     for operation in operations:
         if mode == GenerationMode.NEGATIVE and not (operation.query or operation.path_parameters or operation.body):
@@ -71,15 +84,21 @@ boxes = st.tuples(lons, lats, lons, lats).map(
 )
 # (url, the model a 200 response must validate against)
 requests = st.one_of(
-    st.builds(lambda d, b, m: (f"/api/layers/risk?date={d}&bbox={b}&min_risk={m}", RiskLayer), days, boxes, st.floats(0, 1)),
+    st.builds(
+        lambda d, b, m: (f"/api/layers/risk?date={d}&bbox={b}&min_risk={m}", RiskLayer), days, boxes, st.floats(0, 1)
+    ),
     st.builds(
         lambda d, m, c: (f"/api/layers/cost?date={d}&cost_mode={m}&min_cost_usd={c}", CostLayer),
-        days, st.sampled_from(["total", "energy", "water", "repair"]), st.floats(0, 5_000),
+        days,
+        st.sampled_from(["total", "energy", "water", "repair"]),
+        st.floats(0, 5_000),
     ),
     st.builds(lambda d, b: (f"/api/layers/recommendations?date={d}&bbox={b}", RecommendationsLayer), days, boxes),
     st.builds(
         lambda d, n, t: (f"/api/layers/events?start_date={d}&end_date={d + timedelta(days=n)}&status={t}", EventsLayer),
-        days, st.integers(-1, 95), st.sampled_from(["open", "closed", "all"]),
+        days,
+        st.integers(-1, 95),
+        st.sampled_from(["open", "closed", "all"]),
     ),
     st.builds(lambda c, n: (f"/api/cell/{c}/history?days={n}", CellHistory), cells, st.integers(1, 365)),
     st.builds(

@@ -1,6 +1,7 @@
 """The layer routes against the contract: fields, RFC 7946 geometry, filters, errors, ETag, gzip."""
 
 from datetime import timedelta
+from typing import cast
 
 import h3
 import polars as pl
@@ -62,7 +63,7 @@ def test_risk_layer_is_every_city_cell_of_the_latest_day_as_published(client, sm
 
 def test_risk_layer_filters_by_min_risk_and_bbox(client, small_city):
     published = _published(small_city, "risk_predictions")
-    threshold = float(published["p_event_7d"].quantile(0.7))
+    threshold = float(cast(float, published["p_event_7d"].quantile(0.7)))
     body = _geojson(client, f"/api/layers/risk?min_risk={threshold}", RiskLayer)
     assert {f["properties"]["h3_id"] for f in body["features"]} == set(
         published.filter(pl.col("p_event_7d") >= threshold)["h3_id"]
@@ -73,7 +74,7 @@ def test_risk_layer_filters_by_min_risk_and_bbox(client, small_city):
     body = _geojson(client, "/api/layers/risk?bbox=" + ",".join(map(str, box)), RiskLayer)
 
     def meets(cell: str) -> bool:
-        lats, lons = zip(*h3.cell_to_boundary(cell))
+        lats, lons = zip(*h3.cell_to_boundary(cell), strict=True)
         return max(lons) >= box[0] and min(lons) <= box[2] and max(lats) >= box[1] and min(lats) <= box[3]
 
     assert {f["properties"]["h3_id"] for f in body["features"]} == {c for c in city_cells(RESOLUTION) if meets(c)}
@@ -86,7 +87,7 @@ def test_cost_layer_fields_and_cost_mode_filter(client, small_city):
     assert all(set(f["properties"]) == COST_FIELDS for f in body["features"])
     assert len(body["features"]) == len(city_cells(RESOLUTION))
     published = _published(small_city, "cost_layer", FIRST_DAY, FIRST_DAY)
-    floor = float(published["cost_energy_usd_mean"].median())
+    floor = float(cast(float, published["cost_energy_usd_mean"].median()))
     body = _geojson(client, f"/api/layers/cost?date={FIRST_DAY}&cost_mode=energy&min_cost_usd={floor}", CostLayer)
     assert body["cost_field"] == "cost_energy_usd_mean"
     assert {f["properties"]["h3_id"] for f in body["features"]} == set(
@@ -121,7 +122,9 @@ def test_events_layer_points_types_status_and_window(client, small_city):
     assert all(EVENT_FIELDS <= set(f["properties"]) for f in body["features"])
     named = next(f for f in body["features"] if " at " in f["properties"]["summary"])
     assert named["properties"]["summary"].startswith(named["properties"]["type"])
-    url = f"/api/layers/events?start_date={FIRST_DAY}&end_date={FIRST_DAY + timedelta(days=2)}&types=WM3,AAE&status=open"
+    url = (
+        f"/api/layers/events?start_date={FIRST_DAY}&end_date={FIRST_DAY + timedelta(days=2)}&types=WM3,AAE&status=open"
+    )
     body = _geojson(client, url, EventsLayer)
     expected = _published(small_city, "raw_311_requests", FIRST_DAY, FIRST_DAY + timedelta(days=2)).filter(
         pl.col("sr_short_code").is_in(["WM3", "AAE"]) & (pl.col("status") == "Open")
@@ -179,7 +182,11 @@ def test_a_day_not_yet_published_names_the_newest_and_latest_is_an_alias_of_it(c
         response = client.get(f"/api/layers/{layer}?date={today}")
         assert response.status_code == 404
         detail = response.json()["detail"]
-        assert (detail["error"], detail["parameter"], detail["date_max"]) == ("not_yet_published", "date", str(LAST_DAY))
+        assert (detail["error"], detail["parameter"], detail["date_max"]) == (
+            "not_yet_published",
+            "date",
+            str(LAST_DAY),
+        )
         assert f"the newest published day is {LAST_DAY}" in detail["message"] and "date=latest" in detail["message"]
         latest = client.get(f"/api/layers/{layer}?date=latest")
         assert latest.status_code == 200 and latest.json()["date"] == str(LAST_DAY)

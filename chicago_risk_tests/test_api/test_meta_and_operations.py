@@ -16,8 +16,8 @@ from chicago_risk.cost.pressure import ACTION_TYPES
 from chicago_risk.grid import city_cells, city_limits_geojson
 from chicago_risk.publish.store import PublishedStore
 from chicago_risk_tests.fixtures.api import make_app
-from chicago_risk_tests.fixtures.published import published_without
 from chicago_risk_tests.fixtures.geojson import assert_geometry, signed_area
+from chicago_risk_tests.fixtures.published import published_without
 from chicago_risk_tests.fixtures.small_city import FIRST_DAY, LAST_DAY, RESOLUTION
 
 
@@ -37,8 +37,8 @@ def test_meta_describes_the_published_city(client, small_city):
         "champion": {"model_id": champion, "cutoff": FIRST_DAY, "since": FIRST_DAY, "pinned": False, "set_by": "rule"},
         "challenger": None, "decision": "no_challenger", "reason": "the champion is the newest fit", "shadow": None,
     }
-    assert meta.pricing_model_version.startswith("cost_layer@")
-    assert meta.recommendation_version.startswith("recommendation_clusters@")
+    assert (meta.pricing_model_version or "").startswith("cost_layer@")
+    assert (meta.recommendation_version or "").startswith("recommendation_clusters@")
     assert meta.leak_311_types == [t.sr_type for t in LEAK_TYPES]
     assert meta.last_refresh_utc is not None
     assert meta.layers["cost_layer"].partitions == 14 and meta.layers["raw_311_requests"].date_max == LAST_DAY
@@ -116,7 +116,7 @@ def test_city_outline_is_rfc7946_geojson_with_its_source_and_attribution(client)
     # The same rings as the grid's file (which runs the other way round), to the same precision.
     served, original = feature["geometry"]["coordinates"], source["geometry"]["coordinates"]
     assert len(served) == len(original) == 4
-    for ring, source_ring in zip(served, original):
+    for ring, source_ring in zip(served, original, strict=True):
         assert ring in (source_ring, source_ring[::-1])
     assert signed_area(original[0]) < 0, "the source's exterior is clockwise: the route must turn it"
     properties = feature["properties"]
@@ -157,7 +157,10 @@ def test_nothing_published_is_not_ready_and_never_a_500(tmp_path):
         assert meta.status_code == 200 and meta.json()["date_max"] is None
         # What comes from the settings is there before anything is published, the outline too.
         assert meta.json()["published_dates"] == [] and meta.json()["recommendation_action_types"] == list(ACTION_TYPES)
-        assert meta.json()["risk_bands"] == {"medium_from": MODEL_SETTINGS.bands.medium_from, "high_from": MODEL_SETTINGS.bands.high_from}
+        assert meta.json()["risk_bands"] == {
+            "medium_from": MODEL_SETTINGS.bands.medium_from,
+            "high_from": MODEL_SETTINGS.bands.high_from,
+        }
         assert client.get(meta.json()["city_outline_path"]).json()["features"][0]["properties"]["attribution"]
         for url in ("/api/layers/risk", "/api/layers/events", "/api/cell/872664190ffffff", "/api/recommendations/x"):
             response = client.get(url)
@@ -192,7 +195,8 @@ def test_metrics_count_requests_latency_errors_caches_model_and_partitions(small
         f'chicago_risk_model_info{{model_id="{model_id}"}} 1.0',
         f'chicago_risk_model_alias_info{{alias="champion",model_id="{model_id}"}} 1.0',
         'chicago_risk_model_champion_pinned 0.0',
-        f'chicago_risk_published_partition_info{{layer="risk_predictions",partition_key="{LAST_DAY}",version="{risk_version}"}} 1.0',
+        f'chicago_risk_published_partition_info{{layer="risk_predictions",partition_key="{LAST_DAY}",'
+        f'version="{risk_version}"}} 1.0',
         'chicago_risk_published_partitions{layer="cost_layer"} 14.0',
     ):
         assert line in text, line
@@ -206,7 +210,11 @@ def test_cors_follows_the_configured_origins(small_city, origin, allowed):
         response = client.get("/api/meta", headers={"Origin": origin})
         preflight = client.options(
             "/api/v1/predict/flood",
-            headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "X-API-Key"},
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "X-API-Key",
+            },
         )
     assert (response.headers.get("access-control-allow-origin") == origin) == allowed
     assert (preflight.status_code == 200) == allowed

@@ -28,7 +28,9 @@ def _dashboard_expressions() -> list[str]:
 
 
 def _rules() -> list[dict]:
-    return [rule for group in yaml.safe_load((MONITORING / "alerts.yaml").read_text())["groups"] for rule in group["rules"]]
+    return [
+        rule for group in yaml.safe_load((MONITORING / "alerts.yaml").read_text())["groups"] for rule in group["rules"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,11 @@ def test_every_metric_the_dashboard_and_alerts_use_is_exposed(exposed):
 
 
 def test_every_alert_has_a_severity_and_its_runbook_section():
-    anchors = {line[3:].strip().lower() for line in (MONITORING / "RUNBOOK.md").read_text().splitlines() if line.startswith("## ")}
+    anchors = {
+        line[3:].strip().lower()
+        for line in (MONITORING / "RUNBOOK.md").read_text().splitlines()
+        if line.startswith("## ")
+    }
     for rule in _rules():
         assert rule["labels"]["severity"] in ("warning", "critical") and rule["annotations"]["summary"]
         assert rule["annotations"]["runbook_url"] == f"RUNBOOK.md#{rule['alert'].lower()}"

@@ -4,7 +4,6 @@ the published store."""
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from chicago_risk_tests.fixtures.small_city import LAST_DAY
@@ -22,7 +21,9 @@ def test_the_notebook_runs_on_the_published_store(small_city, tmp_path, monkeypa
     # The warehouse is moved away: the notebook must not need it.
     monkeypatch.setenv("CHICAGO_RISK_DATA_DIR", str(tmp_path / "no-warehouse-here"))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     code = [c for c in notebook.cells if c.cell_type == "code"]
     outputs = "\n".join(_text(c) for c in code)
     assert f"{LAST_DAY}: 160 cells" in outputs

@@ -3,7 +3,7 @@
 import io
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +14,7 @@ from chicago_risk_tests.fixtures.small_city import LAST_DAY
 
 
 @pytest.fixture
-def read_log() -> Callable[[], tuple[str, list[dict]]]:
+def read_log() -> Iterator[Callable[[], tuple[str, list[dict]]]]:
     """The API logger's output during the test: its text and its lines, parsed."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -40,7 +40,12 @@ def test_each_request_is_one_json_line_with_its_id_and_no_personal_data(small_ci
     assert tagged.headers["x-request-id"] == "trace-42"
     assert odd.headers["x-request-id"] != "no spaces allowed" and len(odd.headers["x-request-id"]) == 32
     requests = [line for line in lines if line["message"] == "request"]
-    assert [r["route"] for r in requests] == ["/api/layers/risk", "/api/cell/{h3_id}/history", "/health", "/api/v1/predict/flood"]
+    assert [r["route"] for r in requests] == [
+        "/api/layers/risk",
+        "/api/cell/{h3_id}/history",
+        "/health",
+        "/api/v1/predict/flood",
+    ]
     history = requests[1]
     assert history["request_id"] == "trace-42" and history["status"] == 200 and history["duration_ms"] > 0
     assert "days=7" not in text, "query values are not logged"

@@ -51,7 +51,9 @@ def test_a_score_is_the_published_layer_of_its_day_with_its_drivers(client, risk
     assert result["probability"] == pytest.approx(explained["p_event_7d"], abs=1e-4)
     assert result["risk_score"] == result["probability"]
     assert [e["feature"] for e in result["explain"]] == [d["feature"] for d in explained["drivers"]]
-    assert [e["contrib"] for e in result["explain"]] == pytest.approx([d["contribution"] for d in explained["drivers"]], abs=1e-4)
+    assert [e["contrib"] for e in result["explain"]] == pytest.approx(
+        [d["contribution"] for d in explained["drivers"]], abs=1e-4
+    )
     meta = result["meta"]
     assert (meta["model"], meta["features_date"]) == (explained["model_id"], str(explained["day"]))
     assert meta["risk_band"] == explained["risk_band"] and meta["overridden"] == []
@@ -65,7 +67,9 @@ def test_the_timestamp_picks_the_chicago_day_and_the_latest_features_on_or_befor
         FIRST_DAY + timedelta(days=2)
     )
     assert _score(client, zone, f"{LAST_DAY + timedelta(days=40)}T12:00:00")["meta"]["features_date"] == str(LAST_DAY)
-    early = client.post(URL, json={"zone_id": zone, "timestamp": f"{FIRST_DAY - timedelta(days=1)}T12:00:00"}, headers=KEY)
+    early = client.post(
+        URL, json={"zone_id": zone, "timestamp": f"{FIRST_DAY - timedelta(days=1)}T12:00:00"}, headers=KEY
+    )
     assert early.status_code == 404
     assert early.json()["detail"]["parameter"] == "timestamp"
     assert early.json()["detail"]["date_min"] == str(FIRST_DAY)

@@ -44,6 +44,7 @@ def test_settings_read_the_process_environment_and_keep_secrets_out_of_repr(monk
     settings = ServingSettings.from_env()
     assert settings.api_key_values() == ("key-a",) and settings.jwt_enabled and settings.jwt_algorithms == ("HS256",)
     assert (settings.port, settings.published_url) == (9000, str(tmp_path / "published"))
+    assert settings.rate_limit_storage_url is not None
     assert settings.rate_limit_storage_url.get_secret_value() == "redis://:hunter2@redis:6379/0"
     shown = repr(settings) + str(settings)
     assert not any(secret in shown for secret in ("key-a", "shared-secret", "hunter2"))
@@ -52,12 +53,35 @@ def test_settings_read_the_process_environment_and_keep_secrets_out_of_repr(monk
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"CHICAGO_RISK_API_RATE_PER_MINUTE": "many"}, "CHICAGO_RISK_API_RATE_PER_MINUTE='many': Input should be a valid integer"),
-        ({"CHICAGO_RISK_API_CACHE_ENTRIES": "0"}, "CHICAGO_RISK_API_CACHE_ENTRIES='0': Input should be greater than or equal to 1"),
-        ({"CHICAGO_RISK_API_MAX_BODY_BYTES": "10"}, "CHICAGO_RISK_API_MAX_BODY_BYTES='10': Input should be greater than or equal to 256"),
-        ({"CHICAGO_RISK_JWT_ISSUER": "https://id.example.org"}, "JWT validation needs CHICAGO_RISK_JWT_ISSUER, CHICAGO_RISK_JWT_AUDIENCE and one of"),
-        ({"CHICAGO_RISK_JWT_ISSUER": "i", "CHICAGO_RISK_JWT_AUDIENCE": "a", "CHICAGO_RISK_JWT_KEY": "k", "CHICAGO_RISK_JWT_ALGORITHMS": "HS256,none"}, "may not allow unsigned tokens"),
-        ({"CHICAGO_RISK_API_KEYS_FILE": "/nonexistent/keys"}, "CHICAGO_RISK_API_KEYS_FILE=/nonexistent/keys cannot be read"),
+        (
+            {"CHICAGO_RISK_API_RATE_PER_MINUTE": "many"},
+            "CHICAGO_RISK_API_RATE_PER_MINUTE='many': Input should be a valid integer",
+        ),
+        (
+            {"CHICAGO_RISK_API_CACHE_ENTRIES": "0"},
+            "CHICAGO_RISK_API_CACHE_ENTRIES='0': Input should be greater than or equal to 1",
+        ),
+        (
+            {"CHICAGO_RISK_API_MAX_BODY_BYTES": "10"},
+            "CHICAGO_RISK_API_MAX_BODY_BYTES='10': Input should be greater than or equal to 256",
+        ),
+        (
+            {"CHICAGO_RISK_JWT_ISSUER": "https://id.example.org"},
+            "JWT validation needs CHICAGO_RISK_JWT_ISSUER, CHICAGO_RISK_JWT_AUDIENCE and one of",
+        ),
+        (
+            {
+                "CHICAGO_RISK_JWT_ISSUER": "i",
+                "CHICAGO_RISK_JWT_AUDIENCE": "a",
+                "CHICAGO_RISK_JWT_KEY": "k",
+                "CHICAGO_RISK_JWT_ALGORITHMS": "HS256,none",
+            },
+            "may not allow unsigned tokens",
+        ),
+        (
+            {"CHICAGO_RISK_API_KEYS_FILE": "/nonexistent/keys"},
+            "CHICAGO_RISK_API_KEYS_FILE=/nonexistent/keys cannot be read",
+        ),
     ],
 )
 def test_bad_settings_say_which_variable(env, message):
@@ -85,7 +109,7 @@ def test_chicago_risk_serve_answers_under_uvicorn(small_city):
                 health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
                 break
             except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+                assert server.poll() is None and time.monotonic() < deadline, server.communicate()[1]
                 time.sleep(0.2)
         assert health.json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{port}/ready")

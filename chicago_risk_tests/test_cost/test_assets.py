@@ -17,12 +17,12 @@ from chicago_risk.cost.costs import class_costs
 from chicago_risk.cost.history import history_window
 from chicago_risk.cost.pressure import ACTION_TYPES, PRESSURE_STEP
 from chicago_risk.grid import city_cells
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk.partitions import partition_range_tags
-from chicago_risk_tests.fixtures.instances import fast_test_instance
 from chicago_risk_tests.fixtures import demo_inputs
+from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 FIRST, LAST = date(2024, 6, 1), date(2024, 6, 30)
 OBSERVED = datetime(2024, 7, 1, 8, 0)  # the raw table as re-read after the month
@@ -96,7 +96,8 @@ def test_cost_layer_prices_every_cell_by_its_risk(run):
     assert costs["cost_quantile"].is_between(0, 1, closed="right").all()
     # the cost per expected incident lies between a minor and a major incident's cost
     per_incident = costs["expected_cost_usd_7d"] / costs["expected_events"]
-    cheapest, dearest = (float(x) for x in sum(class_costs(COST_SETTINGS))[[0, -1]])
+    water, energy, repair = class_costs(COST_SETTINGS)
+    cheapest, dearest = (float(x) for x in (water + energy + repair)[[0, -1]])
     assert per_incident.is_between(cheapest, dearest).all()
     # more expected incidents, more cost: the ranks agree almost everywhere
     assert costs.select(pl.corr("expected_events", "expected_cost_usd_7d", method="spearman")).item() > 0.95
@@ -191,7 +192,9 @@ def test_a_schedule_without_its_clusters_fails_naming_the_command(run):
     result = _materialize(COST_ASSETS, run["warehouse"], run["instance"], day, day, raise_on_error=False,
                           selection=[recommendation_schedule])
     assert not result.success
-    assert f"run: chicago-risk materialize --start {day} --end {day} --select recommendation_clusters" in _failure(result)
+    assert f"run: chicago-risk materialize --start {day} --end {day} --select recommendation_clusters" in _failure(
+        result
+    )
 
 
 def test_a_short_history_fails_naming_raw_311(run, tmp_path):

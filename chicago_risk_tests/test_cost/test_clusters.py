@@ -30,7 +30,10 @@ def _candidates(cells_by_day: dict) -> pl.DataFrame:
 def _groups(clusters: pl.DataFrame) -> set:
     return {
         (day, frozenset(cells))
-        for day, cells in clusters.group_by("cluster").agg(pl.col("day").first(), pl.col("h3_id")).select("day", "h3_id").iter_rows()
+        for day, cells in clusters.group_by("cluster")
+        .agg(pl.col("day").first(), pl.col("h3_id"))
+        .select("day", "h3_id")
+        .iter_rows()
     }
 
 
@@ -50,7 +53,9 @@ def test_a_group_above_the_cap_is_split_into_connected_blocks_within_the_cap():
     members = clusters.select(pl.col("cluster").cast(pl.String).alias("rec_id"), "day", "h3_id")
     assert (members_connected(members, RESOLUTION)["pieces"] == 1).all()
     # each block lies within one resolution-8 parent, the same whatever the day
-    parents = clusters.with_columns(parent=pl.col("h3_id").map_elements(lambda c: h3.cell_to_parent(c, 8), return_dtype=pl.String))
+    parents = clusters.with_columns(
+        parent=pl.col("h3_id").map_elements(lambda c: h3.cell_to_parent(c, 8), return_dtype=pl.String)
+    )
     assert (parents.group_by("cluster").agg(pl.col("parent").n_unique())["parent"] == 1).all()
 
 

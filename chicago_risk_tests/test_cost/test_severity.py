@@ -16,18 +16,24 @@ MAIN = "Check for Leak"  # type group "main", configured median 96 h
 def _request(number, day, hours_to_close, sr_type=MAIN, group="main", cell="cellA", status="Completed", parent=None):
     created = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
     return {
-        "sr_number": number, "sr_type": sr_type, "type_group": group, "status": status,
-        "created_at": created, "closed_at": None if hours_to_close is None else created + timedelta(hours=hours_to_close),
-        "day": day, "h3_id": cell, "incident_key": parent or number,
+        "sr_number": number,
+        "sr_type": sr_type,
+        "type_group": group,
+        "status": status,
+        "created_at": created,
+        "closed_at": None if hours_to_close is None else created + timedelta(hours=hours_to_close),
+        "day": day,
+        "h3_id": cell,
+        "incident_key": parent or number,
     }
 
 
 def _history(rows):
-    return pl.DataFrame(rows, schema={name: dtype for name, dtype in {
+    return pl.DataFrame(rows, schema={
         "sr_number": pl.String, "sr_type": pl.String, "type_group": pl.String, "status": pl.String,
         "created_at": pl.Datetime("us"), "closed_at": pl.Datetime("us"), "day": pl.Date, "h3_id": pl.String,
         "incident_key": pl.String,
-    }.items()}).select(HISTORY_COLUMNS)
+    }).select(HISTORY_COLUMNS)
 
 
 def _classes(rows, as_of=AS_OF):
@@ -97,11 +103,11 @@ def test_a_cell_of_hydrant_incidents_is_more_pressure_sensitive_than_a_cell_of_s
                                 COST_SETTINGS)
     cells = pl.DataFrame({"as_of": [AS_OF] * 3, "h3_id": ["hydrants", "sewers", "quiet"]})
     q = cell_class_probabilities(history, cells, shares, COST_SETTINGS).sort("h3_id")
-    rows = {r["h3_id"]: r for r in q.iter_rows(named=True)}
+    by_cell = {r["h3_id"]: r for r in q.iter_rows(named=True)}
     names = COST_SETTINGS.class_names
-    for row in rows.values():
+    for row in by_cell.values():
         assert sum(row[f"q_{n}"] for n in names) == pytest.approx(1.0)
-    pressure = {cell: sum(row[f"qp_{n}"] for n in names) for cell, row in rows.items()}
+    pressure = {cell: sum(row[f"qp_{n}"] for n in names) for cell, row in by_cell.items()}
     # city mix 50/50 hydrant/sewer, cell mix shrunk by 5 incidents: (10 + 5 * 0.5) / 15
     assert pressure["hydrants"] == pytest.approx(12.5 / 15)
     assert pressure["sewers"] == pytest.approx(2.5 / 15)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from chicago_risk.config import DATA_START
 from chicago_risk.demo_city import simulate
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.sources.base import RequestSource, WeatherSource
+from chicago_risk.sources.demo_city import DemoCitySource
 
 from .shared import ALL_TYPES
 

@@ -4,6 +4,7 @@ statuses as of a moment, and realistic reporting noise."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import h3
 import numpy as np
@@ -11,9 +12,10 @@ import polars as pl
 
 from chicago_risk.config import HEAVY_RAIN_MM, LEAK_TYPES, TYPE_GROUP_BY_SR_TYPE
 from chicago_risk.demo_city import params as P
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.grid import city_cells
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.sources.soda import SODA_SCHEMA
+
 from .shared import ALL_TYPES, parsed
 
 BASEMENT, STREET = "Water in Basement Complaint", "Water On Street Complaint"
@@ -66,7 +68,7 @@ def test_heavy_rain_floods_basements_and_streets(demo_year) -> None:
     dry = daily.filter(pl.col("rain_mm") == 0)
     assert heavy.height >= 2 and dry.height >= 100
     for column in ("basement", "street"):
-        assert heavy[column].mean() >= 3 * dry[column].mean(), column
+        assert cast(float, heavy[column].mean()) >= 3 * cast(float, dry[column].mean()), column
 
 
 def test_freeze_thaw_days_bring_main_breaks(demo_year) -> None:
@@ -75,7 +77,8 @@ def test_freeze_thaw_days_bring_main_breaks(demo_year) -> None:
         pl.col("day").dt.month().is_in([11, 12, 1, 2, 3])
     )
     crossing = (pl.col("tmin_c") <= 0) & (pl.col("tmax_c") > 0)
-    assert daily.filter(crossing)["main"].mean() > 1.1 * daily.filter(~crossing)["main"].mean()
+    on_crossing, otherwise = daily.filter(crossing)["main"].mean(), daily.filter(~crossing)["main"].mean()
+    assert cast(float, on_crossing) > 1.1 * cast(float, otherwise)
 
 
 def test_hydrants_open_on_hot_days(demo_year) -> None:
@@ -84,13 +87,13 @@ def test_hydrants_open_on_hot_days(demo_year) -> None:
     )
     hot, mild = daily.filter(pl.col("tmax_c") >= 31), daily.filter(pl.col("tmax_c") < 27)
     assert hot.height >= 3 and mild.height >= 10
-    assert hot["hydrant"].mean() >= 2 * mild["hydrant"].mean()
+    assert cast(float, hot["hydrant"].mean()) >= 2 * cast(float, mild["hydrant"].mean())
     # CHICAGO_FACTS: about 57 a day in summer, far fewer in winter.
-    assert 35 <= daily["hydrant"].mean() <= 80
+    assert 35 <= cast(float, daily["hydrant"].mean()) <= 80
     winter = _daily(demo_year, hydrant=(pl.col("sr_type") == HYDRANT).sum()).filter(
         pl.col("day").dt.month().is_in([1, 2])
     )
-    assert winter["hydrant"].mean() < 0.15 * daily["hydrant"].mean()
+    assert cast(float, winter["hydrant"].mean()) < 0.15 * cast(float, daily["hydrant"].mean())
 
 
 def test_street_duplicates_surge_in_storm_windows(demo_year) -> None:
@@ -101,9 +104,9 @@ def test_street_duplicates_surge_in_storm_windows(demo_year) -> None:
     )
     storm = daily.filter(pl.col("rain_mm") >= P.STORM_WINDOW_MM)
     dry = daily.filter(pl.col("rain_mm") == 0)
-    storm_share = storm["street_dups"].sum() / storm["street"].sum()
+    storm_share = cast(int, storm["street_dups"].sum()) / cast(int, storm["street"].sum())
     assert 0.20 <= storm_share <= 0.35
-    assert dry["street_dups"].sum() / dry["street"].sum() < 0.6 * storm_share
+    assert cast(int, dry["street_dups"].sum()) / cast(int, dry["street"].sum()) < 0.6 * storm_share
 
 
 def test_duplicates_point_to_an_earlier_first_report(demo_year) -> None:
@@ -160,7 +163,7 @@ def test_reporting_noise(demo_year) -> None:
         lat=pl.col("latitude").cast(pl.Float64, strict=False),
         lon=pl.col("longitude").cast(pl.Float64, strict=False),
     ).drop_nulls(["lat", "lon"])
-    cells = [h3.latlng_to_cell(a, b, 9) for a, b in zip(located["lat"], located["lon"])]
+    cells = [h3.latlng_to_cell(a, b, 9) for a, b in zip(located["lat"], located["lon"], strict=True)]
     outside = ~np.isin(np.array(cells), np.array(city_cells(9)))
     assert 1 <= outside.sum() <= 0.002 * located.height
 
@@ -180,7 +183,7 @@ def test_statuses_as_of_a_moment(demo_year) -> None:
             date(2019, 6, 1), date(2019, 6, 30), ALL_TYPES
         )
     )
-    assert early["created"].drop_nulls().max() <= as_of
+    assert cast(datetime, early["created"].drop_nulls().max()) <= as_of
     still_open = early.filter(pl.col("status") == "Open")
     assert still_open["closed_date"].is_null().all() and still_open.height > 50
     assert early.filter(pl.col("status") != "Open")["closed_date"].is_not_null().all()

@@ -27,7 +27,7 @@ def labelled(demo_year) -> pl.DataFrame:
         .drop_nulls(["lat", "lon", "day"])
     )
     firsts = firsts.with_columns(
-        h3_id=pl.Series([h3.latlng_to_cell(a, b, 9) for a, b in zip(firsts["lat"], firsts["lon"])])
+        h3_id=pl.Series([h3.latlng_to_cell(a, b, 9) for a, b in zip(firsts["lat"], firsts["lon"], strict=True)])
     )
     incident_days = firsts.select("h3_id", "day").unique()
     # (cell, t) has an event if some incident day falls on t+1..t+7.

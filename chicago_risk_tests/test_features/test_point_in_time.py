@@ -13,15 +13,15 @@ import pytest
 
 from chicago_risk.config import DATA_START, Settings
 from chicago_risk.definitions import build_definitions
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.features.assets import cell_day_features, cell_day_labels
 from chicago_risk.features.registry import FEATURE_NAMES, HISTORY_DAYS, SHRINKAGE_PRIOR_DAYS
 from chicago_risk.grid import city_cells
 from chicago_risk.ingest.raw_311 import raw_311
-from chicago_risk.sources.soda import soda_frame
 from chicago_risk.ingest.weather import weather_daily
-from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.partitions import partition_range_tags
+from chicago_risk.sources.demo_city import DemoCitySource
+from chicago_risk.sources.soda import soda_frame
+from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 RESOLUTION = 8  # 809 cells keep three years of the city quick
@@ -61,7 +61,7 @@ CRAFTED = [
 
 
 class CityWithCraftedRows(DemoCitySource):
-    extra: list[dict] = []
+    extra: list[dict] = []  # noqa: RUF012 (a pydantic field: each instance gets its own copy)
 
     def fetch_requests(self, start, end, sr_types):
         crafted = soda_frame(self.extra).filter(
@@ -92,7 +92,10 @@ def materialize(defs, resources, instance, names, start, end):
 def warehouse(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("pit"), h3_resolution=RESOLUTION)
     defs = build_definitions(settings)
-    resources = {**defs.resources, "requests_source": CityWithCraftedRows(h3_resolution=RESOLUTION, extra=CRAFTED)}
+    resources = {
+        **(defs.resources or {}),
+        "requests_source": CityWithCraftedRows(h3_resolution=RESOLUTION, extra=CRAFTED),
+    }
     raw = ["raw_311_requests", "weather_daily"]
     with fast_test_instance() as instance:
         materialize(defs, resources, instance, raw, DATA_START, LATE[1] + timedelta(days=7))
@@ -106,7 +109,7 @@ class Oracle:
     """Plain loops over raw rows, written from the feature definitions' words, nothing shared."""
 
     def __init__(self, raw: pl.DataFrame, weather: pl.DataFrame):
-        first_report = {}
+        first_report: dict[str, dict] = {}
         for row in raw.sort("created_at", "sr_number").iter_rows(named=True):
             first_report.setdefault(row["incident_key"], row)
         self.incidents = defaultdict(list)
@@ -127,6 +130,7 @@ class Oracle:
         past = [d for d, _ in self.incidents[cell] if d <= t]
         neighbourhood_rate = self.count(disk2, t, HISTORY_DAYS) / (max(len(disk2), 1) * HISTORY_DAYS)
         weather = [self.weather.get(t - timedelta(days=k)) for k in range(7)]
+        assert weather[0] is not None, f"no weather on {t}"
         doy = 2 * math.pi * t.timetuple().tm_yday / 365.25
         got = {
             "cnt_7d": self.count([cell], t, 7),
@@ -224,7 +228,6 @@ def test_rows_dated_after_t_never_change_the_features_for_t(warehouse):
 
 
 def test_features_need_their_history_materialized_first(warehouse, tmp_path):
-    _, defs, resources, _ = warehouse
     settings = Settings(data_dir=tmp_path, h3_resolution=RESOLUTION)
     fresh = build_definitions(settings)
     with fast_test_instance() as instance:
@@ -234,5 +237,7 @@ def test_features_need_their_history_materialized_first(warehouse, tmp_path):
             instance=instance, partition_key=T0.isoformat(), raise_on_error=False,
         )
     assert not result.success
-    message = result.get_step_failure_events()[0].event_specific_data.error.to_string()
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert error is not None
+    message = error.to_string()
     assert "raw_311_requests lacks 729 partition(s)" in message and "chicago-risk materialize" in message

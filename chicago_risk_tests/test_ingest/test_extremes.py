@@ -14,8 +14,8 @@ from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import weather_daily
 from chicago_risk.overrides import OPERATOR_TAG, REASON_TAG, OverrideError, accept_tags, run_overrides
 from chicago_risk.partitions import partition_range_tags
-from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk.sources.demo_city import DemoCitySource
+from chicago_risk.storage.warehouse import WarehouseResource
 
 START, END = date(2024, 1, 1), date(2024, 1, 31)
 SPIKE, HOLE = date(2024, 1, 20), date(2024, 1, 12)
@@ -26,7 +26,7 @@ class DryCity(DemoCitySource):
 
     spike_copies: int = 0  # every request of SPIKE is filed this many more times, as new requests
     empty_answers: int = 0  # HOLE comes back empty this many times, then with its rows
-    weather_holes: list[str] = []  # days the weather source lacks
+    weather_holes: list[str] = []  # days the weather source lacks  # noqa: RUF012 (a pydantic field)
     spike_rain_mm: float = 0.0  # the rain of SPIKE
     token: str = ""  # keys this source's count of answers (resources are frozen)
 
@@ -50,8 +50,8 @@ class DryCity(DemoCitySource):
 _ASKED: dict[str, int] = {}
 
 
-def run(settings: Settings, instance, source: DryCity, tags: dict[str, str] | None = None, start=START, end=END):
-    resources = {**build_definitions(settings).resources, "requests_source": source, "weather_source": source}
+def run(settings: Settings, instance, source: DemoCitySource, tags: dict[str, str] | None = None, start=START, end=END):
+    resources = {**(build_definitions(settings).resources or {}), "requests_source": source, "weather_source": source}
     return dg.materialize(
         [raw_311, weather_daily], resources=resources, instance=instance, raise_on_error=False,
         tags={**(tags or {}), **partition_range_tags(start.isoformat(), end.isoformat())},
@@ -169,7 +169,12 @@ class BadRows(DemoCitySource):
 
     def fetch_requests(self, start, end, sr_types):
         rows = super().fetch_requests(start, end, sr_types)
-        garbage = super().fetch_requests(START, START, sr_types).head(25).with_columns(pl.lit("not a date").alias("created_date"), pl.col("sr_number") + "-bad")
+        garbage = (
+            super()
+            .fetch_requests(START, START, sr_types)
+            .head(25)
+            .with_columns(pl.lit("not a date").alias("created_date"), pl.col("sr_number") + "-bad")
+        )
         return pl.concat([rows, garbage])
 
 
@@ -182,3 +187,16 @@ def test_a_bad_row_is_quarantined_once_whatever_windows_are_run(settings, instan
     quarantine = WarehouseResource(path=str(settings.warehouse_path)).read_table("raw_311_quarantine")
     bad = quarantine.filter(pl.col("reason") == "unparseable_created_date")
     assert bad.height == 25 and bad["record"].n_unique() == 25
+
+
+def test_an_accepted_weather_check_passes_with_the_override(settings, instance):
+    # The weather checks' results do not name their asset: the override's log line must not need it.
+    out_of_range = DryCity(spike_rain_mm=400.0)
+    refused = run(settings, instance, out_of_range)
+    assert not refused.success and not evaluation(refused, "physical_ranges").passed
+
+    tags = accept_tags([f"physical_ranges@{SPIKE}"], "a gauge glitch, checked by hand", "ops")
+    accepted = run(settings, instance, out_of_range, tags)
+    check = evaluation(accepted, "physical_ranges")
+    assert accepted.success and check.passed
+    assert check.metadata["override_by"].value == "ops"

@@ -72,10 +72,14 @@ def test_a_window_before_the_data_start_is_refused_with_the_setting_to_change(ci
 
 
 def test_the_plan_stops_where_the_exports_end_and_labels_wait_for_their_week(city):
-    done = chicago_risk(city, "materialize", "--dry-run", "--start", "2016-03-20", "--end", "2016-04-10", "--select", INGEST)
+    done = chicago_risk(
+        city, "materialize", "--dry-run", "--start", "2016-03-20", "--end", "2016-04-10", "--select", INGEST
+    )
 
     assert done.returncode == 0, done.stderr
-    assert "raw_311_coverage, raw_311_quarantine, raw_311_requests: 2016-03-20..2016-03-31 (12 partitions)" in done.stdout
+    assert (
+        "raw_311_coverage, raw_311_quarantine, raw_311_requests: 2016-03-20..2016-03-31 (12 partitions)" in done.stdout
+    )
     assert "cell_day_labels: 2016-03-20..2016-03-24 (5 partitions)" in done.stdout
 
 
@@ -93,4 +97,4 @@ def test_history_before_2019_ingests_and_bad_rows_are_stored_once_over_several_w
         raw = db.execute("SELECT min(day), max(day), count(*) FROM raw_311_requests").fetchone()
     assert bad == (25, 25)
     assert labels == (date(2016, 1, 1), date(2016, 3, 24))
-    assert raw[:2] == (date(2016, 1, 1), date(2016, 3, 31)) and raw[2] > 20 * 25
+    assert raw is not None and raw[:2] == (date(2016, 1, 1), date(2016, 3, 31)) and raw[2] > 20 * 25

@@ -1,5 +1,7 @@
 """The city grid holds every cell that overlaps the city limits, so no point inside is 'outside'."""
 
+from itertools import pairwise
+
 import h3
 import numpy as np
 import polars as pl
@@ -13,7 +15,7 @@ def inside(rings: list[list[list[float]]], lon: np.ndarray, lat: np.ndarray) -> 
     result = np.zeros(lon.shape, dtype=bool)
     for ring in rings:
         xs, ys = np.array(ring)[:, 0], np.array(ring)[:, 1]
-        for (x1, y1), (x2, y2) in zip(zip(xs[:-1], ys[:-1]), zip(xs[1:], ys[1:])):
+        for (x1, y1), (x2, y2) in pairwise(zip(xs, ys, strict=True)):
             crosses = ((y1 > lat) != (y2 > lat)) & (lon < (x2 - x1) * (lat - y1) / (y2 - y1 + 1e-300) + x1)
             result ^= crosses
     return result

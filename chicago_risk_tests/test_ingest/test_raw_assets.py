@@ -1,6 +1,7 @@
 """The raw assets materialized through Dagster into a temporary DuckDB warehouse."""
 
 from datetime import date, timedelta
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -9,13 +10,12 @@ import pytest
 from chicago_risk.backfill import BackfillError, materialize_window
 from chicago_risk.config import LABEL_HORIZON_DAYS, LEAK_TYPES, Settings
 from chicago_risk.definitions import build_definitions
-from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.ingest.normalise import RAW_311_SCHEMA
 from chicago_risk.ingest.raw_311 import raw_311
 from chicago_risk.ingest.weather import WEATHER_SCHEMA, weather_daily
-from chicago_risk.partitions import daily_partitions, single_run
+from chicago_risk.partitions import daily_partitions, partition_range_tags, single_run
+from chicago_risk.sources.demo_city import DemoCitySource
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk.partitions import partition_range_tags
 
 JAN_START, JAN_END = date(2024, 1, 1), date(2024, 1, 31)
 RAW = ["raw_311_requests", "raw_311_quarantine", "weather_daily"]
@@ -56,7 +56,7 @@ def test_a_month_materializes_in_one_run_and_loads_downstream(defs, settings, in
     assert all(evaluation.passed for evaluation in result.get_asset_check_evaluations())
     assert len(result.get_asset_check_evaluations()) == 8
     downstream = warehouse_of(settings).read_table("requests_per_day")
-    assert downstream.height == 31 and downstream["requests"].min() > 50
+    assert downstream.height == 31 and cast(int, downstream["requests"].min()) > 50
     materialized = instance.get_materialized_partitions(dg.AssetKey("raw_311_requests"))
     assert len(materialized) == 31
 
@@ -110,7 +110,7 @@ class DeadUpstreamDay(DemoCitySource):
 
 def test_an_empty_day_fails_the_blocking_volume_check_and_stops_downstream(settings, instance):
     defs = build_definitions(settings)
-    resources = {**defs.resources, "requests_source": DeadUpstreamDay(seed=settings.demo_seed)}
+    resources = {**(defs.resources or {}), "requests_source": DeadUpstreamDay(seed=settings.demo_seed)}
     result = dg.materialize(
         [raw_311, weather_daily, requests_per_day],
         resources=resources,
@@ -127,7 +127,7 @@ def test_an_empty_day_fails_the_blocking_volume_check_and_stops_downstream(setti
 
 
 def test_backfill_runner_reports_each_asset_and_refuses_unknown_names(defs, instance):
-    lines = []
+    lines: list[str] = []
     runs = materialize_window(defs, JAN_START, date(2024, 1, 3), instance, select=RAW, echo=lines.append)
     # The weather of the ten days before comes too: the volume check reads it.
     assert [run.partitions for run in runs] == [13, 3]
@@ -139,7 +139,9 @@ def test_backfill_runner_reports_each_asset_and_refuses_unknown_names(defs, inst
 def test_a_window_ending_yesterday_stops_at_the_partitions_that_exist(tmp_path, instance):
     """Labels read the week after each day; for the newest days that week has not happened, so
     the runner must neither ask for raw partitions of days to come nor labels they would need."""
-    yesterday = date.fromisoformat(daily_partitions.get_last_partition_key())
+    last_key = daily_partitions.get_last_partition_key()
+    assert last_key is not None
+    yesterday = date.fromisoformat(last_key)
     start = yesterday - timedelta(days=9)
     defs = build_definitions(Settings(data_dir=tmp_path, h3_resolution=7))
     runs = materialize_window(

@@ -27,7 +27,9 @@ def history(days: int = 28, volume: int = MEDIAN_DAY) -> pl.DataFrame:
 def rows(volume_by_day: dict[date, int], ordinary: int = MEDIAN_DAY, days: int = 7) -> pl.DataFrame:
     """Accepted rows (only `day` matters) for START..START+days-1."""
     window = [START + timedelta(days=i) for i in range(days)]
-    return pl.DataFrame({"day": [d for d in window for _ in range(volume_by_day.get(d, ordinary))]}, schema={"day": pl.Date})
+    return pl.DataFrame(
+        {"day": [d for d in window for _ in range(volume_by_day.get(d, ordinary))]}, schema={"day": pl.Date}
+    )
 
 
 def weather(rain_by_day: dict[date, float], tmax_by_day: dict[date, float] | None = None) -> pl.DataFrame:
@@ -41,7 +43,9 @@ def weather(rain_by_day: dict[date, float], tmax_by_day: dict[date, float] | Non
     )
 
 
-def judged(accepted: pl.DataFrame, rain: pl.DataFrame, trailing: pl.DataFrame | None = None, days: int = 7) -> pl.DataFrame:
+def judged(
+    accepted: pl.DataFrame, rain: pl.DataFrame, trailing: pl.DataFrame | None = None, days: int = 7
+) -> pl.DataFrame:
     end = START + timedelta(days=days - 1)
     trailing = history() if trailing is None else trailing
     return judge_volume(daily_volume(accepted, trailing, START, end), weather_multiplier(rain, START, end))
@@ -105,6 +109,10 @@ def test_an_empty_day_is_implausible_only_where_requests_were_expected():
 
 def test_days_without_a_baseline_are_not_judged_and_missing_weather_counts_as_dry():
     # The first days of an empty warehouse may hold a storm.
-    first_week = judged(rows({START + timedelta(days=1): 5_000}), pl.DataFrame(schema={"day": pl.Date, "tmax_c": pl.Float64, "precip_mm": pl.Float64}), history(days=0))
+    first_week = judged(
+        rows({START + timedelta(days=1): 5_000}),
+        pl.DataFrame(schema={"day": pl.Date, "tmax_c": pl.Float64, "precip_mm": pl.Float64}),
+        history(days=0),
+    )
     assert first_week["implausible"].null_count() >= 6 and flagged(first_week) == []
     assert first_week["weather_multiplier"].to_list() == [1.0] * 7

@@ -20,8 +20,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from chicago_risk.publish.store import PublishedStore
-from chicago_risk_tests.fixtures.published import published_without
 from chicago_risk_tests.fixtures.browser import serve_api
+from chicago_risk_tests.fixtures.published import published_without
 from chicago_risk_tests.fixtures.small_city import FIRST_DAY, RESOLUTION
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "data" / "test-artifacts"
@@ -80,8 +80,16 @@ def click_inside(browser, target_selector: str, expect_selector: str):
         const r = document.querySelector(arguments[0]).getBoundingClientRect();
         return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];
     """, target_selector)
-    on_top = js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).matches(arguments[2])", x, y, expect_selector)
-    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y}): " + js(browser, "return document.elementFromPoint(arguments[0], arguments[1]).outerHTML.slice(0, 300)", x, y)
+    on_top = js(
+        browser,
+        "return document.elementFromPoint(arguments[0], arguments[1]).matches(arguments[2])",
+        x,
+        y,
+        expect_selector,
+    )
+    assert on_top, f"{expect_selector} is not what lies on top at ({x}, {y}): " + js(
+        browser, "return document.elementFromPoint(arguments[0], arguments[1]).outerHTML.slice(0, 300)", x, y
+    )
     actions = ActionBuilder(browser)
     actions.pointer_action.move_to_location(x, y)
     actions.pointer_action.click()
@@ -166,7 +174,10 @@ def test_page_loads_and_draws_every_layer_from_the_api(browser, base_url, get_js
     assert outline["features"][0]["properties"]["attribution"] in text(browser, ".leaflet-control-attribution")
 
     high = next(f["properties"]["h3_id"] for f in risk["features"] if f["properties"]["risk_band"] == "high")
-    assert js(browser, "return document.querySelector(arguments[0]).getAttribute('fill')", cell_centre_selector(high)) == RISK_COLORS["high"]
+    assert (
+        js(browser, "return document.querySelector(arguments[0]).getAttribute('fill')", cell_centre_selector(high))
+        == RISK_COLORS["high"]
+    )
     legend = text(browser, "#legend")
     ranges = band_ranges(meta["risk_bands"])
     assert ranges["medium"] == "20% ≤ p < 40%", "the settings' bands, as the page writes them"
@@ -240,7 +251,11 @@ def test_the_date_picker_steps_over_days_that_are_not_published_and_says_so(brow
     # The cost run failed on one day and the 311 extract on the next: the risk layer has both
     # days, but neither has every layer, so the picker offers neither.
     gap = FIRST_DAY + timedelta(days=5)
-    before, skipped, after = str(gap - timedelta(days=1)), (str(gap), str(gap + timedelta(days=1))), str(gap + timedelta(days=2))
+    before, skipped, after = (
+        str(gap - timedelta(days=1)),
+        (str(gap), str(gap + timedelta(days=1))),
+        str(gap + timedelta(days=2)),
+    )
     url = published_without(small_city, tmp_path_factory.mktemp("gapped") / "published", {
         "cost_layer": [gap], "raw_311_requests": [gap + timedelta(days=1)],
     })
@@ -249,16 +264,26 @@ def test_the_date_picker_steps_over_days_that_are_not_published_and_says_so(brow
         # later here, two days earlier).
         open_page(browser, gapped, f"date={skipped[1]}", ready=False)
         wait_shown(browser, after)
-        assert text(browser, "#date-note") == f"{skipped[1]} is not published: showing {after}, the nearest published day"
+        assert (
+            text(browser, "#date-note") == f"{skipped[1]} is not published: showing {after}, the nearest published day"
+        )
         assert "2 days in between not published (the date picker steps over them)" in text(browser, "#meta")
         previous = browser.find_element(By.ID, "day-prev")
-        assert previous.get_attribute("title") == f"previous published day: {before} (skips {skipped[0]} to {skipped[1]}: not published)"
+        assert (
+            previous.get_attribute("title")
+            == f"previous published day: {before} (skips {skipped[0]} to {skipped[1]}: not published)"
+        )
 
         previous.click()
         wait_shown(browser, before)
         assert text(browser, "#date-note") == f"skipped {skipped[0]} to {skipped[1]}: not published"
-        assert browser.find_element(By.ID, "date").get_attribute("value") == before and f"date={before}" in browser.current_url
-        assert browser.find_element(By.ID, "day-next").get_attribute("title").startswith(f"next published day: {after} ")
+        assert (
+            browser.find_element(By.ID, "date").get_attribute("value") == before
+            and f"date={before}" in browser.current_url
+        )
+        assert (
+            browser.find_element(By.ID, "day-next").get_attribute("title").startswith(f"next published day: {after} ")
+        )
 
         browser.find_element(By.ID, "day-next").click()
         wait_shown(browser, after)
@@ -266,7 +291,9 @@ def test_the_date_picker_steps_over_days_that_are_not_published_and_says_so(brow
 
         pick_date(browser, skipped[0])  # one day after `before`, two before `after`
         wait_shown(browser, before)
-        assert text(browser, "#date-note") == f"{skipped[0]} is not published: showing {before}, the nearest published day"
+        assert (
+            text(browser, "#date-note") == f"{skipped[0]} is not published: showing {before}, the nearest published day"
+        )
         assert text(browser, "#errors") == ""
     assert severe_console_messages(browser) == []
 
@@ -316,7 +343,10 @@ def test_a_click_on_a_cell_opens_its_drilldown_with_its_history_chart(browser, b
     assert line.count("L") == sum(p["p_event_7d"] is not None for p in history) - 1
     assert count(browser, "#panel svg.chart .chart-bars rect") == sum(bool(p["events"]) for p in history)
     assert count(browser, "#panel svg.chart .chart-marker") == 2
-    assert js(browser, "return document.querySelector(arguments[0]).getAttribute('stroke')", cell_centre_selector(cell)) == "#000"
+    assert (
+        js(browser, "return document.querySelector(arguments[0]).getAttribute('stroke')", cell_centre_selector(cell))
+        == "#000"
+    )
     assert f"cell={cell}" in browser.current_url
 
     # Events back on, and the picture of it all.
@@ -360,13 +390,19 @@ def test_a_click_on_a_recommendation_shows_its_plan(browser, base_url, get_json)
 def test_api_errors_are_shown_in_the_page(browser, base_url):
     outside = "872a1072dffffff"  # an H3 cell of the grid's resolution in New York
     open_page(browser, base_url, f"cell={outside}")
-    wait_until(browser, lambda: js(browser, "return document.getElementById('panel').dataset.state") == "error", "the failed drill-down")
+    wait_until(
+        browser,
+        lambda: js(browser, "return document.getElementById('panel').dataset.state") == "error",
+        "the failed drill-down",
+    )
     errors = text(browser, "#errors")
     assert f"/api/cell/{outside}" in errors and f"404 {outside} is not a cell of the city grid" in errors
     assert "is not a cell of the city grid" in text(browser, "#panel .panel-error")
 
     open_page(browser, base_url, "rec=no-such-plan")
-    wait_until(browser, lambda: "no published recommendation" in text(browser, "#errors"), "the unknown recommendation's error")
+    wait_until(
+        browser, lambda: "no published recommendation" in text(browser, "#errors"), "the unknown recommendation's error"
+    )
     assert "404 no published recommendation has rec_id 'no-such-plan'" in text(browser, "#errors")
     # The browser logs the failed requests; nothing else went wrong.
     assert all("404 (Not Found)" in message for message in severe_console_messages(browser))
@@ -378,7 +414,9 @@ def test_the_page_draws_from_the_compact_routes_and_a_date_switch_fetches_only_v
     open_page(browser, base_url, "layers=risk")
 
     def fetched() -> list[str]:
-        return js(browser, "return performance.getEntriesByType('resource').map(e => e.name.replace(location.origin, ''))")
+        return js(
+            browser, "return performance.getEntriesByType('resource').map(e => e.name.replace(location.origin, ''))"
+        )
 
     on_load = fetched()
     assert on_load.count(meta["grid"]["path"]) == 1
@@ -394,8 +432,11 @@ def test_the_page_draws_from_the_compact_routes_and_a_date_switch_fetches_only_v
     new = fetched()[len(on_load):]
     assert new and all(url.startswith(("/api/layers/risk/values", "/api/cell/")) for url in new), new
     # The hexagons drawn are the day's values, painted on the shapes fetched once.
-    by_band = dict(zip(first["values"]["h3_id"], first["values"]["risk_band"]))
-    fills = js(browser, "return [...document.querySelectorAll('path.hex-risk')].map(p => [p.dataset.h3Id, p.getAttribute('fill')])")
+    by_band = dict(zip(first["values"]["h3_id"], first["values"]["risk_band"], strict=True))
+    fills = js(
+        browser,
+        "return [...document.querySelectorAll('path.hex-risk')].map(p => [p.dataset.h3Id, p.getAttribute('fill')])",
+    )
     assert len(fills) == first["count"] and all(RISK_COLORS[by_band[h3_id]] == fill for h3_id, fill in fills)
     assert severe_console_messages(browser) == []
 
@@ -419,7 +460,9 @@ def test_a_day_with_degraded_inputs_says_so_beside_the_picker(browser, small_cit
     with serve_api(str(folder)) as served:
         open_page(browser, served, f"date={day}", ready=False)
         wait_shown(browser, str(day))
-        assert text(browser, "#date-note") == "degraded inputs: weather filled (forecast_api): the source lacked the day"
+        assert (
+            text(browser, "#date-note") == "degraded inputs: weather filled (forecast_api): the source lacked the day"
+        )
         browser.find_element(By.ID, "day-next").click()
         wait_shown(browser, str(day + timedelta(days=1)))
         assert text(browser, "#date-note") == ""

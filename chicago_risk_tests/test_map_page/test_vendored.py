@@ -15,7 +15,9 @@ def test_the_vendored_leaflet_is_the_version_the_lock_pins():
     manifest = json.loads((ROOT / "web" / "package.json").read_text())
     assert manifest["dependencies"]["leaflet"] == pinned, "package.json pins an exact version, the lock's"
     header = (VENDOR / "leaflet" / "leaflet-src.esm.js").read_text()[:300]
-    assert re.search(rf"Leaflet {re.escape(pinned)}\b", header), f"vendored Leaflet is not {pinned}: run npm ci && npm run vendor in web/"
+    assert re.search(rf"Leaflet {re.escape(pinned)}\b", header), (
+        f"vendored Leaflet is not {pinned}: run npm ci && npm run vendor in web/"
+    )
     assert "BSD 2-Clause" in (VENDOR / "leaflet" / "LICENSE").read_text()
 
 

@@ -10,22 +10,22 @@ import polars as pl
 import pytest
 import shap
 
+from chicago_risk.config import MODEL_KINDS, ExplanationSettings
 from chicago_risk.grid import city_cells
 from chicago_risk.models import assets as model_assets
-from chicago_risk.models.storms import STORM_METRICS, storm_table
 from chicago_risk.models.assets import model_card, model_evaluation, risk_model, risk_predictions
 from chicago_risk.models.base import feature_matrix
+from chicago_risk.models.champion_asset import model_champion
 from chicago_risk.models.data import MissingFeatureStoreDataError, sample_features
 from chicago_risk.models.explanations import write_explanations
-from chicago_risk.models.champion_asset import model_champion
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.registry import load_models_at
-from chicago_risk.resources.reports import ReportsResource
-from chicago_risk.config import MODEL_KINDS, ExplanationSettings
+from chicago_risk.models.storms import STORM_METRICS, storm_table
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk.resources.city import CityGridResource
+from chicago_risk.resources.reports import ReportsResource
 from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
-from chicago_risk.partitions import partition_range_tags
 from chicago_risk_tests.fixtures.synthetic import quick_settings, synthetic_city
 
 FIRST_CUTOFF, SECOND_CUTOFF = date(2024, 5, 13), date(2024, 5, 20)
@@ -64,7 +64,7 @@ def run(tmp_path_factory):
                 [model_evaluation, model_card], resources, instance, str(SECOND_CUTOFF), str(SECOND_CUTOFF)
             ),
             "champion": _materialize([model_champion], resources, instance, str(FIRST_CUTOFF), str(SECOND_CUTOFF)),
-            "predictions": _materialize([risk_predictions], resources, instance, *map(str, PREDICTED)),
+            "predictions": _materialize([risk_predictions], resources, instance, str(PREDICTED[0]), str(PREDICTED[1])),
         }
         yield {"warehouse": warehouse, "root": root, "resources": resources, "instance": instance, **results}
 
@@ -102,7 +102,9 @@ def test_lightgbm_beats_climatology_in_the_backtest(run):
     evaluation = run["warehouse"].read_table("model_evaluation")
     assert evaluation["cutoff"].unique().to_list() == [SECOND_CUTOFF]
     assert set(evaluation["metric"].unique()) == {*METRIC_NAMES, ORACLE_METRIC}
-    assert evaluation.group_by("model").agg(pl.col("fold_start").n_unique())["fold_start"].to_list() == [12] * len(MODEL_KINDS)
+    assert evaluation.group_by("model").agg(pl.col("fold_start").n_unique())["fold_start"].to_list() == [12] * len(
+        MODEL_KINDS
+    )
     wide = evaluation.filter(pl.col("model").is_in(["lightgbm", "climatology"])).pivot(
         on="model", index=["fold_start", "metric"], values="value"
     )

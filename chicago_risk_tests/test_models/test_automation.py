@@ -6,14 +6,14 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from chicago_risk.partitions import model_partitions
 from chicago_risk.schedules import (
     RETRAIN_REASON_TAG,
     drift_retrain_sensor,
+    week_cutoff,
     weekly_retrain_job,
     weekly_retrain_schedule,
-    week_cutoff,
 )
-from chicago_risk.partitions import model_partitions
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -21,7 +21,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 def test_weekly_schedule_trains_the_cutoff_of_its_monday():
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 9, 5, 0, tzinfo=CHICAGO))
     request = weekly_retrain_schedule(context)
-    assert request.partition_key == "2026-03-09"
+    assert isinstance(request, dg.RunRequest) and request.partition_key == "2026-03-09"
     # the week's own partition already exists on its Monday morning (end_offset=1)
     keys = model_partitions.get_partition_keys(current_time=datetime(2026, 3, 9, 5, tzinfo=CHICAGO))
     assert keys[-1] == request.partition_key

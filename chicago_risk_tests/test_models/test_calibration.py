@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from sklearn.isotonic import IsotonicRegression
 
+from chicago_risk.config import MODEL_SETTINGS
 from chicago_risk.models import metrics as M
 from chicago_risk.models.calibration import (
     CalibrationError,
@@ -19,7 +20,6 @@ from chicago_risk.models.calibration import (
     fit_calibrator,
 )
 from chicago_risk.models.model import fit_model
-from chicago_risk.config import MODEL_SETTINGS
 from chicago_risk.models.windows import plan_window
 from chicago_risk_tests.fixtures.synthetic import quick_settings
 

@@ -19,13 +19,13 @@ from chicago_risk.models.aliases import alias_history
 from chicago_risk.models.assets import risk_model, risk_predictions
 from chicago_risk.models.champion_asset import model_champion
 from chicago_risk.models.registry import fits_up_to
+from chicago_risk.partitions import partition_range_tags
 from chicago_risk.publish.assets import PUBLISH_ASSETS, published_key
 from chicago_risk.publish.layers import CHAMPION_DECISION, MODEL
 from chicago_risk.publish.store import PublishedStore
 from chicago_risk_tests.fixtures.api import make_app
 from chicago_risk_tests.fixtures.map_layers import layer_resources
 from chicago_risk_tests.fixtures.synthetic import quick_settings, synthetic_city
-from chicago_risk.partitions import partition_range_tags
 
 RESOLUTION = 7
 WEAK, STRONG, FAILING = "weak", "strong", "failing"

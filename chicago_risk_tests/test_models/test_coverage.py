@@ -8,13 +8,17 @@ import polars as pl
 import pytest
 
 from chicago_risk.features.registry import HISTORY_DAYS
+from chicago_risk.ingest.coverage import COVERAGE_SCHEMA, Coverage, source_coverage
 from chicago_risk.models import assets as model_assets
 from chicago_risk.models.assets import risk_model
-from chicago_risk.ingest.coverage import COVERAGE_SCHEMA, Coverage, source_coverage
-from chicago_risk.models.coverage import STARTS_WITH_THE_DATA_DAYS, first_covered_day, first_trainable_day, window_warnings
-from chicago_risk.partitions import DATA_FIRST_DAY
+from chicago_risk.models.coverage import (
+    STARTS_WITH_THE_DATA_DAYS,
+    first_covered_day,
+    first_trainable_day,
+    window_warnings,
+)
 from chicago_risk.models.windows import plan_window
-from chicago_risk.partitions import partition_range_tags
+from chicago_risk.partitions import DATA_FIRST_DAY, partition_range_tags
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.synthetic import quick_settings
 
@@ -40,7 +44,9 @@ def warehouse(small_city, tmp_path):
     warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
     warehouse.replace_table("cell_day_features", features)
     warehouse.replace_table("cell_day_labels", labels)
-    warehouse.replace_table("raw_311_coverage", _coverage_days(SOURCE_FIRST, labels["day"].max() + timedelta(days=7), GAP))
+    warehouse.replace_table(
+        "raw_311_coverage", _coverage_days(SOURCE_FIRST, labels["day"].max() + timedelta(days=7), GAP)
+    )
     return warehouse
 
 
@@ -58,11 +64,15 @@ def test_windows_start_on_the_first_covered_day_and_say_why(warehouse):
 def test_a_source_that_starts_with_the_warehouse_covers_its_first_months(warehouse):
     """The source's first request within a gap of the data's first day: no history was missed
     (the demo city and a young warehouse train from their first months)."""
-    warehouse.replace_table("raw_311_coverage", _coverage_days(DATA_FIRST_DAY + timedelta(days=3), date(2024, 6, 30), None))
+    warehouse.replace_table(
+        "raw_311_coverage", _coverage_days(DATA_FIRST_DAY + timedelta(days=3), date(2024, 6, 30), None)
+    )
     first, labelled, coverage = first_trainable_day(warehouse, SETTINGS.training)
+    assert coverage is not None
     assert first == labelled and first_covered_day(coverage) == coverage.first_day
-    late = Coverage("raw_311_requests", DATA_FIRST_DAY + timedelta(days=STARTS_WITH_THE_DATA_DAYS), date(2024, 6, 30))
-    assert first_covered_day(late) == late.first_day + timedelta(days=HISTORY_DAYS - 1)
+    late_first = DATA_FIRST_DAY + timedelta(days=STARTS_WITH_THE_DATA_DAYS)
+    late = Coverage("raw_311_requests", late_first, date(2024, 6, 30))
+    assert first_covered_day(late) == late_first + timedelta(days=HISTORY_DAYS - 1)
 
 
 def test_a_warehouse_without_the_source_trains_on_its_feature_store_and_says_coverage_is_unknown(warehouse):
@@ -81,7 +91,7 @@ def test_risk_model_trains_on_covered_days_and_warns_in_its_log_and_metadata(war
         logs = [e.message for e in instance.all_logs(result.run_id) if e.level == 30]  # WARNING
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["first_trainable_day"].value == str(SOURCE_FIRST + timedelta(days=HISTORY_DAYS - 1))
-    assert "no request on 2023-08-01..2023-08-10" in metadata["coverage_warnings"].value
+    assert "no request on 2023-08-01..2023-08-10" in str(metadata["coverage_warnings"].value)
     assert any("would start on 2023-01-02" in message for message in logs)
     slice_ = warehouse.query("SELECT calibration_map FROM model_registry WHERE kind = 'lightgbm'")["calibration_map"][0]
     assert '"first_day": "2023-05-31"' in slice_

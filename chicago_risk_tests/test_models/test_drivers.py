@@ -3,18 +3,19 @@ with plain-words labels."""
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
 import pytest
 
+from chicago_risk.config import DriverSettings, RiskBands
 from chicago_risk.features.registry import FEATURE_NAMES
 from chicago_risk.models.base import feature_matrix
 from chicago_risk.models.drivers import DRIVER_DTYPE, explain, feature_labels, top_drivers
 from chicago_risk.models.explanations import explanation
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.predict import PREDICTIONS_SCHEMA, score
-from chicago_risk.config import DriverSettings, RiskBands
 from chicago_risk.models.windows import plan_window
 from chicago_risk_tests.fixtures.synthetic import quick_settings
 
@@ -58,7 +59,7 @@ def test_drivers_are_the_largest_signed_contributions_with_values_and_labels(lig
     drivers = explain(model.scorer, rows, SETTINGS.drivers)
     assert drivers.dtype == DRIVER_DTYPE and drivers.len() == rows.height
     lengths = drivers.list.len()
-    assert lengths.min() >= 3 and lengths.max() <= 5
+    assert cast(int, lengths.min()) >= 3 and cast(int, lengths.max()) <= 5
     contributions = model.scorer.contributions(rows)[:, :-1]
     first = drivers[0].to_list()
     top = np.argsort(-np.abs(contributions[0]), kind="stable")[: len(first)]

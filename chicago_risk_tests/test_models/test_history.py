@@ -29,7 +29,9 @@ MONTH_FIRST, LAST = date(2024, 2, 5), date(2024, 2, 26)  # the first and last Mo
 def test_a_months_cutoffs_are_served_by_its_first_mondays_fit(small_city):
     first = small_city[0]["day"].min()
     training, calibration = SETTINGS.training, SETTINGS.calibration
-    assert {fit_cutoff(MONTH_FIRST + timedelta(days=7 * k), first, training, calibration) for k in range(4)} == {MONTH_FIRST}
+    assert {fit_cutoff(MONTH_FIRST + timedelta(days=7 * k), first, training, calibration) for k in range(4)} == {
+        MONTH_FIRST
+    }
     # a fold's first day (any weekday) is served by the month of the Monday on or before it
     assert fit_cutoff(date(2024, 3, 1), first, training, calibration) == MONTH_FIRST
     assert fit_cutoff(date(2024, 3, 4), first, training, calibration) == date(2024, 3, 4)

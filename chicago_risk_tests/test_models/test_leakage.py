@@ -2,12 +2,14 @@
 calibration rows are disjoint from training rows."""
 
 from datetime import date, timedelta
+from itertools import pairwise
+from typing import cast
 
 import polars as pl
 import pytest
 
-from chicago_risk.models.backtest import Fold, monthly_folds, run_backtest, trainable_folds
 from chicago_risk.config import MODEL_SETTINGS
+from chicago_risk.models.backtest import Fold, monthly_folds, run_backtest, trainable_folds
 from chicago_risk.models.windows import (
     CALIBRATION,
     TRAIN,
@@ -28,18 +30,20 @@ def labelled(small_city) -> pl.DataFrame:
 @pytest.mark.parametrize("cutoff", [date(2023, 6, 5), date(2024, 3, 4), date(2024, 5, 20)])
 def test_training_and_calibration_rows_end_eight_days_before_the_cutoff(small_city, cutoff):
     rows = labelled(small_city)
-    window = plan_window(cutoff, rows["day"].min(), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    window = plan_window(cutoff, cast(date, rows["day"].min()), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
     train, calibration_rows = window.split(rows)
     assert last_labelled_day(cutoff) == cutoff - timedelta(days=8)
     for part in (train, calibration_rows):
         # the label of day t covers t+1..t+7: it must end before the cutoff
-        assert part["day"].max() + timedelta(days=HORIZON) < cutoff
+        assert cast(date, part["day"].max()) + timedelta(days=HORIZON) < cutoff
     assert not rows.filter(pl.col("day") <= window.last_day).is_empty()
 
 
 def test_calibration_days_are_disjoint_from_training_and_keep_the_horizon_apart(small_city):
     rows = labelled(small_city)
-    window = plan_window(date(2024, 5, 20), rows["day"].min(), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    window = plan_window(
+        date(2024, 5, 20), cast(date, rows["day"].min()), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration
+    )
     train_days = set(window.days(TRAIN).to_list())
     calibration_days = set(window.days(CALIBRATION).to_list())
     assert train_days and calibration_days and not train_days & calibration_days
@@ -52,7 +56,9 @@ def test_calibration_days_are_disjoint_from_training_and_keep_the_horizon_apart(
 
 def test_the_calibration_slice_spans_the_seasons_of_the_last_year(small_city):
     rows = labelled(small_city)
-    window = plan_window(date(2024, 5, 20), rows["day"].min(), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    window = plan_window(
+        date(2024, 5, 20), cast(date, rows["day"].min()), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration
+    )
     described = window.describe()
     assert len(described["calibration_blocks"]) == MODEL_SETTINGS.calibration.blocks
     seasons = {(month % 12) // 3 for month in described["calibration_months"]}
@@ -64,13 +70,15 @@ def test_the_calibration_slice_spans_the_seasons_of_the_last_year(small_city):
 def test_too_short_a_history_fails_clearly(small_city):
     rows = labelled(small_city)
     with pytest.raises(InsufficientHistoryError, match="at least 56 are needed"):
-        plan_window(date(2023, 3, 13), rows["day"].min(), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+        plan_window(
+            date(2023, 3, 13), cast(date, rows["day"].min()), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration
+        )
 
 
 def test_monthly_folds_are_whole_months_ending_by_the_last_labelled_day():
     folds = monthly_folds(date(2024, 5, 5), 12)
     assert (folds[0].start, folds[-1].end) == (date(2023, 5, 1), date(2024, 4, 30))
-    assert all(a.end + timedelta(days=1) == b.start for a, b in zip(folds, folds[1:]))
+    assert all(a.end + timedelta(days=1) == b.start for a, b in pairwise(folds))
     assert monthly_folds(date(2024, 4, 30), 1) == [Fold(date(2024, 4, 1), date(2024, 4, 30))]
 
 
@@ -78,7 +86,7 @@ def test_backtest_training_rows_end_a_horizon_before_each_fold(small_city):
     rows = labelled(small_city)
     folds = monthly_folds(date(2024, 5, 5), 3)
     result = run_backtest(
-        rows, folds, rows["day"].min(), quick_settings(rounds=10), kinds=("climatology", "persistence")
+        rows, folds, cast(date, rows["day"].min()), quick_settings(rounds=10), kinds=("climatology", "persistence")
     )
     facts = result.folds
     assert facts.height == 3
@@ -87,7 +95,7 @@ def test_backtest_training_rows_end_a_horizon_before_each_fold(small_city):
         assert fact["calibration_last_day"] + timedelta(days=HORIZON) < fact["test_first_day"]
         assert fact["test_first_day"] == fact["fold_start"]
     assert result.metrics.select("model", "fold_start").unique().height == 2 * 3
-    assert result.predictions.group_by("model", "fold_start").len()["len"].min() > 0
+    assert cast(int, result.predictions.group_by("model", "fold_start").len()["len"].min()) > 0
 
 
 def test_a_young_warehouse_backtests_only_the_months_it_can_train_for():
@@ -97,5 +105,5 @@ def test_a_young_warehouse_backtests_only_the_months_it_can_train_for():
     assert all(f.start >= date(2019, 3, 1) for f in trainable)  # not the months before the data
     for fold in trainable:  # each trains only on the past, with room for its calibration slice
         plan_window(fold.start, date(2019, 1, 1), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
-    with pytest.raises(InsufficientHistoryError, match="no fold of .* has enough labelled history"):
+    with pytest.raises(InsufficientHistoryError, match=r"no fold of .* has enough labelled history"):
         trainable_folds(folds, date(2019, 5, 20), MODEL_SETTINGS)

@@ -7,19 +7,19 @@ import numpy as np
 import polars as pl
 import pytest
 
+from chicago_risk.config import MODEL_KINDS
 from chicago_risk.features.registry import registry_hash
 from chicago_risk.models.drivers import explain
+from chicago_risk.models.gbm import MODEL_FORMAT, LightGBMScorer
 from chicago_risk.models.model import FittedModel, StaleFeaturesError, fit_all
-from chicago_risk.models.gbm import MODEL_FORMAT
 from chicago_risk.models.registry import (
     MODEL_REGISTRY_SCHEMA,
     ModelNotFoundError,
-    load_model,
     fits_up_to,
+    load_model,
     load_models_at,
     write_models,
 )
-from chicago_risk.config import MODEL_KINDS
 from chicago_risk.models.windows import plan_window
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.synthetic import quick_settings
@@ -56,8 +56,10 @@ def test_every_kind_round_trips_through_the_registry_table(fitted, tmp_path):
         np.testing.assert_array_equal(again.expected_events(scoring_rows), model.expected_events(scoring_rows))
         assert again.predict(scoring_rows).equals(model.predict(scoring_rows))
         assert again.metrics == model.metrics and again.calibration.slice == model.calibration.slice
-    assert explain(loaded["lightgbm"].scorer, scoring_rows, SETTINGS.drivers).equals(
-        explain(models["lightgbm"].scorer, scoring_rows, SETTINGS.drivers)
+    loaded_scorer, fitted_scorer = loaded["lightgbm"].scorer, models["lightgbm"].scorer
+    assert isinstance(loaded_scorer, LightGBMScorer) and isinstance(fitted_scorer, LightGBMScorer)
+    assert explain(loaded_scorer, scoring_rows, SETTINGS.drivers).equals(
+        explain(fitted_scorer, scoring_rows, SETTINGS.drivers)
     )
     # re-writing the same cutoff replaces its rows, never doubles them
     write_models(warehouse, models.values(), CUTOFF, CUTOFF)

@@ -2,6 +2,7 @@
 mean p, observed share, AUROC and reliability on them."""
 
 from datetime import date, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -46,7 +47,9 @@ def test_storm_metrics_report_mean_p_observed_share_auroc_and_reliability():
     assert row["auroc"] > 0.6 and row["ece"] < 0.05  # calibrated by construction
     flagged = on_storms.filter(pl.col("p") >= 0.2)
     assert row["flagged_share"] == pytest.approx(flagged.height / on_storms.height)
-    assert row["flagged_capture"] == pytest.approx(flagged["n_events_7d"].sum() / on_storms["n_events_7d"].sum())
+    assert row["flagged_capture"] == pytest.approx(
+        cast(int, flagged["n_events_7d"].sum()) / cast(int, on_storms["n_events_7d"].sum())
+    )
 
 
 def test_folds_are_configuration_and_default_to_twelve_months():
@@ -56,7 +59,9 @@ def test_folds_are_configuration_and_default_to_twelve_months():
     weekly = plan_folds(cutoff, BacktestSettings(folds=3, fold_days=7, last_test_day=date(2026, 7, 20)))
     assert weekly == day_folds(date(2026, 7, 20), 3, 7)
     assert [(f.start, f.end) for f in weekly] == [
-        (date(2026, 6, 30), date(2026, 7, 6)), (date(2026, 7, 7), date(2026, 7, 13)), (date(2026, 7, 14), date(2026, 7, 20))
+        (date(2026, 6, 30), date(2026, 7, 6)),
+        (date(2026, 7, 7), date(2026, 7, 13)),
+        (date(2026, 7, 14), date(2026, 7, 20)),
     ]
     # a pinned last test day never reaches past the cutoff's labels
     late = plan_folds(cutoff, BacktestSettings(folds=1, fold_days=7, last_test_day=date(2027, 1, 1)))

@@ -3,6 +3,7 @@ near their observed share and shown as medium and high cells; an unknown forecas
 not "no rain"."""
 
 from datetime import date
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -24,10 +25,12 @@ def storm_city():
     of them in the calibration slice: the slice's top step is an ordinary wet day's."""
     features, labels, _ = synthetic_city(days=800, cells=150, rain_effect=0.02, storms=20, storm_memory=0.6)
     rows = features.join(labels, on=["h3_id", "day"])
-    window = plan_window(CUTOFF, rows["day"].min(), SETTINGS.training, SETTINGS.calibration)
+    window = plan_window(CUTOFF, cast(date, rows["day"].min()), SETTINGS.training, SETTINGS.calibration)
     train, calibration_rows = window.split(rows)
-    assert calibration_rows["precip_mm"].max() < STORM_MM <= train["precip_mm"].max()
-    models = {kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in ("seed_logistic", "lightgbm")}
+    assert cast(float, calibration_rows["precip_mm"].max()) < STORM_MM <= cast(float, train["precip_mm"].max())
+    models = {
+        kind: fit_model(kind, train, calibration_rows, window, SETTINGS) for kind in ("seed_logistic", "lightgbm")
+    }
     return models, train, rows.filter(pl.col("day") >= CUTOFF)
 
 
@@ -94,7 +97,10 @@ def _unknown_dry_and_average(model, train: pl.DataFrame, day: pl.DataFrame) -> t
     dry = model.predict_proba(day.with_columns(fc_precip_7d_mm=pl.lit(0.0)))
     sample = train.select("day", *forecasts).unique("day").sort("day").sample(40, seed=0)
     average = np.mean(
-        [model.predict_proba(day.with_columns(pl.lit(r[c]).alias(c) for c in forecasts)) for r in sample.iter_rows(named=True)]
+        [
+            model.predict_proba(day.with_columns(pl.lit(r[c]).alias(c) for c in forecasts))
+            for r in sample.iter_rows(named=True)
+        ]
     )
     return float(unknown.mean()), float(dry.mean()), float(average)
 
@@ -115,6 +121,8 @@ def test_the_seed_logistic_reads_an_unknown_forecast_as_the_training_mean(storm_
     model, day = models["seed_logistic"], test.filter(pl.col("day") == CUTOFF)
     unknown, dry, average = _unknown_dry_and_average(model, train, day)
     means = dict(zip(model.scorer.linear.feature_names, model.scorer.linear.means, strict=True))
-    at_mean = model.predict_proba(day.with_columns(pl.lit(means[c]).alias(c) for c in ("fc_precip_7d_mm", "fc_freeze_days_7d")))
+    at_mean = model.predict_proba(
+        day.with_columns(pl.lit(means[c]).alias(c) for c in ("fc_precip_7d_mm", "fc_freeze_days_7d"))
+    )
     assert unknown == pytest.approx(float(at_mean.mean()))
     assert dry < unknown < average

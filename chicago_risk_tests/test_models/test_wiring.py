@@ -27,4 +27,4 @@ def test_model_assets_jobs_and_sensors_load_with_the_platform(tmp_path, source):
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
     assert ("demo_truth" in keys) == (source == "demo")  # the models read it only if it is there
     assert defs.resolve_job_def("weekly_retrain") is not None
-    assert {s.name for s in defs.sensors} == {"drift_retrain_sensor", "follow_upstream_sensor"}
+    assert {s.name for s in defs.sensors or ()} == {"drift_retrain_sensor", "follow_upstream_sensor"}

@@ -66,22 +66,31 @@ def test_republishing_identical_days_keeps_their_versions_and_reports_what_it_di
     before = small_city.store().read_manifest("cost_layer")
     window = (LAST_DAY - timedelta(days=2), LAST_DAY + timedelta(days=2))  # two days not materialized
     result = materialize(
-        [PUBLISH[published_key("cost_layer")]], layer_resources(root), small_city.instance, first=window[0], last=window[1]
+        [PUBLISH[published_key("cost_layer")]],
+        layer_resources(root),
+        small_city.instance,
+        first=window[0],
+        last=window[1],
     )
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["published_partitions"].value == 3 and metadata["skipped_days"].value == 2
     assert metadata["dagster/row_count"].value == 3 * 160
     republished = PublishedStore(str(root / "published")).read_manifest("cost_layer")
+    assert republished is not None and before is not None
     assert republished.days() == DAYS, "days never materialized are not published (not even empty)"
     assert republished.table_version == before.table_version + 1, "the window is one commit"
-    assert {k: e.version for k, e in republished.partitions.items()} == {k: e.version for k, e in before.partitions.items()}
+    assert {k: e.version for k, e in republished.partitions.items()} == {
+        k: e.version for k, e in before.partitions.items()
+    }
 
 
 def test_a_window_with_nothing_materialized_fails_with_the_command_to_run(small_city, tmp_path):
     root = small_city.copy_to(tmp_path)
     day = FIRST_DAY - timedelta(days=30)
     with pytest.raises(NothingToPublishError, match=f"chicago-risk materialize --start {day}"):
-        materialize([PUBLISH[published_key("cost_layer")]], layer_resources(root), small_city.instance, first=day, last=day)
+        materialize(
+            [PUBLISH[published_key("cost_layer")]], layer_resources(root), small_city.instance, first=day, last=day
+        )
 
 
 def test_automation_publishes_the_days_a_backfill_rematerialized(small_city, tmp_path):

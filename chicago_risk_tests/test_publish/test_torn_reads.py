@@ -24,12 +24,14 @@ def test_pinned_readers_never_see_a_torn_publication_while_a_backfill_rewrites_i
         [sys.executable, "-m", "chicago_risk_tests.test_publish.backfill_process", str(root), "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2],
     )
-    reads, torn, generations = 0, [], {layer: [] for layer in LAYERS}
+    reads, torn = 0, []
+    generations: dict[str, list] = {layer: [] for layer in LAYERS}
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         running = backfill.poll() is None
         for layer, generation in LAYERS.items():
             manifest = store.read_manifest(layer)  # one version, pinned for everything below
+            assert manifest is not None, layer
             rows = PublishedStore.scan(manifest.partitions.values()).collect()
             per_day = dict(rows.group_by("day").len().iter_rows())
             complete = all(per_day.get(entry.day, 0) == entry.rows for entry in manifest.partitions.values())
@@ -40,7 +42,7 @@ def test_pinned_readers_never_see_a_torn_publication_while_a_backfill_rewrites_i
             reads += 1
         if not running:
             break
-    assert backfill.wait(timeout=30) == 0, backfill.stderr.read().decode()[-3000:]
+    assert backfill.wait(timeout=30) == 0, backfill.communicate()[1].decode()[-3000:]
     assert torn == [], f"{len(torn)} torn reads of {reads}"
     assert reads > 10
     # The rewrite was seen happening: the old publication first, then only the new one.

@@ -8,14 +8,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from chicago_risk.sources.soda import SODA_BOOLEAN_FIELDS, SODA_SCHEMA, SODA_STRING_FIELDS
-from chicago_risk.sources.files import FilesSource
 from chicago_risk.sources.base import (
     WEATHER_SOURCE_SCHEMA,
     RequestSource,
     SourceUnavailableError,
     WeatherSource,
 )
+from chicago_risk.sources.files import FilesSource
+from chicago_risk.sources.soda import SODA_BOOLEAN_FIELDS, SODA_SCHEMA, SODA_STRING_FIELDS
 from chicago_risk_tests.fixtures.servers import RECORDED
 
 TYPES = ("Water On Street Complaint", "Water in Basement Complaint", "Check for Leak")
@@ -91,8 +91,8 @@ def test_api_json_api_csv_and_portal_csv_exports_give_the_same_rows(tmp_path):
     for frame in frames.values():
         assert frame.schema == pl.Schema(SODA_SCHEMA)
         assert frame.drop(*DATES, "location").equals(api.drop(*DATES, "location"))
-        assert frame["location"].struct.field("latitude", "longitude").equals(
-            api["location"].struct.field("latitude", "longitude")
+        assert frame["location"].struct.unnest().select("latitude", "longitude").equals(
+            api["location"].struct.unnest().select("latitude", "longitude")
         )
     assert frames["api.csv"].select(DATES).equals(api.select(DATES))
     # Dates stay verbatim in the export's own style; normalisation reads both.
@@ -227,7 +227,7 @@ def test_a_missing_folder_says_which_path_and_setting(tmp_path):
 
     for fetch in (lambda: source.fetch_requests(START, END, TYPES),
                   lambda: source.fetch_weather(START, END)):
-        with pytest.raises(SourceUnavailableError, match="nowhere.*CHICAGO_RISK_FILES_DIR"):
+        with pytest.raises(SourceUnavailableError, match=r"nowhere.*CHICAGO_RISK_FILES_DIR"):
             fetch()
 
 
@@ -236,21 +236,21 @@ def test_a_folder_without_exports_or_weather_says_so(tmp_path):
     (tmp_path / "notes.txt").write_text("not an export")
     source = FilesSource(folder=str(tmp_path))
 
-    with pytest.raises(SourceUnavailableError, match="No 311 export.*CHICAGO_RISK_FILES_DIR"):
+    with pytest.raises(SourceUnavailableError, match=r"No 311 export.*CHICAGO_RISK_FILES_DIR"):
         source.fetch_requests(START, END, TYPES)
     (tmp_path / "weather.csv").unlink()
-    with pytest.raises(SourceUnavailableError, match="No weather.csv.*CHICAGO_RISK_FILES_DIR"):
+    with pytest.raises(SourceUnavailableError, match=r"No weather\.csv.*CHICAGO_RISK_FILES_DIR"):
         source.fetch_weather(START, END)
 
 
 def test_unreadable_exports_are_named(tmp_path):
     (tmp_path / "broken.json").write_text("[{")
-    with pytest.raises(SourceUnavailableError, match="broken.json"):
+    with pytest.raises(SourceUnavailableError, match=r"broken\.json"):
         FilesSource(folder=str(tmp_path)).fetch_requests(START, END, TYPES)
 
     (tmp_path / "broken.json").unlink()
     (tmp_path / "other.csv").write_text("ID,NAME\n1,x\n")
-    with pytest.raises(SourceUnavailableError, match="other.csv is not a 311 export"):
+    with pytest.raises(SourceUnavailableError, match=r"other\.csv is not a 311 export"):
         FilesSource(folder=str(tmp_path)).fetch_requests(START, END, TYPES)
 
 

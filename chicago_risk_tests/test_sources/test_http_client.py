@@ -1,15 +1,14 @@
 """The retry rules of the shared GET helper, beyond what the clients' tests show."""
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
 import pytest
 
-from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk.sources.base import SourceUnavailableError
-
+from chicago_risk.sources.http_client import Upstream, get_json
 from chicago_risk_tests.fixtures.servers import Reply
 
 PATH = "/data"
@@ -32,7 +31,7 @@ def test_retry_after_is_capped(server):
 
 def test_retry_after_may_be_an_http_date(server):
     # HTTP dates have whole seconds: this one is 1 to 2 s away, capped to 1 s.
-    soon = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=2), usegmt=True)
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
     server.queue(PATH, Reply(503, headers={"Retry-After": soon}))
     server.routes[PATH] = lambda params: Reply(body=[1])
 
@@ -49,7 +48,7 @@ def test_backoff_doubles_up_to_its_cap():
 def test_other_client_errors_are_not_retried(server):
     server.routes[PATH] = lambda params: Reply(403, {"message": "invalid app token"})
 
-    with pytest.raises(SourceUnavailableError, match="HTTP 403.*invalid app token.*TEST_URL"):
+    with pytest.raises(SourceUnavailableError, match=r"HTTP 403.*invalid app token.*TEST_URL"):
         fetch(server)
     assert len(server.seen) == 1
 
@@ -66,12 +65,12 @@ def test_the_circuit_opens_after_repeated_failures_fails_fast_then_lets_a_trial_
     server.routes[PATH] = lambda params: Reply(503)
     breaker = {"breaker_failures": 3, "breaker_reset_s": 0.5, "max_retries": 10}
 
-    with pytest.raises(SourceUnavailableError, match="failed 3 times in a row .last: HTTP 503.*paused for 0.5 s"):
+    with pytest.raises(SourceUnavailableError, match=r"failed 3 times in a row .last: HTTP 503.*paused for 0\.5 s"):
         fetch(server, **breaker)
     assert len(server.seen) == 3  # the breaker, not the 10 retries, ended it
 
     began = time.monotonic()
-    with pytest.raises(SourceUnavailableError, match="circuit breaker open.*TEST_URL"):
+    with pytest.raises(SourceUnavailableError, match=r"circuit breaker open.*TEST_URL"):
         fetch(server, **breaker)
     assert len(server.seen) == 3 and time.monotonic() - began < 0.2  # failed fast, nothing sent
 

@@ -1,13 +1,13 @@
 """OpenMeteoSource against a local server answering in Open-Meteo's real shapes."""
 
+from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
 
 import polars as pl
 import pytest
 
-from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk.sources.base import FILLED_BY, WEATHER_SOURCE_SCHEMA, SourceUnavailableError
-
+from chicago_risk.sources.open_meteo import OpenMeteoSource
 from chicago_risk_tests.fixtures.servers import Reply
 
 TODAY = date(2024, 3, 10)
@@ -27,7 +27,7 @@ def forecast_day(day: date) -> tuple[float, float, float]:
     return (-1.0 if offset % 2 == 0 else 3.0), 30.0, 0.5 * (offset + 10)
 
 
-def answer(days: list[date], values, holes: set[date]) -> Reply:
+def answer(days: list[date], values, holes: AbstractSet[date]) -> Reply:
     rows = [(None, None, None) if day in holes else values(day) for day in days]
     return Reply(body={
         "latitude": 41.87, "longitude": -87.63, "generationtime_ms": 0.08,
@@ -85,7 +85,7 @@ def test_a_past_window_is_read_from_the_archive_alone(server):
 
     weather = open_meteo(server).fetch_weather(date(2024, 1, 1), date(2024, 1, 5))
 
-    assert weather.schema == pl.Schema({**WEATHER_SOURCE_SCHEMA, FILLED_BY: pl.String})
+    assert weather.schema == pl.Schema({**WEATHER_SOURCE_SCHEMA, FILLED_BY: pl.String()})
     assert weather["day"].to_list() == days_between(date(2024, 1, 1), date(2024, 1, 5))
     assert weather.row(2) == (date(2024, 1, 3), -3.0, 3.0, 0.3, None, None, None)
     assert weather["fc_precip_7d_mm"].null_count() == weather.height
@@ -201,7 +201,7 @@ def test_a_400_reports_open_meteos_reason_without_retrying(server):
         400, {"error": True, "reason": "Parameter 'start_date' is out of allowed range"}
     )
 
-    with pytest.raises(SourceUnavailableError, match="HTTP 400.*out of allowed range"):
+    with pytest.raises(SourceUnavailableError, match=r"HTTP 400.*out of allowed range"):
         open_meteo(server).fetch_weather(date(1900, 1, 1), date(1900, 1, 1))
 
     assert len(server.seen) == 1
@@ -227,9 +227,9 @@ def test_past_days_get_their_forecast_features_from_the_archived_forecasts(serve
 def test_archived_forecasts_are_null_before_their_coverage_and_around_a_hole(server):
     serve_weather(server, holes=frozenset({date(2024, 1, 9)}))
 
-    weather = open_meteo(server, historical_forecast_url=server.url, historical_forecast_start="2024-01-03").fetch_weather(
-        date(2024, 1, 1), date(2024, 1, 10)
-    )
+    weather = open_meteo(
+        server, historical_forecast_url=server.url, historical_forecast_start="2024-01-03"
+    ).fetch_weather(date(2024, 1, 1), date(2024, 1, 10))
 
     known = weather.filter(pl.col("fc_precip_7d_mm").is_not_null())["day"].to_list()
     # 01-01's week starts before the coverage; the weeks of 01-02..01-08 contain the hole.

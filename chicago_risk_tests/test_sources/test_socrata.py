@@ -8,10 +8,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from chicago_risk.sources.soda import SODA_SCHEMA, soda_frame
-from chicago_risk.sources.socrata import SocrataSource
 from chicago_risk.sources.base import SourceUnavailableError
-
+from chicago_risk.sources.socrata import SocrataSource
+from chicago_risk.sources.soda import SODA_SCHEMA, soda_frame
 from chicago_risk_tests.fixtures.servers import RECORDED, RESOURCE, Reply, serve_rows
 
 TYPES = ("Water On Street Complaint", "Check for Leak")
@@ -164,7 +163,7 @@ def test_an_unreachable_host_is_retried_then_reported():
         port = probe.getsockname()[1]
     source = SocrataSource(base_url=f"http://127.0.0.1:{port}", max_retries=1, backoff_s=0.001)
 
-    with pytest.raises(SourceUnavailableError, match="ConnectError.*CHICAGO_RISK_SOCRATA_URL"):
+    with pytest.raises(SourceUnavailableError, match=r"ConnectError.*CHICAGO_RISK_SOCRATA_URL"):
         source.fetch_requests(START, END, TYPES)
 
 

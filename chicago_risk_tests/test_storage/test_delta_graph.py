@@ -42,7 +42,7 @@ class DeltaCity:
 
     @property
     def warehouse(self) -> WarehouseResource:
-        return self.defs.resources["warehouse"]
+        return (self.defs.resources or {})["warehouse"]
 
 
 def environment(root: Path, s3_server) -> dict[str, str]:
@@ -98,7 +98,7 @@ def assert_same_rows(table: str, left: pl.DataFrame, right: pl.DataFrame) -> Non
     key = [c for c, t in left.schema.items() if not (t.is_nested() or t.is_float() or c in NOT_COMPARED + JSON_COLUMNS)]
     left, right = left.sort(key), right.sort(key)
     for column in set(JSON_COLUMNS) & set(left.columns):
-        pairs = zip(map(json.loads, left[column]), map(json.loads, right[column]))
+        pairs = zip(map(json.loads, left[column]), map(json.loads, right[column]), strict=True)
         assert all(close(a, b) for a, b in pairs), f"{table}.{column}"
     ignored = [c for c in (*NOT_COMPARED, *JSON_COLUMNS) if c in left.columns]
     assert_frame_equal(left.drop(ignored), right.drop(ignored), rel_tol=1e-9, abs_tol=1e-12)
@@ -125,7 +125,7 @@ def test_the_duckdb_file_gives_the_same_rows_from_the_same_inputs(city, tmp_path
     the clock, the last bits of parallel float sums, see NOT_COMPARED)."""
     settings = Settings(data_dir=tmp_path, h3_resolution=7)
     defs = build_definitions(settings)
-    duckdb_file: WarehouseResource = defs.resources["warehouse"]
+    duckdb_file: WarehouseResource = (defs.resources or {})["warehouse"]
     recomputed_tables = {"model_registry", "model_champion", "model_aliases", "risk_predictions", "cost_layer",
                          "recommendation_clusters", "recommendation_schedule", "model_misses"}
     tables = table_names(city.settings.warehouse_url, city.warehouse.object_store.storage_options())

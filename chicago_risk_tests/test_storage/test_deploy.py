@@ -9,11 +9,10 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-import pytest
 import yaml
 
-from chicago_risk.instance import DAGSTER_RUN_ENV
 from chicago_risk.config import Settings
+from chicago_risk.instance import DAGSTER_RUN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -28,7 +27,8 @@ def instructions(text: str) -> list[tuple[str, str]]:
 
 
 def stages() -> dict[str, list[tuple[str, str]]]:
-    found, current = {}, None
+    found: dict[str, list[tuple[str, str]]] = {}
+    current = None
     for instruction, arguments in instructions(DOCKERFILE):
         if instruction == "FROM":
             current = arguments.split()[-1] if " AS " in arguments.upper() else arguments
@@ -50,10 +50,11 @@ def locked() -> dict[str, str]:
 
 
 def test_the_image_is_built_with_the_python_and_uv_the_project_uses():
-    makefile_uv = re.search(r"^UV_VERSION\s*:?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M)[1]
-    minor = re.search(r">=\s*3\.(\d+)", PYPROJECT["project"]["requires-python"])[1]
-    assert args()["UV_VERSION"] == makefile_uv
-    assert args()["PYTHON_VERSION"] == f"3.{minor}"
+    makefile_uv = re.search(r"^UV_VERSION\s*:?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M)
+    minor = re.search(r">=\s*3\.(\d+)", PYPROJECT["project"]["requires-python"])
+    assert makefile_uv and minor, "the Makefile pins UV_VERSION and pyproject.toml names a Python 3 minor"
+    assert args()["UV_VERSION"] == makefile_uv[1]
+    assert args()["PYTHON_VERSION"] == f"3.{minor[1]}"
     froms = [a for i, a in instructions(DOCKERFILE) if i == "FROM"]
     assert len(froms) == 2 and all(a.startswith("python:${PYTHON_VERSION}-slim") for a in froms)
     builder = " ".join(a for _, a in stages()["builder"])
@@ -115,7 +116,9 @@ def test_the_two_entrypoints_start_the_code_location_and_the_api(tmp_path):
 
     def entrypoint(*arguments: str) -> str:
         script = ROOT / "deploy" / "entrypoint.sh"
-        return subprocess.run(["sh", script, *arguments], env=env, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["sh", script, *arguments], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     code_location = "dagster code-server start -m chicago_risk.definitions -h 0.0.0.0 -p 4000"
     assert entrypoint() == entrypoint("code-location") == code_location

@@ -21,7 +21,10 @@ def test_the_duckdb_file_is_the_default():
 
 def test_delta_lives_under_the_data_dir_or_the_url_and_publishes_beside_it():
     beside = Settings.from_env({"CHICAGO_RISK_DATA_DIR": "/srv/city", "CHICAGO_RISK_STORAGE": "delta"})
-    assert beside.warehouse_location == "/srv/city/warehouse" and beside.published_location == "/srv/city/warehouse/published"
+    assert (
+        beside.warehouse_location == "/srv/city/warehouse"
+        and beside.published_location == "/srv/city/warehouse/published"
+    )
     env = {"CHICAGO_RISK_STORAGE": "delta", "CHICAGO_RISK_STORAGE_URL": "s3://city-bucket/warehouse/"}
     settings = Settings.from_env(env)
     assert settings.warehouse_location == "s3://city-bucket/warehouse/"
@@ -71,9 +74,12 @@ def test_secrets_are_never_printed_and_reach_dagster_as_variable_names(tmp_path:
     settings = Settings.from_env()
     assert "secret-value" not in repr(settings) and "app-token-value" not in repr(settings)
     resources = build_definitions(settings).resources
+    assert resources is not None
     # What the definitions (and so the UI) hold: the variables' names ...
     configured = resources["warehouse"].object_store
-    assert isinstance(configured.secret_access_key, dg.EnvVar) and configured.secret_access_key == "AWS_SECRET_ACCESS_KEY"
+    assert (
+        isinstance(configured.secret_access_key, dg.EnvVar) and configured.secret_access_key == "AWS_SECRET_ACCESS_KEY"
+    )
     assert resources["requests_source"].app_token == "CHICAGO_RISK_SOCRATA_APP_TOKEN"
     # ... and what a run gets: the values, read from the environment when the resource is built.
     with dg.build_resources({"warehouse": resources["warehouse"]}) as built:
@@ -84,16 +90,17 @@ def test_secrets_are_never_printed_and_reach_dagster_as_variable_names(tmp_path:
 def test_the_definitions_wire_the_chosen_storage(tmp_path: Path):
     settings = Settings(data_dir=tmp_path, storage="delta", storage_url=str(tmp_path / "shared"))
     resources = build_definitions(settings).resources
+    assert resources is not None
     assert (resources["warehouse"].storage, resources["warehouse"].url) == ("delta", str(tmp_path / "shared"))
     assert resources["warehouse_io_manager"].warehouse.storage == "delta"
     assert resources["published_store"].url == str(tmp_path / "shared" / "published")
-    duckdb = build_definitions(Settings(data_dir=tmp_path)).resources["warehouse"]
+    duckdb = (build_definitions(Settings(data_dir=tmp_path)).resources or {})["warehouse"]
     assert (duckdb.storage, duckdb.path) == ("duckdb", str(tmp_path / "warehouse.duckdb"))
 
 
 def test_the_duckdb_memory_limit_is_a_size_and_reaches_the_warehouse(tmp_path: Path):
     settings = Settings.from_env({"CHICAGO_RISK_DATA_DIR": str(tmp_path), "CHICAGO_RISK_DUCKDB_MEMORY_LIMIT": "256MiB"})
-    warehouse = build_definitions(settings).resources["warehouse"]
+    warehouse = (build_definitions(settings).resources or {})["warehouse"]
     with warehouse.connect() as connection:
         assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "256.0 MiB"
     with pytest.raises(ValueError, match="CHICAGO_RISK_DUCKDB_MEMORY_LIMIT='lots': must be a size"):

@@ -17,6 +17,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from chicago_risk.storage.delta_tables import filesystem
+from chicago_risk.storage.delta_warehouse import DeltaWarehouse
 from chicago_risk.storage.warehouse import WarehouseLockTimeout, WarehouseResource
 
 JAN = [date(2024, 1, d) for d in (1, 2, 3)]
@@ -75,7 +76,7 @@ def test_a_new_column_is_added_and_old_rows_hold_null(warehouse):
 
 def test_rows_outside_the_window_are_refused_and_nothing_changes(warehouse):
     warehouse.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
-    with pytest.raises(ValueError, match="outside 2024-01-01..2024-01-01"):
+    with pytest.raises(ValueError, match=r"outside 2024-01-01\.\.2024-01-01"):
         warehouse.replace_partitions("t", frame(JAN[:2], 9.0), JAN[0], JAN[0])
     with pytest.raises(ValueError, match="outside"):  # a row without a day belongs to no window
         warehouse.replace_partitions("t", frame([JAN[0], None], 9.0), JAN[0], JAN[0])
@@ -224,6 +225,7 @@ DELTA_WRITER = """
 
 def _files(warehouse: WarehouseResource) -> list[str]:
     backend = warehouse._backend()
+    assert isinstance(backend, DeltaWarehouse)
     listing = filesystem(backend.root, backend.storage_options).get_file_info(pafs.FileSelector("t", recursive=True))
     return [info.path for info in listing if info.type == pafs.FileType.File]
 
@@ -236,11 +238,17 @@ def test_a_process_killed_mid_write_leaves_the_previous_partition_intact(warehou
         reached = marker.exists
     else:
         before = set(_files(warehouse))
-        script, arguments, ROWS = DELTA_WRITER, [warehouse.location, json.dumps(warehouse.object_store.model_dump())], 1_500_000
+        script, arguments, ROWS = (
+            DELTA_WRITER,
+            [warehouse.location, json.dumps(warehouse.object_store.model_dump())],
+            1_500_000,
+        )
 
         def reached() -> bool:
             new = set(_files(warehouse)) - before
-            assert not any("_delta_log/" in path and path.endswith(".json") for path in new), "committed before the kill"
+            assert not any("_delta_log/" in path and path.endswith(".json") for path in new), (
+                "committed before the kill"
+            )
             return any(path.endswith(".parquet") for path in new)
 
     source = textwrap.dedent(KILLED_PREAMBLE).replace("ROWS", str(ROWS)) + textwrap.dedent(script)
@@ -263,9 +271,8 @@ def test_a_process_killed_mid_write_leaves_the_previous_partition_intact(warehou
 def test_a_second_duckdb_writer_waits_for_the_first_and_times_out_clearly(tmp_path):
     warehouse = open_warehouse("duckdb", tmp_path)
     impatient = warehouse.model_copy(update={"lock_timeout_s": 0.2})
-    with warehouse.connect():
-        with pytest.raises(WarehouseLockTimeout, match="another chicago-risk run is writing"):
-            impatient.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
+    with warehouse.connect(), pytest.raises(WarehouseLockTimeout, match="another chicago-risk run is writing"):
+        impatient.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])
     impatient.replace_partitions("t", frame(JAN, 1.0), JAN[0], JAN[-1])  # free again once the first is done
     assert warehouse.read_table("t").height == 3
 
@@ -273,7 +280,9 @@ def test_a_second_duckdb_writer_waits_for_the_first_and_times_out_clearly(tmp_pa
 def test_a_duckdb_read_larger_than_the_memory_limit_spills_instead_of_failing(tmp_path):
     warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), memory_limit="32MB")
     days = pl.date_range(date(2020, 1, 1), date(2024, 12, 31), eager=True)
-    rows = pl.DataFrame({"day": days}).join(pl.DataFrame({"h3_id": [f"cell-{i:04d}" for i in range(1500)]}), how="cross")
+    rows = pl.DataFrame({"day": days}).join(
+        pl.DataFrame({"h3_id": [f"cell-{i:04d}" for i in range(1500)]}), how="cross"
+    )
     warehouse.replace_partitions("wide", rows.with_columns(value=pl.int_range(pl.len())), days[0], days[-1])
     ordered = warehouse.query('SELECT * FROM wide ORDER BY h3_id DESC, "day"')  # ~2.7 M rows, well over 32 MB
     assert ordered.height == rows.height and ordered["h3_id"][0] == "cell-1499"
