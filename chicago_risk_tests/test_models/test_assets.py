@@ -18,6 +18,7 @@ from chicago_risk.models.base import feature_matrix
 from chicago_risk.models.champion_asset import model_champion
 from chicago_risk.models.data import MissingFeatureStoreDataError, sample_features
 from chicago_risk.models.explanations import write_explanations
+from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.registry import load_models_at
 from chicago_risk.models.storms import STORM_METRICS, storm_table
@@ -164,6 +165,7 @@ def test_shaps_own_tree_shap_agrees_with_the_served_drivers(run):
     own parse of the booster) against LightGBM's `pred_contrib` in `LightGBMScorer.contributions`."""
     model = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]  # the served booster, from its text
     scorer = model.scorer
+    assert isinstance(scorer, LightGBMScorer)
     rows = run["warehouse"].read_partitions("cell_day_features", *PREDICTED).sample(1_000, seed=0)
     # unknown forecasts on a third of the rows: the missing-value branches must agree too
     forecasts = [n for n in scorer.feature_names if n.startswith("fc_")]
