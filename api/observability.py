@@ -110,11 +110,13 @@ class _PublishedCollector:
             labels=["alias", "model_id"],
         )
         pinned = GaugeMetricFamily(
-            "chicago_risk_model_champion_pinned", "1 while an operator's pin, not the promotion rule, decides the champion"
+            "chicago_risk_model_champion_pinned",
+            "1 while an operator's pin, not the promotion rule, decides the champion",
         )
         shadow = {
             score: GaugeMetricFamily(
-                f"chicago_risk_model_shadow_{score}", f"{label} on the week's shadow days of the pair the rule compared",
+                f"chicago_risk_model_shadow_{score}",
+                f"{label} on the week's shadow days of the pair the rule compared",
                 labels=["role", "model_id"],
             )
             for score, label in (("log_loss", "log loss"), ("ece", "expected calibration error"))

@@ -70,7 +70,8 @@ def main() -> None:
         from chicago_risk.models.registry import MODEL_REGISTRY
         from chicago_risk.storage.warehouse import WarehouseResource
 
-        cutoff = str(WarehouseResource(path=warehouse_path).query(f"SELECT max(cutoff) AS c FROM {MODEL_REGISTRY}")["c"][0])
+        warehouse = WarehouseResource(path=warehouse_path)
+        cutoff = str(warehouse.query(f"SELECT max(cutoff) AS c FROM {MODEL_REGISTRY}")["c"][0])
     with tempfile.TemporaryDirectory() as reports:
         card = measure("model_card", "card_run", warehouse_path, cutoff, reports,
                        preload=("dagster", "chicago_risk.definitions"))

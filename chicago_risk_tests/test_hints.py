@@ -79,4 +79,6 @@ def test_each_printed_command_works_as_printed(city):
     unpublished: list[str] = []
     day = date(2019, 6, 11)
     follow_hints(window(["published/risk_predictions"], day, day), unpublished)
-    assert unpublished == [f"chicago-risk materialize --start {day} --end {day} --select risk_predictions,published/risk_predictions"]
+    assert unpublished == [
+        f"chicago-risk materialize --start {day} --end {day} --select risk_predictions,published/risk_predictions"
+    ]

@@ -76,7 +76,8 @@ def model_aliases(decision: dict | None) -> ModelAliases | None:
     return ModelAliases(
         week=decision["cutoff"],
         champion=ChampionModel(
-            model_id=decision["champion_model_id"], cutoff=decision["champion_cutoff"], since=decision["champion_since"],
+            model_id=decision["champion_model_id"], cutoff=decision["champion_cutoff"],
+            since=decision["champion_since"],
             pinned=decision["pinned"], set_by=decision["set_by"],
         ),
         challenger=AliasedModel(model_id=decision["challenger_model_id"], cutoff=decision["challenger_cutoff"])

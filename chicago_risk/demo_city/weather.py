@@ -179,7 +179,7 @@ def snow_budget(
     snowpack = np.empty_like(precip_mm)
     melt = np.empty_like(precip_mm)
     pack = 0.0
-    for i, (snow, can_melt) in enumerate(zip((precip_mm - rain).tolist(), potential.tolist())):
+    for i, (snow, can_melt) in enumerate(zip((precip_mm - rain).tolist(), potential.tolist(), strict=True)):
         snowpack[i] = pack
         pack += snow
         melt[i] = min(pack, can_melt)

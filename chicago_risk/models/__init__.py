@@ -19,5 +19,6 @@ Modules, in the order the pipeline uses them (their settings are `chicago_risk.c
   predict      `risk_predictions` rows
   plots, card  figures and the model card
   explanations the card's SHAP figures, from the served model's exact contributions
-  assets       the Dagster assets (champion_asset: `model_champion`); automation: the weekly job, schedule and drift sensor
+  assets       the Dagster assets (champion_asset: `model_champion`); automation: the weekly job, schedule and
+               drift sensor
 """

@@ -52,7 +52,9 @@ def alias_rows(
     if unknown:
         raise ValueError(f"unknown alias(es) {', '.join(sorted(unknown))}; known: {', '.join(ALIASES)}")
     if effective_from.weekday() != 0:
-        raise ValueError(f"an alias takes effect from a weekly cutoff (a Monday), not {effective_from} (a {effective_from:%A})")
+        raise ValueError(
+            f"an alias takes effect from a weekly cutoff (a Monday), not {effective_from} (a {effective_from:%A})"
+        )
     return pl.DataFrame(
         [
             {"alias": alias, "model_id": model_id, "effective_from": effective_from, "set_at": set_at,

@@ -538,7 +538,8 @@ def model_card(
         if cutoff == newest_stored:
             reports.write_text(text, "model_card.md")
     shap_figures = "\n\n".join(
-        plots.markdown_image(Path(reports.folder) / p, name) for name, p in (explained.figures if explained else {}).items()
+        plots.markdown_image(Path(reports.folder) / p, name)
+        for name, p in (explained.figures if explained else {}).items()
     )
     return dg.MaterializeResult(
         metadata={

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -113,7 +114,9 @@ class WeekDecider:
             challenger = _newest_after(fits, champion)
             rule = self._judge(row, challenger, champion, cutoff) if challenger else None
             opinion = f"; the rule would say {rule.decision}: {rule.reason}" if rule else ""
-            verdict = Verdict("pinned", f"pinned by {pin['set_by']} from {pin['effective_from']}: {pin['reason']}{opinion}")
+            verdict = Verdict(
+                "pinned", f"pinned by {pin['set_by']} from {pin['effective_from']}: {pin['reason']}{opinion}"
+            )
             row.update(pinned=True, set_by=pin["set_by"])
         elif incumbent is not None and incumbent.current:
             champion, challenger = incumbent, _newest_after(fits, incumbent)
@@ -126,15 +129,18 @@ class WeekDecider:
             champion = self._newest_servable(fits, cutoff)
             challenger = _newest_after(fits, champion)
             verdict = (
-                Verdict("champion_stale_features", f"{incumbent.model_id} was trained on other feature definitions than "
-                        f"the current {registry_hash()}: {champion.model_id} replaces it without shadow evidence")
+                Verdict("champion_stale_features", f"{incumbent.model_id} was trained on other feature definitions "
+                        f"than the current {registry_hash()}: {champion.model_id} replaces it without shadow evidence")
                 if incumbent is not None else
-                Verdict("first_champion", f"no champion yet{_gone(previous)}: {champion.model_id} is the newest servable model")
+                Verdict("first_champion",
+                        f"no champion yet{_gone(previous)}: {champion.model_id} is the newest servable model")
             )
-        same = previous is not None and previous["champion_model_id"] == champion.model_id
+        since = cutoff
+        if previous is not None and previous["champion_model_id"] == champion.model_id:
+            since = previous["champion_since"]
         return {name: None for name in MODEL_CHAMPION_SCHEMA} | row | {
             "champion_model_id": champion.model_id, "champion_cutoff": champion.cutoff,
-            "champion_since": previous["champion_since"] if same else cutoff,
+            "champion_since": since,
             "challenger_model_id": challenger.model_id if challenger else None,
             "challenger_cutoff": challenger.cutoff if challenger else None,
             "decision": verdict.decision, "reason": verdict.reason,
@@ -144,7 +150,10 @@ class WeekDecider:
         stored = fits_up_to(self.warehouse, self.settings.served_kind, cutoff)
         current = registry_hash()
         return [
-            Fit(r["model_id"], r["cutoff"], r["fitted_cutoff"], tuple(r["model_ids"]), r["feature_registry_hash"] == current)
+            Fit(
+                r["model_id"], r["cutoff"], r["fitted_cutoff"], tuple(r["model_ids"]),
+                r["feature_registry_hash"] == current,
+            )
             for r in stored.iter_rows(named=True)
         ]
 
@@ -163,32 +172,42 @@ class WeekDecider:
             if fit.current and not self._failed_checks(fit):
                 return fit
         raise ModelNotFoundError(
-            f"no {self.settings.served_kind} model stored at a cutoff on or before {cutoff} is on the current feature "
-            f"definitions and passed its risk_model checks: train one; run: "
+            f"no {self.settings.served_kind} model stored at a cutoff on or before {cutoff} is on the current "
+            f"feature definitions and passed its risk_model checks: train one; run: "
             f"{materialize_command(['risk_model', MODEL_CHAMPION], cutoff, cutoff)}"
         )
 
     def _pinned(self, by_id: dict[str, Fit], pin: dict, cutoff: date) -> Fit:
         pinned = by_id.get(pin["model_id"])
-        fix = "pin another model (chicago-risk model pin MODEL_ID --reason ...) or unpin (chicago-risk model unpin --reason ...)"
+        fix = (
+            "pin another model (chicago-risk model pin MODEL_ID --reason ...) "
+            "or unpin (chicago-risk model unpin --reason ...)"
+        )
         if pinned is None:
             raise ModelNotFoundError(
-                f"the pinned model {pin['model_id']} is not a stored {self.settings.served_kind} model with a cutoff on "
-                f"or before {cutoff}: {fix}"
+                f"the pinned model {pin['model_id']} is not a stored {self.settings.served_kind} model with a "
+                f"cutoff on or before {cutoff}: {fix}"
             )
         if not pinned.current:
-            raise ModelNotFoundError(f"the pinned model {pin['model_id']} was trained on other feature definitions: {fix}")
+            raise ModelNotFoundError(
+                f"the pinned model {pin['model_id']} was trained on other feature definitions: {fix}"
+            )
         return pinned
 
     def _judge(self, row: dict, challenger: Fit, champion: Fit, cutoff: date) -> Verdict:
         """The rule on the pair; the pair and its shadow scores go into `row`."""
         window = ShadowWindow.of(self.warehouse, challenger.fitted_cutoff, cutoff)
-        scores = {side: window.scores(self._model(fit)) for side, fit in zip(_SIDES, (challenger, champion))}
+        scores = {
+            side: window.scores(self._model(fit)) for side, fit in zip(_SIDES, (challenger, champion), strict=True)
+        }
         row.update(
             candidate_model_id=challenger.model_id, incumbent_model_id=champion.model_id,
             shadow_first_day=window.first_day, shadow_last_day=window.last_day, shadow_days=window.days,
             shadow_rows=window.rows.height, shadow_event_rate=window.event_rate,
-            **{f"{side}_{name}": getattr(scores[side], name) if scores[side] else None for side in _SIDES for name in _SCORES},
+            **{
+                f"{side}_{name}": getattr(scores[side], name) if scores[side] else None
+                for side in _SIDES for name in _SCORES
+            },
         )
         return judge(
             scores["incumbent"], scores["candidate"], window.days, self._failed_checks(challenger),
@@ -253,7 +272,7 @@ def champions_for_days(warehouse: WarehouseResource, days: pl.Series) -> pl.Data
     served = wanted.join(decided, on="week", how="left")
     undecided = served.filter(pl.col("model_id").is_null())["week"].unique().sort()
     if undecided.len():
-        first, last = undecided.min(), undecided.max()
+        first, last = cast(date, undecided.min()), cast(date, undecided.max())
         raise ModelNotFoundError(
             f"no champion is decided for {undecided.len()} week(s) {first}..{last}; run: "
             f"{materialize_command([MODEL_CHAMPION], first, last + timedelta(days=6))}"

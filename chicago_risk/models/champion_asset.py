@@ -78,7 +78,9 @@ def model_champion(
                 "cutoff", "decision", "champion_model_id", "challenger_model_id", "shadow_days",
                 "candidate_log_loss", "incumbent_log_loss", "candidate_ece", "incumbent_ece",
             ))),
-            "alias_changes": dg.MetadataValue.md(markdown_table(aliases.select("alias", "model_id", "effective_from", "set_by"))),
+            "alias_changes": dg.MetadataValue.md(
+                markdown_table(aliases.select("alias", "model_id", "effective_from", "set_by"))
+            ),
             "rule": dg.MetadataValue.json({
                 "min_shadow_days": SETTINGS.champion.min_shadow_days,
                 "log_loss_tolerance": SETTINGS.champion.log_loss_tolerance,
@@ -91,6 +93,9 @@ def model_champion(
         check_name="challenger_not_rejected", asset_key=MODEL_CHAMPION, passed=rejected.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rejected": dg.MetadataValue.json(
-            [f"{r['cutoff']}: {r['candidate_model_id']}: {r['decision']}: {r['reason']}" for r in rejected.iter_rows(named=True)]
+            [
+                f"{r['cutoff']}: {r['candidate_model_id']}: {r['decision']}: {r['reason']}"
+                for r in rejected.iter_rows(named=True)
+            ]
         )},
     )

@@ -92,7 +92,9 @@ def newest_feature_day(warehouse: WarehouseResource, on_or_before: date) -> date
     """The newest as-of day of the feature store on or before `on_or_before`."""
     day = None
     if warehouse.table_exists(FEATURES_TABLE):
-        day = warehouse.query(f'SELECT max("day") AS day FROM {FEATURES_TABLE} WHERE "day" <= ?', [on_or_before])["day"][0]
+        day = warehouse.query(
+            f'SELECT max("day") AS day FROM {FEATURES_TABLE} WHERE "day" <= ?', [on_or_before]
+        )["day"][0]
     if day is None:
         raise MissingFeatureStoreDataError(
             f"{FEATURES_TABLE} holds no day on or before {on_or_before}; run: "

@@ -41,7 +41,9 @@ def pin(
                 f"the newest are: {newest or 'none'}"
             )
         if found["feature_registry_hash"][0] != registry_hash():
-            raise PinError(f"{model_id} was trained on other feature definitions than the current ones and cannot score")
+            raise PinError(
+                f"{model_id} was trained on other feature definitions than the current ones and cannot score"
+            )
     try:
         rows = alias_rows({PIN: model_id}, effective_from, set_by, reason, utc_now())
     except ValueError as error:

@@ -56,7 +56,9 @@ def judge(
 ) -> Verdict:
     """The rule on one pair of shadow scores (None: no labelled shadow row yet)."""
     if failed_checks:
-        return Verdict("challenger_failed_checks", f"blocking check(s) failed in its risk_model run: {', '.join(failed_checks)}")
+        return Verdict(
+            "challenger_failed_checks", f"blocking check(s) failed in its risk_model run: {', '.join(failed_checks)}"
+        )
     if champion is None or challenger is None or shadow_days < settings.min_shadow_days:
         return Verdict(
             "too_few_shadow_days",

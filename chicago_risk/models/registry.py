@@ -50,7 +50,8 @@ def write_models(warehouse: WarehouseResource, models: Iterable[FittedModel], fi
 def _require_registry(warehouse: WarehouseResource) -> None:
     if not warehouse.table_exists(MODEL_REGISTRY):
         raise ModelNotFoundError(
-            f"the warehouse has no model_registry table yet: train a model first; run: {materialize_command(['risk_model'])}"
+            "the warehouse has no model_registry table yet: train a model first; run: "
+            f"{materialize_command(['risk_model'])}"
         )
 
 
@@ -85,8 +86,9 @@ def fits_up_to(warehouse: WarehouseResource, kind: str, last_cutoff: date) -> pl
         "WITH stored AS (SELECT model_id, cutoff, feature_registry_hash, "
         "coalesce(CAST(json_extract_string(params, '$.fitted_cutoff') AS DATE), cutoff) AS fitted_cutoff "
         f"FROM {MODEL_REGISTRY} WHERE kind = ? AND cutoff <= ?) "
-        "SELECT first(model_id ORDER BY cutoff) AS model_id, min(cutoff) AS cutoff, fitted_cutoff, feature_registry_hash, "
-        "list(model_id ORDER BY cutoff) AS model_ids FROM stored GROUP BY fitted_cutoff, feature_registry_hash "
+        "SELECT first(model_id ORDER BY cutoff) AS model_id, min(cutoff) AS cutoff, fitted_cutoff, "
+        "feature_registry_hash, list(model_id ORDER BY cutoff) AS model_ids "
+        "FROM stored GROUP BY fitted_cutoff, feature_registry_hash "
         "ORDER BY fitted_cutoff, cutoff",
         [kind, last_cutoff],
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -53,7 +54,7 @@ class ShadowWindow:
 
     @property
     def event_rate(self) -> float | None:
-        return float(self.rows[LABEL].cast(pl.Float64).mean()) if self.rows.height else None
+        return float(cast(float, self.rows[LABEL].cast(pl.Float64).mean())) if self.rows.height else None
 
     def scores(self, model: FittedModel) -> ShadowScores | None:
         """`model` on the rows; None when there are none."""

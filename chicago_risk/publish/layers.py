@@ -95,7 +95,8 @@ MODEL = PublishedTable(
         f"WITH week AS (SELECT * FROM {MODEL_CHAMPION} ORDER BY cutoff DESC LIMIT 1), "
         f"named AS (SELECT '{CHAMPION}' AS alias, champion_model_id AS model_id FROM week "
         f"UNION ALL SELECT '{CHALLENGER}', challenger_model_id FROM week) "
-        f"SELECT r.*, named.alias FROM {MODEL_REGISTRY} r JOIN named USING (model_id) ORDER BY named.alias = '{CHALLENGER}'"
+        f"SELECT r.*, named.alias FROM {MODEL_REGISTRY} r JOIN named USING (model_id) "
+        f"ORDER BY named.alias = '{CHALLENGER}'"
     ),
 )
 REGISTRY = PublishedTable(

@@ -75,7 +75,8 @@ class DeltaWarehouse:
                 f"{table}: partition column {partition_column} is {frame.schema[partition_column]}, not Date; "
                 "partition columns are DATE (see ARCHITECTURE.md, Storage and serving)"
             )
-        window = f"{quote(partition_column)} >= '{start.isoformat()}' AND {quote(partition_column)} <= '{end.isoformat()}'"
+        column = quote(partition_column)
+        window = f"{column} >= '{start.isoformat()}' AND {column} <= '{end.isoformat()}'"
         self._write(table, frame, partition_column, window)
 
     def append(self, table: str, frame: pl.DataFrame) -> None:

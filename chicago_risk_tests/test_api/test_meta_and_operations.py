@@ -32,6 +32,7 @@ def test_meta_describes_the_published_city(client, small_city):
     store = small_city.store()
     champion = store.read_layer("model_registry")["model_id"][0]
     assert meta.risk_model_version == champion
+    assert meta.models is not None
     assert meta.models.model_dump() == {
         "week": LAST_DAY - timedelta(days=6),
         "champion": {"model_id": champion, "cutoff": FIRST_DAY, "since": FIRST_DAY, "pinned": False, "set_by": "rule"},

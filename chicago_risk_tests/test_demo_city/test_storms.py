@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 import h3
 import numpy as np
@@ -55,7 +56,7 @@ class Decades:
 
     @property
     def median_day(self) -> float:
-        return self.daily["flood"].median()
+        return cast(float, self.daily["flood"].median())
 
     def storms(self, n: int, daily: pl.DataFrame | None = None) -> pl.DataFrame:
         """The n rain storms (on a snow-free city) with the most flooding rows."""
@@ -220,7 +221,7 @@ def test_storms_are_uneven_and_each_hits_its_own_places(decades) -> None:
         expected = cells["len"].sum() * cells["share"]
         dispersion = (((cells["len"] - expected) ** 2) / expected).sum() / (cells.height - 1)
         assert dispersion >= 3, (day, dispersion)
-        excess.append(np.log((cells["len"] + 1) / (expected + 1)).to_numpy())
+        excess.append(np.log(((cells["len"] + 1) / (expected + 1)).to_numpy()))
     assert np.corrcoef(*excess)[0, 1] < 0.5
 
 

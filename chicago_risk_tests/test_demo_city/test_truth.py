@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import cast
 
 import h3
 import numpy as np
@@ -117,7 +118,8 @@ def test_the_oracle_knows_no_incident_of_its_week(demo_year, monkeypatch) -> Non
     draw = simulate.poisson_by_inversion
 
     def other_draws_after_t(rng: np.random.Generator, lam: np.ndarray):
-        entropy = rng.bit_generator.seed_seq.entropy  # [seed, day ordinal, stream]
+        seed_seq = cast(np.random.SeedSequence, rng.bit_generator.seed_seq)  # what default_rng made
+        entropy = cast(list[int], seed_seq.entropy)  # [seed, day ordinal, stream]
         if entropy[1] > P.SIM_START.toordinal() + (t - P.SIM_START).days:
             rng = np.random.default_rng([*entropy, 1])
         return draw(rng, lam)

@@ -18,6 +18,7 @@ from chicago_risk.models.base import feature_matrix
 from chicago_risk.models.champion_asset import model_champion
 from chicago_risk.models.data import MissingFeatureStoreDataError, sample_features
 from chicago_risk.models.explanations import write_explanations
+from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.metrics import METRIC_NAMES, ORACLE_METRIC
 from chicago_risk.models.registry import load_models_at
 from chicago_risk.models.storms import STORM_METRICS, storm_table
@@ -153,7 +154,9 @@ def test_the_model_card_draws_the_served_models_shap_figures(run):
     day = run["warehouse"].read_partitions("risk_predictions", SECOND_CUTOFF, SECOND_CUTOFF)
     cell = section.split(f"the highest-risk cell of {SECOND_CUTOFF}, `")[1].split("`")[0]
     assert day.filter(pl.col("h3_id") == cell)["p_event_7d"][0] == day["p_event_7d"].max()
-    card_events = [e for e in run["evaluation"].get_asset_materialization_events() if e.asset_key.path == ["model_card"]]
+    card_events = [
+        e for e in run["evaluation"].get_asset_materialization_events() if e.asset_key.path == ["model_card"]
+    ]
     assert card_events[0].materialization.metadata["shap_figures"].value.count("data:image/png;base64,") == 2
 
 
@@ -162,6 +165,7 @@ def test_shaps_own_tree_shap_agrees_with_the_served_drivers(run):
     own parse of the booster) against LightGBM's `pred_contrib` in `LightGBMScorer.contributions`."""
     model = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]  # the served booster, from its text
     scorer = model.scorer
+    assert isinstance(scorer, LightGBMScorer)
     rows = run["warehouse"].read_partitions("cell_day_features", *PREDICTED).sample(1_000, seed=0)
     # unknown forecasts on a third of the rows: the missing-value branches must agree too
     forecasts = [n for n in scorer.feature_names if n.startswith("fc_")]
@@ -181,7 +185,9 @@ def test_shaps_own_tree_shap_agrees_with_the_served_drivers(run):
     # a row sent down another branch would move a contribution by a leaf value, 1e-4 or more.
     tolerance = 1e-9
     np.testing.assert_allclose(served[:, :-1], expected, rtol=0, atol=tolerance)
-    assert served[:, -1] == pytest.approx(float(np.ravel(own.expected_value)[0]) + scorer.offset.intercept, abs=tolerance)
+    assert served[:, -1] == pytest.approx(
+        float(np.ravel(own.expected_value)[0]) + scorer.offset.intercept, abs=tolerance
+    )
 
 
 def test_the_shap_sample_is_the_same_rows_of_its_window_every_time(run):
@@ -196,14 +202,19 @@ def test_the_shap_sample_is_the_same_rows_of_its_window_every_time(run):
 
 def test_a_served_model_without_contributions_gets_no_shap_figures(run, tmp_path):
     climatology = load_models_at(run["warehouse"], SECOND_CUTOFF)["climatology"]
-    assert write_explanations(run["warehouse"], climatology, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings()) is None
+    explained = write_explanations(
+        run["warehouse"], climatology, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings()
+    )
+    assert explained is None
     assert list(tmp_path.iterdir()) == []
 
 
 def test_shap_figures_name_the_feature_days_to_materialize(run, tmp_path):
     served = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]
     empty = WarehouseResource(path=str(tmp_path / "empty.duckdb"))
-    with pytest.raises(MissingFeatureStoreDataError, match=f"holds no day on or before {SECOND_CUTOFF}; run: chicago-risk"):
+    with pytest.raises(
+        MissingFeatureStoreDataError, match=f"holds no day on or before {SECOND_CUTOFF}; run: chicago-risk"
+    ):
         write_explanations(empty, served, SECOND_CUTOFF, tmp_path, "card", ExplanationSettings())
     gap = date(2024, 5, 1)
     features = run["warehouse"].read_table("cell_day_features").filter(pl.col("day") != gap)

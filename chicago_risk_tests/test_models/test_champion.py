@@ -52,7 +52,7 @@ def city(tmp_path_factory):
     root = tmp_path_factory.mktemp("champion")
     resources = layer_resources(root)
     warehouse = resources["warehouse"]
-    features, labels, truth = synthetic_city(
+    features, labels, _truth = synthetic_city(
         days=530, resolution=RESOLUTION, base_rate=0.015, burst_sd=1.3, rain_effect=0.08
     )
     warehouse.replace_table("cell_day_features", features)
@@ -77,7 +77,9 @@ def _rematerialize(city, first: date = LAST_WEEK, last: date = LAST_WEEK) -> dg.
 
 def _published_meta(city) -> tuple[Meta, dict]:
     published = {published_key(MODEL.table), published_key(CHAMPION_DECISION.table)}
-    dg.materialize([a for a in PUBLISH_ASSETS if a.key in published], resources=city["resources"], instance=city["instance"])
+    dg.materialize(
+        [a for a in PUBLISH_ASSETS if a.key in published], resources=city["resources"], instance=city["instance"]
+    )
     with TestClient(make_app(str(city["root"] / "published"))) as client:
         meta = Meta.model_validate(client.get("/api/meta").json())
         metrics = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
@@ -89,7 +91,9 @@ def test_the_fourth_fit_fails_a_blocking_check_and_is_stored_all_the_same(city):
         cutoff: {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
         for cutoff, result in city["fitted"].items()
     }
-    assert checks == {date(2024, 3, 4): set(), date(2024, 4, 1): set(), date(2024, 5, 6): set(), LAST_WEEK: {"calibrated"}}
+    assert checks == {
+        date(2024, 3, 4): set(), date(2024, 4, 1): set(), date(2024, 5, 6): set(), LAST_WEEK: {"calibrated"}
+    }
     assert sorted(city["ids"]) == sorted(FITS)
 
 
@@ -115,8 +119,10 @@ def test_each_week_is_decided_by_the_rule_on_its_shadow_days(city):
     }
     assert {week: summary[week] for week in expected} == expected
     promoted, kept = decided[date(2024, 4, 22)], decided[date(2024, 5, 27)]
-    assert promoted["candidate_log_loss"] < promoted["incumbent_log_loss"] and promoted["champion_since"] == date(2024, 4, 22)
-    assert kept["candidate_log_loss"] > kept["incumbent_log_loss"] * 1.01 and kept["champion_since"] == date(2024, 4, 22)
+    assert promoted["candidate_log_loss"] < promoted["incumbent_log_loss"]
+    assert promoted["champion_since"] == date(2024, 4, 22)
+    assert kept["candidate_log_loss"] > kept["incumbent_log_loss"] * 1.01
+    assert kept["champion_since"] == date(2024, 4, 22)
     assert (kept["shadow_first_day"], kept["shadow_last_day"]) == (date(2024, 5, 6), date(2024, 5, 19))
     assert "log loss" in kept["reason"] and "calibrated" in decided[LAST_WEEK]["reason"]
     empty = decided[date(2024, 4, 1)]
@@ -127,7 +133,9 @@ def test_each_week_is_decided_by_the_rule_on_its_shadow_days(city):
 def test_the_asset_warns_about_rejected_challengers_and_describes_the_newest_week(city):
     result = city["decided"]
     check = result.get_asset_check_evaluations()[0]
-    assert (check.check_name, check.passed, check.severity) == ("challenger_not_rejected", False, dg.AssetCheckSeverity.WARN)
+    assert (check.check_name, check.passed, check.severity) == (
+        "challenger_not_rejected", False, dg.AssetCheckSeverity.WARN
+    )
     assert [line.split(":")[0] for line in check.metadata["rejected"].value] == ["2024-05-27", "2024-06-03"]
     metadata = result.get_asset_materialization_events()[-1].materialization.metadata
     assert metadata["champion"].value == city["ids"][date(2024, 4, 1)]
@@ -145,7 +153,8 @@ def test_the_alias_log_records_each_change_once_and_a_rerun_adds_nothing(city):
         ("challenger", ids[date(2024, 5, 6)], date(2024, 5, 6)),
         ("challenger", ids[LAST_WEEK], LAST_WEEK),
     ]
-    before_log, before = alias_history(warehouse), warehouse.read_table("model_champion").drop("decided_at").sort("cutoff")
+    before_log = alias_history(warehouse)
+    before = warehouse.read_table("model_champion").drop("decided_at").sort("cutoff")
     _rematerialize(city, FIRST_WEEK, LAST_WEEK)  # the whole range
     _rematerialize(city, date(2024, 4, 22), date(2024, 4, 22))  # one week of it
     assert alias_history(warehouse).equals(before_log)
@@ -153,7 +162,8 @@ def test_the_alias_log_records_each_change_once_and_a_rerun_adds_nothing(city):
 
 
 def test_predictions_are_scored_by_the_champion_of_their_week(city):
-    sunday, monday = date(2024, 4, 21), date(2024, 4, 22)  # the last day of the weak champion, the first of the strong
+    # the last day of the weak champion, the first of the strong
+    sunday, monday = date(2024, 4, 21), date(2024, 4, 22)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(model_assets, "SETTINGS", quick_settings())
         _materialize([risk_predictions], city["resources"], city["instance"], sunday, monday)
@@ -171,25 +181,30 @@ def test_an_undecided_week_cannot_be_scored_and_says_what_to_run(city):
     result = _materialize([risk_predictions], city["resources"], city["instance"], day, day, raise_on_error=False)
     error = result.get_step_failure_events()[0].event_specific_data.error
     message = error.cause.message if error.cause else error.message
-    assert f"run: chicago-risk materialize --start {day} --end {day + timedelta(days=6)} --select model_champion" in message
+    command = f"run: chicago-risk materialize --start {day} --end {day + timedelta(days=6)} --select model_champion"
+    assert command in message
 
 
 def test_the_api_names_the_champion_and_the_challenger_from_the_published_store(city):
     ids = city["ids"]
     meta, metrics = _published_meta(city)
     models = meta.models
+    assert models is not None
     assert models.week == LAST_WEEK and models.decision == "challenger_failed_checks"
     assert (models.champion.model_id, models.champion.cutoff, models.champion.since) == (
         ids[date(2024, 4, 1)], date(2024, 4, 1), date(2024, 4, 22)
     )
     assert (models.champion.pinned, models.champion.set_by) == (False, "rule")
+    assert models.challenger is not None
     assert (models.challenger.model_id, models.challenger.cutoff) == (ids[LAST_WEEK], LAST_WEEK)
     assert models.shadow is not None and models.shadow.days == 0 and models.shadow.incumbent.log_loss is None
     aliases = {s.labels["alias"]: s.labels["model_id"] for s in metrics["chicago_risk_model_alias_info"].samples}
     assert aliases == {"champion": ids[date(2024, 4, 1)], "challenger": ids[LAST_WEEK]}
     assert metrics["chicago_risk_model_champion_pinned"].samples[0].value == 0
     registry = PublishedStore(str(city["root"] / "published")).read_layer("model_registry")
-    assert registry.select("alias", "model_id").rows() == [("champion", ids[date(2024, 4, 1)]), ("challenger", ids[LAST_WEEK])]
+    assert registry.select("alias", "model_id").rows() == [
+        ("champion", ids[date(2024, 4, 1)]), ("challenger", ids[LAST_WEEK])
+    ]
 
 
 def test_an_operator_pin_overrides_the_rule_until_unpinned_and_is_visible(city, monkeypatch, capsys):
@@ -205,11 +220,16 @@ def test_an_operator_pin_overrides_the_rule_until_unpinned_and_is_visible(city, 
 
     _rematerialize(city)
     week = _decisions(warehouse)[LAST_WEEK]
-    assert (week["decision"], week["champion_model_id"], week["pinned"], week["set_by"]) == ("pinned", weak_may, True, "ops-anna")
+    assert (week["decision"], week["champion_model_id"], week["pinned"], week["set_by"]) == (
+        "pinned", weak_may, True, "ops-anna"
+    )
     assert week["challenger_model_id"] == ids[LAST_WEEK]
-    assert "April's model misreads the thaw" in week["reason"] and "the rule would say challenger_failed_checks" in week["reason"]
+    assert "April's model misreads the thaw" in week["reason"]
+    assert "the rule would say challenger_failed_checks" in week["reason"]
     meta, metrics = _published_meta(city)
-    assert (meta.models.champion.model_id, meta.models.champion.pinned, meta.models.champion.set_by) == (weak_may, True, "ops-anna")
+    assert meta.models is not None
+    served = meta.models.champion
+    assert (served.model_id, served.pinned, served.set_by) == (weak_may, True, "ops-anna")
     assert metrics["chicago_risk_model_champion_pinned"].samples[0].value == 1
     assert main(["model", "aliases"]) == 0
     assert f"champion {weak_may}" in capsys.readouterr().out
@@ -217,13 +237,18 @@ def test_an_operator_pin_overrides_the_rule_until_unpinned_and_is_visible(city, 
     assert main(["model", "unpin", "--reason", "thaw is over", "--from", str(LAST_WEEK)]) == 0
     _rematerialize(city)
     week = _decisions(warehouse)[LAST_WEEK]
-    assert (week["decision"], week["champion_model_id"], week["pinned"]) == ("challenger_failed_checks", ids[date(2024, 4, 1)], False)
+    assert (week["decision"], week["champion_model_id"], week["pinned"]) == (
+        "challenger_failed_checks", ids[date(2024, 4, 1)], False
+    )
     log = alias_history(warehouse).filter(pl.col("set_by") == "ops-anna")
     assert log.select("alias", "model_id").rows() == [("pin", weak_may), ("champion", weak_may), ("pin", None)]
 
 
 @pytest.mark.parametrize("args, message", [
-    (["model", "pin", "lightgbm-20240101-0000000000", "--reason", "x", "--from", "2024-06-03"], "is not a stored lightgbm model"),
+    (
+        ["model", "pin", "lightgbm-20240101-0000000000", "--reason", "x", "--from", "2024-06-03"],
+        "is not a stored lightgbm model",
+    ),
     # the June fit was stored on June 3: it cannot serve the week before
     (["model", "pin", "{june}", "--reason", "x", "--from", "2024-05-27"], "with a cutoff on or before 2024-05-27"),
     (["model", "pin", "{june}", "--reason", "x", "--from", "2024-06-04"], "not 2024-06-04 (a Tuesday)"),

@@ -69,7 +69,9 @@ def test_every_kind_round_trips_through_the_registry_table(fitted, tmp_path):
 def test_a_fit_stored_at_several_cutoffs_is_one_fit_and_misses_say_what_to_run(fitted, tmp_path):
     models, _ = fitted
     warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
-    with pytest.raises(ModelNotFoundError, match="no model_registry.*run: chicago-risk materialize --select risk_model"):
+    with pytest.raises(
+        ModelNotFoundError, match=r"no model_registry.*run: chicago-risk materialize --select risk_model"
+    ):
         load_model(warehouse, "lightgbm-x")
     week = date(2024, 3, 11)
     write_models(warehouse, models.values(), CUTOFF, CUTOFF)
@@ -78,7 +80,10 @@ def test_a_fit_stored_at_several_cutoffs_is_one_fit_and_misses_say_what_to_run(f
     assert fits.select("model_id", "cutoff", "fitted_cutoff").rows() == [(models["lightgbm"].model_id, CUTOFF, CUTOFF)]
     assert fits["model_ids"][0].to_list() == [models["lightgbm"].model_id, models["lightgbm"].served_at(week).model_id]
     assert fits_up_to(warehouse, "lightgbm", CUTOFF - timedelta(days=7)).is_empty()
-    with pytest.raises(ModelNotFoundError, match="run: chicago-risk materialize --start 2024-03-18 --end 2024-03-18 --select risk_model"):
+    with pytest.raises(
+        ModelNotFoundError,
+        match="run: chicago-risk materialize --start 2024-03-18 --end 2024-03-18 --select risk_model",
+    ):
         load_models_at(warehouse, date(2024, 3, 18))
 
 

@@ -84,7 +84,9 @@ def test_incident_counts_beyond_any_in_training_keep_raising_p(storm_city):
     busiest = day.with_columns(pl.lit(train[n].max()).cast(day.schema[n]).alias(n) for n in counts)
     previous = model.predict_proba(busiest)
     for factor in (2, 10, 50):
-        p = model.predict_proba(day.with_columns((pl.lit(train[n].max()) * factor).cast(day.schema[n]).alias(n) for n in counts))
+        p = model.predict_proba(
+            day.with_columns((pl.lit(train[n].max()) * factor).cast(day.schema[n]).alias(n) for n in counts)
+        )
         assert np.all(p >= previous) and p.mean() > previous.mean()
         previous = p
 
