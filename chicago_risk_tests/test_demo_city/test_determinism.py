@@ -3,7 +3,6 @@ simulates fast."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import dagster as dg
@@ -90,13 +89,11 @@ def test_other_seeds_are_other_cities() -> None:
     assert not a.equals(b)
 
 
-def test_eight_years_of_the_whole_city_simulate_fast() -> None:
+def test_eight_years_of_the_whole_city_simulate_in_bounded_memory() -> None:
+    """Its speed is measured by hand (bench/raw_assets_year.py), not asserted here."""
     seed = 424242  # its own cache entry: the shared demo year stays cached
-    started = time.perf_counter()
     sim = simulate.simulation(seed, 9, date(2027, 1, 8))
-    elapsed = time.perf_counter() - started
     assert sim.last_day >= date(2027, 1, 8)
-    assert elapsed < 15, f"8 years took {elapsed:.1f} s"
     assert sim.base_total.nbytes + sim.excitation_total.nbytes < 500e6
 
 
