@@ -278,11 +278,11 @@ def test_a_second_duckdb_writer_waits_for_the_first_and_times_out_clearly(tmp_pa
 
 
 def test_a_duckdb_read_larger_than_the_memory_limit_spills_instead_of_failing(tmp_path):
-    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), memory_limit="32MB")
+    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), memory_limit="64MB")
     days = pl.date_range(date(2020, 1, 1), date(2024, 12, 31), eager=True)
     rows = pl.DataFrame({"day": days}).join(
         pl.DataFrame({"h3_id": [f"cell-{i:04d}" for i in range(1500)]}), how="cross"
     )
     warehouse.replace_partitions("wide", rows.with_columns(value=pl.int_range(pl.len())), days[0], days[-1])
-    ordered = warehouse.query('SELECT * FROM wide ORDER BY h3_id DESC, "day"')  # ~2.7 M rows, well over 32 MB
+    ordered = warehouse.query('SELECT * FROM wide ORDER BY h3_id DESC, "day"')  # ~2.7 M rows, well over 64 MB in the sort
     assert ordered.height == rows.height and ordered["h3_id"][0] == "cell-1499"
