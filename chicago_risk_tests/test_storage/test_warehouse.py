@@ -284,5 +284,5 @@ def test_a_duckdb_read_larger_than_the_memory_limit_spills_instead_of_failing(tm
         pl.DataFrame({"h3_id": [f"cell-{i:04d}" for i in range(1500)]}), how="cross"
     )
     warehouse.replace_partitions("wide", rows.with_columns(value=pl.int_range(pl.len())), days[0], days[-1])
-    ordered = warehouse.query('SELECT * FROM wide ORDER BY h3_id DESC, "day"')  # ~2.7 M rows, well over 64 MB in the sort
+    ordered = warehouse.query('SELECT * FROM wide ORDER BY h3_id DESC, "day"')  # ~2.7 M rows: over 64 MB sorted
     assert ordered.height == rows.height and ordered["h3_id"][0] == "cell-1499"
