@@ -129,6 +129,8 @@ def _model(args: argparse.Namespace) -> int:
             print(f"week {week['cutoff']}: champion {week['champion_model_id']} (since {week['champion_since']}"
                   f"{', pinned by ' + week['set_by'] if week['pinned'] else ''}), challenger "
                   f"{week['challenger_model_id'] or 'none'}: {week['decision']} ({week['reason']})")
+        else:
+            print(f"no week is decided yet; run: {materialize_command(['model_champion'], this_week, this_week)}")
         for row in alias_history(warehouse).tail(args.last).iter_rows(named=True):
             print(f"{row['set_at']:%Y-%m-%d %H:%M} UTC  {row['alias']:<10} = {row['model_id'] or '(none)'} from "
                   f"{row['effective_from']}, by {row['set_by']}: {row['reason']}")
@@ -196,7 +198,7 @@ def parser() -> argparse.ArgumentParser:
     for action in (pin, unpin):
         action.add_argument("--reason", required=True, help="why (kept with the pin, shown beside the champion)")
         action.add_argument(
-            "--from", dest="effective_from", type=_iso_date,
+            "--from", dest="effective_from", type=_iso_date, metavar="MONDAY",
             help="the Monday of the first week it applies to (default: this week's, Chicago time)",
         )
     aliases = actions.add_parser("aliases", help="the newest week's champion and challenger, and the alias log")
