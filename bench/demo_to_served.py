@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psutil
 
+from _tree import tree_memory
+
 ROOT = Path(__file__).resolve().parent.parent
 API_READY = "http://127.0.0.1:8000/ready"
 DAGSTER_UI = "http://127.0.0.1:3000/server_info"
@@ -36,20 +38,6 @@ def _answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def _tree(root: psutil.Process) -> dict[psutil.Process, tuple[int, int]]:
-    """(RSS, PSS) in bytes of `root` and every descendant. The sum of RSS counts the
-    libraries every Python process maps (Dagster, LightGBM, polars) once per process; PSS splits
-    shared pages between the processes sharing them, so its sum is what the tree takes."""
-    found = {}
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            memory = process.memory_full_info()
-            found[process] = (memory.rss, memory.pss)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
 
 
 def _last_progress(path: Path) -> str:
@@ -80,7 +68,7 @@ def main() -> None:
     log_path = Path(log.name)
     root = psutil.Process(demo.pid)
     while time.monotonic() - began < args.timeout_s and demo.poll() is None:
-        tree = _tree(root)
+        tree = tree_memory(root)
         seen |= set(tree)
         largest = max((rss for rss, _ in tree.values()), default=0)
         if largest > peaks["whole"][2]:
