@@ -5,7 +5,6 @@ parallel step processes."""
 
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -77,20 +76,26 @@ def test_a_window_on_the_postgres_instance_with_the_multiprocess_executor(tmp_pa
     assert run.run_id == result.run_id and run.status == dg.DagsterRunStatus.SUCCESS
     for asset in ("raw_311_requests", "weather_daily", "published/weather_daily"):
         assert len(instance.get_materialized_partitions(dg.AssetKey.from_user_string(asset))) == 7
-    # each step ran in its own process, and two ran at the same time
+    # each step ran in its own process, and the executor had the two writers running at once: both
+    # workers were launched before either finished (with one slot the second starts after the first
+    # ends). Launches, not step timings, so a slow process start on a busy machine cannot flake it.
     records = instance.get_records_for_run(
-        result.run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+        result.run_id,
+        of_type={dg.DagsterEventType.STEP_WORKER_STARTING, dg.DagsterEventType.STEP_SUCCESS},
     ).records
-    spans: dict[str, list[float]] = {}
+    launched: dict[str, int] = {}
+    finished: dict[str, int] = {}
     pids = set()
     for record in records:
         entry = record.event_log_entry
         assert entry.step_key is not None and entry.dagster_event is not None
-        spans.setdefault(entry.step_key, []).append(entry.timestamp)
-        pids.add(entry.dagster_event.pid)
-    assert len(spans) == 3 and len(pids) == 3
-    raw, published = sorted(spans["raw_311"]), sorted(spans["published__weather_daily"])
-    assert raw[0] < published[1] and published[0] < raw[1], (
-        f"steps did not overlap: raw {datetime.fromtimestamp(raw[0])}..{datetime.fromtimestamp(raw[1])}, "
-        f"published weather {datetime.fromtimestamp(published[0])}..{datetime.fromtimestamp(published[1])}"
+        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            finished[entry.step_key] = record.storage_id
+            pids.add(entry.dagster_event.pid)
+        else:
+            launched[entry.step_key] = record.storage_id
+    assert len(finished) == 3 and len(pids) == 3
+    writers = ("raw_311", "published__weather_daily")
+    assert max(launched[step] for step in writers) < min(finished[step] for step in writers), (
+        f"the second writer was launched only after the first finished: {launched}, {finished}"
     )
