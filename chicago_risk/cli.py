@@ -26,7 +26,6 @@ def _materialize(args: argparse.Namespace) -> int:
     import getpass
 
     from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, instance_status, run_steps
-    from chicago_risk.definitions import build_definitions
     from chicago_risk.instance import dagster_home, dagster_instance
     from chicago_risk.overrides import OverrideError, accept_tags
 
@@ -36,7 +35,6 @@ def _materialize(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     settings = Settings.from_env()
-    defs = build_definitions(settings)
     yesterday = chicago_today() - timedelta(days=1)
     select = tuple(name.strip() for name in args.select.split(",") if name.strip()) if args.select else None
     end = args.end or yesterday
@@ -51,6 +49,13 @@ def _materialize(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # The runs' environment, then their fork server, which imports the code location while this
+    # process does the same to plan: seconds saved on every command (no instance for a dry run).
+    instance = None if args.dry_run else dagster_instance(settings)
+    runner = None if instance is None else OutOfProcess()
+    from chicago_risk.definitions import build_definitions
+
+    defs = build_definitions(settings)
     steps = [Step(f"{start}..{end}", start, end, select)] if select else default_steps(defs, start, end)
     print(f"materializing from the {settings.source} source into {settings.warehouse_location}")
     for name, value in tags.items():
@@ -62,8 +67,8 @@ def _materialize(args: argparse.Namespace) -> int:
             status = instance_status(dagster_instance(settings)) if exists else (lambda key, keys: False)
             run_steps(defs, steps, None, is_complete=status)
         else:
-            instance = dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run
-            run_steps(defs, steps, OutOfProcess(), tags=tags, is_complete=instance_status(instance))
+            assert instance is not None
+            run_steps(defs, steps, runner, tags=tags, is_complete=instance_status(instance))
     except BackfillError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -18,7 +18,6 @@ import psutil
 from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, run_steps
 from chicago_risk.cli import chicago_today
 from chicago_risk.config import ServingSettings, Settings
-from chicago_risk.definitions import defs
 from chicago_risk.instance import dagster_instance
 
 
@@ -111,7 +110,9 @@ def _signal_group(group: int, sig: int) -> None:
 def main() -> int:
     settings = Settings.from_env()
     dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run's process
-    runner = OutOfProcess()
+    runner = OutOfProcess()  # its fork server imports the code location while this process does
+    from chicago_risk.definitions import defs
+
     yesterday = chicago_today() - timedelta(days=1)
     first = yesterday - timedelta(days=settings.served_days - 1)
     layers, assessment = default_steps(defs, first, yesterday)

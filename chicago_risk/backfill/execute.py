@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import sys
 import time
@@ -40,7 +41,11 @@ from chicago_risk.progress import format_duration
 # Dagster's own step logs are for the UI; the command line prints progress lines instead.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Imported once by the fork server (started with the command's environment), not by every run.
-PRELOAD = ["dagster", "polars", "duckdb", "lightgbm", "matplotlib.pyplot", "deltalake", "chicago_risk.definitions"]
+# sqlalchemy and alembic: what Dagster's instance storage imports when a run loads the instance.
+PRELOAD = [
+    "dagster", "polars", "duckdb", "lightgbm", "matplotlib.pyplot", "deltalake", "sqlalchemy", "alembic",
+    "chicago_risk.definitions",
+]
 # What chicago_risk's modules read from the environment when imported.
 SETTINGS_PREFIXES = ("CHICAGO_RISK_", "DAGSTER_", "AWS_")
 Echo = Callable[[str], None]
@@ -118,6 +123,8 @@ class OutOfProcess:
         self.parallel_runs = settings.parallel_runs
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(PRELOAD)
+        # Started now, so it imports while the caller builds its plan (seconds, on another core).
+        multiprocessing.forkserver.ensure_running()
         # The instance's databases are created here, once: two runs creating them at the same
         # time would both stamp their schema.
         dg.DagsterInstance.get().dispose()
