@@ -1,4 +1,6 @@
-"""Shared fixtures: a temporary warehouse and data directory per test, an ephemeral instance."""
+"""Shared fixtures: a temporary warehouse and data directory per test, an ephemeral instance; and
+the suite's order: modules marked `slow` (whole-graph runs, a minute or more) first, so that
+pytest-xdist's two workers (`--dist loadfile`) share them instead of one finishing them alone."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,3 +28,9 @@ def defs(settings: Settings) -> dg.Definitions:
 def instance() -> Iterator[dg.DagsterInstance]:
     with fast_test_instance() as test_instance:
         yield test_instance
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: the slow modules first, each module's tests in their order; every worker
+    # collects the same order, as xdist requires.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 START, END = "2019-06-10", "2019-06-12"  # a Monday, so one weekly model serves the window
 SCRIPT = Path(sys.executable).with_name("chicago-risk")
 

@@ -21,6 +21,8 @@ from chicago_risk.definitions import build_definitions
 from chicago_risk.instance import dagster_instance
 from chicago_risk.storage.warehouse import WarehouseResource
 
+pytestmark = pytest.mark.slow
+
 MONDAY = date(2019, 6, 10)
 HINT = re.compile(r"run: (chicago-risk materialize [^;)\n]*)")
 

@@ -15,6 +15,8 @@ from chicago_risk.config import Settings
 from chicago_risk.instance import POSTGRES_URL_VARIABLE, dagster_instance, instance_yaml
 from chicago_risk_tests.fixtures.postgres import postgres_server
 
+pytestmark = pytest.mark.slow
+
 RAW = "raw_311_requests,weather_daily"
 
 

@@ -25,6 +25,8 @@ from chicago_risk.grid import city_cells
 from chicago_risk.publish.store import PublishedStore
 from chicago_risk_tests.fixtures.servers import FakeServer, Reply
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(sys.executable).with_name("chicago-risk")
 RESOLUTION = 8
 DATA_START = date(2024, 1, 1)

@@ -24,6 +24,8 @@ from chicago_risk.sources.soda import soda_frame
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.instances import fast_test_instance
 
+pytestmark = pytest.mark.slow
+
 RESOLUTION = 8  # 809 cells keep three years of the city quick
 T0 = DATA_START + timedelta(days=800)
 EARLY = (DATA_START, DATA_START + timedelta(days=9))

@@ -14,6 +14,8 @@ import pytest
 
 from chicago_risk.grid import city_cells
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(sys.executable).with_name("chicago-risk")
 FIRST, LAST = date(2016, 1, 1), date(2016, 3, 31)  # the exports' days, before the default 2019 start
 TYPES = ("Water On Street Complaint", "Water in Basement Complaint")

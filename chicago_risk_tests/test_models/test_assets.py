@@ -29,6 +29,8 @@ from chicago_risk.storage.io_manager import WarehouseIOManager
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.synthetic import quick_settings, synthetic_city
 
+pytestmark = pytest.mark.slow
+
 FIRST_CUTOFF, SECOND_CUTOFF = date(2024, 5, 13), date(2024, 5, 20)
 PREDICTED = (FIRST_CUTOFF, SECOND_CUTOFF + timedelta(days=6))
 RESOLUTION = 7  # 160 cells

@@ -29,6 +29,8 @@ from chicago_risk_tests.fixtures.api import make_app
 from chicago_risk_tests.fixtures.map_layers import layer_resources
 from chicago_risk_tests.fixtures.synthetic import quick_settings, synthetic_city
 
+pytestmark = pytest.mark.slow
+
 RESOLUTION = 7
 WEAK, STRONG, FAILING = "weak", "strong", "failing"
 # The first Monday of each month: each cutoff is a fit of its own (monthly refits).

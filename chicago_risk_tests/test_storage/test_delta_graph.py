@@ -27,6 +27,8 @@ from chicago_risk.storage.delta_tables import table_names
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.instances import fast_test_instance
 
+pytestmark = pytest.mark.slow
+
 START, END = date(2019, 4, 29), date(2019, 4, 30)  # a Monday (a model's cutoff) and the next day
 # Recomputed in the DuckDB file from the Delta warehouse's inputs, then compared row for row.
 RECOMPUTED = ("risk_model", "model_champion", "risk_predictions", "cost_layer")
