@@ -15,8 +15,8 @@ truth: freeze-thaw and cold raise main breaks, rain raises flooding calls; both 
 
 instead times `risk_model` materialized through Dagster for that many weekly cutoffs ending at
 the cutoff, in a fresh process on a copy of the warehouse: wall time, peak memory and full fits,
-with monthly refits (the default), and with `--history-compare` also with a full fit at every
-cutoff (the design before monthly refits).
+with refits every `refit_months` months (the default), and with `--history-compare` also with a full fit at every
+cutoff (the design before cheap refits).
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def run(data_dir: Path, cutoff: date | None, settings: ModelSettings, progress=N
     return report
 
 
-def history_run(warehouse_path: str, first: str, last: str, refit_monthly: bool) -> dict:
+def history_run(warehouse_path: str, first: str, last: str, refit_months: int) -> dict:
     """risk_model for the weekly cutoffs first..last as one Dagster run (the child process of
     `_measure.measure`)."""
     import dagster as dg
@@ -160,7 +160,7 @@ def history_run(warehouse_path: str, first: str, last: str, refit_monthly: bool)
     from chicago_risk.partitions import partition_range_tags
 
     settings = model_assets.SETTINGS
-    model_assets.SETTINGS = replace(settings, training=replace(settings.training, refit_monthly=refit_monthly))
+    model_assets.SETTINGS = replace(settings, training=replace(settings.training, refit_months=refit_months))
     warehouse = WarehouseResource(path=warehouse_path)
     with dg.instance_for_test() as instance:
         result = dg.materialize([model_assets.risk_model], resources={"warehouse": warehouse}, instance=instance,
@@ -180,13 +180,14 @@ def history(data_dir: Path, cutoff: date | None, weeks: int, compare: bool) -> N
 
     last = cutoff or default_cutoff(WarehouseResource(path=str(data_dir / "warehouse.duckdb")))
     first = last - timedelta(weeks=weeks - 1)
-    for refit_monthly in (True, False) if compare else (True,):
+    default = MODEL_SETTINGS.training.refit_months
+    for refit_months in (default, 0) if compare else (default,):
         with tempfile.TemporaryDirectory() as folder:
             copy = Path(folder) / "warehouse.duckdb"
             shutil.copy(data_dir / "warehouse.duckdb", copy)
-            run = measure("model_backtest", "history_run", str(copy), str(first), str(last), refit_monthly,
+            run = measure("model_backtest", "history_run", str(copy), str(first), str(last), refit_months,
                           preload=("dagster", "chicago_risk.definitions"))
-        design = "monthly refits" if refit_monthly else "a full fit per cutoff"
+        design = f"refits every {refit_months} month(s)" if refit_months else "a full fit per cutoff"
         print(f"risk_model {first}..{last}, {run['cutoffs']} weekly cutoffs, {design}: {run['full_fits']} full fits, "
               f"{run['seconds']:.0f} s, peak {run['peak_mib']:,.0f} MiB (imports {run['import_seconds']:.1f} s apart)")
 

@@ -99,17 +99,17 @@ def _feature_store_deps(days: int) -> list[dg.AssetDep]:
 
 
 # A model trains on the labelled days of its training window, the last ending 8 days before C;
-# with monthly refits, the window of the month's first Monday, up to five weeks earlier.
-TRAINING_READ_DAYS = SETTINGS.training.training_days + LABEL_HORIZON_DAYS + 1 + 35 * SETTINGS.training.refit_monthly
+# with refits every few months, the window of the fit serving C, up to `refit_lag_days` earlier.
+TRAINING_READ_DAYS = SETTINGS.training.training_days + LABEL_HORIZON_DAYS + 1 + SETTINGS.training.refit_lag_days
 # The backtest tests the calendar months before C; its first fold trains on whatever history the
 # feature store holds, at least a calibration block, its purges and the minimum training days
-# (from the month's first Monday with monthly refits).
+# (from the fit serving its first day, up to `refit_lag_days` earlier).
 EVALUATION_READ_DAYS = (
     SETTINGS.backtest.folds * SETTINGS.backtest.longest_fold_days
     + LABEL_HORIZON_DAYS
     + 1
     + SETTINGS.calibration.block_days
-    + 35 * SETTINGS.training.refit_monthly
+    + SETTINGS.training.refit_lag_days
     + 2 * SETTINGS.calibration.purge_days
     + SETTINGS.training.min_training_days
 )
@@ -203,7 +203,7 @@ def risk_model(
     )
     training = SETTINGS.training
     if context.run.tags.get(RETRAIN_REASON_TAG, "").startswith("feature drift"):
-        training = replace(training, refit_monthly=False)  # drift: fit this week's own model
+        training = replace(training, refit_months=0)  # drift: fit this week's own model
     fitted_at = {c: fit_cutoff(c, first_available, training, SETTINGS.calibration) for c in cutoffs}
     try:
         windows = {

@@ -139,7 +139,7 @@ def run_backtest(
     """Fit every kind per fold on `rows` (features + labels) before the fold, score the fold.
 
     Each fold is scored by the models that served its first day: fitted at `fit_cutoff` (with
-    monthly refits, the first Monday of the month on or before it), so the backtest measures
+    refits every `refit_months`, the first Monday of that month or quarter on or before it), so the backtest measures
     the served models, never a fit the schedule would not have made. `truth`, when given, holds
     `h3_id`, `day`, `p_oracle_7d` for the test days; `progress(done, total, fold)` is called
     after each fold.

@@ -146,7 +146,8 @@ def render_model_card(
         f"(served for as-of days {cutoff} onward, until the next weekly model).",
         "",
         f"Fitted at cutoff {served.params.get('fitted_cutoff', str(cutoff))}: every kind is fitted in full at the "
-        "first weekly cutoff of each month and serves the month's weeks (`TrainingSettings.refit_monthly`); the "
+        f"first weekly cutoff of every {settings.training.refit_months or 'week'}{'th' * bool(settings.training.refit_months)} "
+        "month and serves the weeks until the next (`TrainingSettings.refit_months`); the "
         "backtest scores each fold with the fit that served its first day.",
         "",
         "## Intended use",

@@ -95,8 +95,8 @@ class FittedModel:
         )
 
     def served_at(self, cutoff: date) -> FittedModel:
-        """This fit stored as the model of a later weekly `cutoff` (monthly refits: the weeks
-        between serve the month's fit); `params["fitted_cutoff"]` keeps where it was fitted."""
+        """This fit stored as the model of a later weekly `cutoff` (refits every few months: the
+        weeks between serve the latest fit); `params["fitted_cutoff"]` keeps where it was fitted."""
         if cutoff < self.cutoff:
             raise ValueError(f"a model fitted at {self.cutoff} cannot serve the earlier cutoff {cutoff}")
         fitted = self.params.get("fitted_cutoff", self.cutoff.isoformat())

@@ -77,8 +77,8 @@ def load_models_at(warehouse: WarehouseResource, cutoff: date) -> dict[str, Fitt
 def fits_up_to(warehouse: WarehouseResource, kind: str, last_cutoff: date) -> pl.DataFrame:
     """Each fit of `kind` stored at a cutoff <= `last_cutoff`, oldest first, one row each.
 
-    A fit is a training cutoff on one version of the feature registry: with monthly refits the
-    month's fit is stored again at each weekly cutoff of the month, under another `model_id`.
+    A fit is a training cutoff on one version of the feature registry: with refits every few months
+    a fit is stored again at each weekly cutoff it serves, under another `model_id`.
     Columns: `model_id` and `cutoff` of its first stored row (what it is served as),
     `fitted_cutoff`, `feature_registry_hash`, and `model_ids` (every row it is stored as)."""
     _require_registry(warehouse)

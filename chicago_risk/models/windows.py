@@ -123,26 +123,30 @@ def plan_window(
 
 def labelled_days_read(first_cutoff: date, last_day: date, training: TrainingSettings) -> tuple[date, date]:
     """The labelled days that models from `first_cutoff` on read, at most, up to `last_day`: a
-    monthly refit's window starts up to a month before its first cutoff (from the data's first day)."""
+    refit's window starts up to `refit_months` months before its first cutoff (from the data's first day)."""
     first_fit = first_cutoff
-    if training.refit_monthly:
-        first_fit = first_monday_of_month(first_cutoff - timedelta(days=first_cutoff.weekday()))
+    if training.refit_months:
+        first_fit = refit_anchor(first_cutoff - timedelta(days=first_cutoff.weekday()), training.refit_months)
     return max(DATA_FIRST_DAY, last_labelled_day(first_fit) - timedelta(days=training.training_days - 1)), last_day
 
 
-def first_monday_of_month(day: date) -> date:
-    first = day.replace(day=1)
+def refit_anchor(monday: date, months: int) -> date:
+    """The first Monday of the newest month on or before `monday`'s whose number since January
+    of year 0 is a multiple of `months` (every month for 1; January, April, July, October for 3)."""
+    index = monday.year * 12 + monday.month - 1
+    index -= index % months
+    first = date(index // 12, index % 12 + 1, 1)
     return first + timedelta(days=(7 - first.weekday()) % 7)
 
 
 def fit_cutoff(day: date, first_available: date, training: TrainingSettings, calibration: CalibrationSettings) -> date:
     """The cutoff whose full fit serves as-of `day` (a weekly cutoff, or a backtest fold's first
-    day): with `refit_monthly`, the first Monday of the month of the Monday on or before `day`
-    (never after `day`, so its rows end 8 days before `day` or earlier); without it, or when that
-    Monday lacks the history to train, `day` itself."""
-    if not training.refit_monthly:
+    day): with `refit_months`, the `refit_anchor` of the Monday on or before `day` (never after
+    `day`, so its rows end 8 days before `day` or earlier); with 0, or when that Monday lacks the
+    history to train, `day` itself."""
+    if not training.refit_months:
         return day
-    anchor = first_monday_of_month(day - timedelta(days=day.weekday()))
+    anchor = refit_anchor(day - timedelta(days=day.weekday()), training.refit_months)
     try:
         plan_window(anchor, first_available, training, calibration)
     except InsufficientHistoryError:

@@ -92,9 +92,9 @@ def test_model_registry_holds_every_kind_per_cutoff(run):
     ]
     served = load_models_at(run["warehouse"], SECOND_CUTOFF)["lightgbm"]
     window = served.calibration.slice
-    # both cutoffs are served by the fit of May's first Monday (monthly refits)
-    assert served.params["fitted_cutoff"] == "2024-05-06"
-    assert window["last_labelled_day"] == str(date(2024, 5, 6) - timedelta(days=8))
+    # both cutoffs are served by the fit of the quarter's first Monday (refits every 3 months)
+    assert served.params["fitted_cutoff"] == "2024-04-01"
+    assert window["last_labelled_day"] == str(date(2024, 4, 1) - timedelta(days=8))
     assert window["training_last_day"] < window["calibration_blocks"][0][0]
     metadata = run["risk_model"].get_asset_materialization_events()[0].materialization.metadata
     assert metadata["served_model_id"].value == served.model_id

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 RESOLUTION = 7
 WEAK, STRONG, FAILING = "weak", "strong", "failing"
-# The first Monday of each month: each cutoff is a fit of its own (monthly refits).
+# The first Monday of each month: each cutoff is a fit of its own (monthly refits, set below).
 FITS = {date(2024, 3, 4): WEAK, date(2024, 4, 1): STRONG, date(2024, 5, 6): WEAK, date(2024, 6, 3): FAILING}
 FIRST_WEEK, LAST_WEEK = min(FITS), max(FITS)
 
@@ -41,12 +41,12 @@ FIRST_WEEK, LAST_WEEK = min(FITS), max(FITS)
 def _weak() -> ModelSettings:
     """One boosting round and an offset of the weather alone (no per-cell counts): a model that
     barely tells the cells apart, with a log loss worse by a fifth on shadow days."""
-    settings = quick_settings(rounds=1)
+    settings = quick_settings(rounds=1, refit_months=1)
     lightgbm = replace(settings.training.lightgbm, offset_cell_features=())
     return replace(settings, training=replace(settings.training, lightgbm=lightgbm))
 
 
-SETTINGS = {WEAK: _weak(), STRONG: quick_settings(rounds=40), FAILING: _weak()}
+SETTINGS = {WEAK: _weak(), STRONG: quick_settings(rounds=40, refit_months=1), FAILING: _weak()}
 
 
 def _materialize(assets, resources, instance, first: date, last: date, raise_on_error: bool = True):

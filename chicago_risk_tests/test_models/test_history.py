@@ -1,6 +1,7 @@
-"""Cheap history: a backfill fits every kind once a month and the weeks between serve that fit;
-the backtest scores each fold with the fit that served its first day; the cheap models score
-within a stated tolerance of full refits on the same rows."""
+"""Cheap history: a backfill fits every kind once every few months (monthly here, on a small
+city's few months; quarterly by default) and the weeks between serve that fit; the backtest
+scores each fold with the fit that served its first day; the cheap models score within a stated
+tolerance of full refits on the same rows."""
 
 from dataclasses import replace
 from datetime import date, timedelta
@@ -10,20 +11,32 @@ import numpy as np
 import polars as pl
 import pytest
 
-from chicago_risk.config import MODEL_KINDS
+from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.models import assets as model_assets
 from chicago_risk.models import metrics as M
 from chicago_risk.models.assets import risk_model
 from chicago_risk.models.backtest import Fold, run_backtest
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.registry import load_models_at
-from chicago_risk.models.windows import fit_cutoff, plan_window
+from chicago_risk.models.windows import fit_cutoff, plan_window, refit_anchor
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.synthetic import quick_settings
 
-SETTINGS = quick_settings()
+SETTINGS = quick_settings(refit_months=1)
 MONTH_FIRST, LAST = date(2024, 2, 5), date(2024, 2, 26)  # the first and last Mondays of February
+
+
+def test_the_fit_serving_a_monday_is_the_first_monday_of_its_month_or_quarter():
+    assert refit_anchor(date(2024, 2, 26), 1) == date(2024, 2, 5)
+    assert refit_anchor(date(2024, 2, 5), 1) == date(2024, 2, 5)
+    # quarters start in January, April, July, October
+    assert refit_anchor(date(2024, 6, 24), 3) == date(2024, 4, 1)
+    assert refit_anchor(date(2024, 12, 30), 3) == date(2024, 10, 7)
+    assert refit_anchor(date(2025, 1, 6), 3) == date(2025, 1, 6)
+    assert refit_anchor(date(2024, 3, 25), 3) == date(2024, 1, 1)
+    assert MODEL_SETTINGS.training.refit_months == 3  # the default (see TrainingSettings)
+    assert MODEL_SETTINGS.training.refit_lag_days == 97
 
 
 def test_a_months_cutoffs_are_served_by_its_first_mondays_fit(small_city):
@@ -38,8 +51,8 @@ def test_a_months_cutoffs_are_served_by_its_first_mondays_fit(small_city):
     # too little history at the month's first Monday: the cutoff fits its own model
     young = date(2023, 3, 20)
     assert fit_cutoff(young, first, training, calibration) == young
-    # without monthly refits every cutoff is fitted
-    weekly = replace(training, refit_monthly=False)
+    # without refits every few months every cutoff is fitted
+    weekly = replace(training, refit_months=0)
     assert fit_cutoff(LAST, first, weekly, calibration) == LAST
 
 
