@@ -145,10 +145,9 @@ def render_model_card(
         f"incident in the cell in the 7 days after the as-of day, for cutoff **{cutoff}** "
         f"(served for as-of days {cutoff} onward, until the next weekly model).",
         "",
-        f"Fitted at cutoff {served.params.get('fitted_cutoff', str(cutoff))}: every kind is fitted in full at the "
-        f"first weekly cutoff of every {settings.training.refit_months or 'week'}{'th' * bool(settings.training.refit_months)} "
-        "month and serves the weeks until the next (`TrainingSettings.refit_months`); the "
-        "backtest scores each fold with the fit that served its first day.",
+        f"Fitted at cutoff {served.params.get('fitted_cutoff', str(cutoff))}: every kind is fitted in full "
+        f"{_cadence(settings.training.refit_months)} and serves the weeks until the next "
+        "(`TrainingSettings.refit_months`); the backtest scores each fold with the fit that served its first day.",
         "",
         "## Intended use",
         "- Rank and prioritise cells for leak investigation and pressure-test scheduling, a week ahead; "
@@ -261,3 +260,9 @@ def render_model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _cadence(months: int) -> str:
+    if not months:
+        return "at each weekly cutoff"
+    return "at the first weekly cutoff of each month" if months == 1 else f"every {months} months, on a first Monday"
