@@ -149,23 +149,33 @@ def run_backtest(
     metric_rows, prediction_frames, miss_frames, rain = [], [], [], []
     fit_rows, predict_rows, fold_rows = [], [], []
     windows = {}
+    # Folds served by the same fit (a quarter's months) share it, as the weeks they test did.
+    fits: dict[date, tuple[dict[str, FittedModel], dict]] = {}
     for done, fold in enumerate(folds, start=1):
         fitted_at = fit_cutoff(fold.start, first_available, settings.training, settings.calibration)
         window = plan_window(fitted_at, first_available, settings.training, settings.calibration)
         windows[fold.start] = window
-        train, calibration_rows = window.split(rows)  # the window's days only: none after the fold starts
-        models = {kind: fit_model(kind, train, calibration_rows, window, settings) for kind in kinds}
+        if fitted_at not in fits:
+            train, calibration_rows = window.split(rows)  # the window's days only: none after the fold starts
+            fits[fitted_at] = (
+                {kind: fit_model(kind, train, calibration_rows, window, settings) for kind in kinds},
+                {
+                    "training_first_day": train["day"].min(), "training_last_day": train["day"].max(),
+                    "calibration_first_day": calibration_rows["day"].min(),
+                    "calibration_last_day": calibration_rows["day"].max(),
+                    "training_rows": train.height, "calibration_rows": calibration_rows.height,
+                },
+            )
+        models, window_facts = fits[fitted_at]
         test = rows.filter(pl.col("day").is_between(fold.start, fold.end))
         if test.is_empty():
             raise ValueError(f"fold {fold.start}..{fold.end} has no labelled rows")
         fold_rows.append(
             {
                 "fold_start": fold.start, "fold_end": fold.end, "fitted_cutoff": fitted_at,
-                "training_first_day": train["day"].min(), "training_last_day": train["day"].max(),
-                "calibration_first_day": calibration_rows["day"].min(),
-                "calibration_last_day": calibration_rows["day"].max(),
+                **{k: v for k, v in window_facts.items() if not k.endswith("_rows")},
                 "test_first_day": test["day"].min(), "test_last_day": test["day"].max(),
-                "training_rows": train.height, "calibration_rows": calibration_rows.height,
+                "training_rows": window_facts["training_rows"], "calibration_rows": window_facts["calibration_rows"],
                 "test_rows": test.height,
             }
         )

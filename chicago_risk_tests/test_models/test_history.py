@@ -13,6 +13,7 @@ import pytest
 
 from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.models import assets as model_assets
+from chicago_risk.models import backtest
 from chicago_risk.models import metrics as M
 from chicago_risk.models.assets import risk_model
 from chicago_risk.models.backtest import Fold, run_backtest
@@ -109,3 +110,21 @@ def test_cheap_models_score_within_tolerance_of_full_refits_on_the_same_rows(his
     p_cheap, p_full = cheap.predict_proba(test), full.predict_proba(test)
     assert M.log_loss(y, p_cheap) <= M.log_loss(y, p_full) + 0.005
     assert M.auroc(y, p_cheap) >= M.auroc(y, p_full) - 0.01
+
+
+def test_folds_served_by_one_fit_share_it(history, monkeypatch):
+    """Two monthly folds of one quarter, with quarterly refits: both are scored by the quarter's
+    fit, fitted once (the backtest then costs a fit per quarter, as the weeks it tests did)."""
+    _, _, _, rows = history
+    calls: list[str] = []
+
+    def counted(kind, *args, **kwargs):
+        calls.append(kind)
+        return fit_model(kind, *args, **kwargs)
+
+    monkeypatch.setattr(backtest, "fit_model", counted)
+    folds = [Fold(date(2024, 2, 1), date(2024, 2, 29)), Fold(date(2024, 3, 1), date(2024, 3, 31))]
+    quarterly = quick_settings(refit_months=3)
+    result = run_backtest(rows, folds, rows["day"].min(), quarterly, kinds=("climatology", "lightgbm"))
+    assert result.folds["fitted_cutoff"].to_list() == [date(2024, 1, 1)] * 2
+    assert sorted(calls) == ["climatology", "lightgbm"]
