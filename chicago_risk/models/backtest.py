@@ -139,8 +139,8 @@ def run_backtest(
     """Fit every kind per fold on `rows` (features + labels) before the fold, score the fold.
 
     Each fold is scored by the models that served its first day: fitted at `fit_cutoff` (with
-    refits every `refit_months`, the first Monday of that month or quarter on or before it), so the backtest measures
-    the served models, never a fit the schedule would not have made. `truth`, when given, holds
+    refits every `refit_months`, the first Monday of that month or quarter on or before it), so
+    the backtest measures the served models, never a fit the schedule would not have made. `truth`, when given, holds
     `h3_id`, `day`, `p_oracle_7d` for the test days; `progress(done, total, fold)` is called
     after each fold.
     """
@@ -172,11 +172,8 @@ def run_backtest(
             raise ValueError(f"fold {fold.start}..{fold.end} has no labelled rows")
         fold_rows.append(
             {
-                "fold_start": fold.start, "fold_end": fold.end, "fitted_cutoff": fitted_at,
-                **{k: v for k, v in window_facts.items() if not k.endswith("_rows")},
-                "test_first_day": test["day"].min(), "test_last_day": test["day"].max(),
-                "training_rows": window_facts["training_rows"], "calibration_rows": window_facts["calibration_rows"],
-                "test_rows": test.height,
+                "fold_start": fold.start, "fold_end": fold.end, "fitted_cutoff": fitted_at, **window_facts,
+                "test_first_day": test["day"].min(), "test_last_day": test["day"].max(), "test_rows": test.height,
             }
         )
         rain.append(test.select("day", "precip_mm").unique("day"))
