@@ -9,12 +9,14 @@ import pytest
 from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, materialize_window, plan_window
 from chicago_risk.backfill.execute import run_plan
 from chicago_risk.backfill.plan import complete_selection
-from chicago_risk.config import Settings
+from chicago_risk.config import MODEL_SETTINGS, Settings
 from chicago_risk.config.runs import RunSettings
 from chicago_risk.definitions import build_definitions
 from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models.assets import TRAINING_READ_DAYS
-from chicago_risk.partitions import daily_partitions, single_run
+from chicago_risk.models.windows import first_trainable_cutoff
+from chicago_risk.models.windows import plan_window as plan_window_of_model
+from chicago_risk.partitions import DATA_FIRST_DAY, daily_partitions, single_run
 from chicago_risk_tests.fixtures.toy_runs import TOY_DEFS, read_log
 
 
@@ -86,6 +88,31 @@ def test_the_default_steps_build_the_served_days_then_assess_the_newest_model(tm
     assert evaluation.start == date(2026, 11, 23)  # the newest Monday, whose model is served
     planned = plan_window(defs, evaluation.start, evaluation.end, evaluation.select).runs
     assert [run.partition_keys for run in planned if "model_evaluation" in run.names] == [("2026-11-23",)]
+
+
+def test_a_window_from_the_datas_first_day_serves_models_from_the_first_trainable_cutoff(tmp_path):
+    """The first weeks of the data leave no labelled history to train on: the model and every
+    layer reading it start at the first cutoff that trains (and the plan says so), while the data
+    and features start with the window."""
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    first_cutoff = first_trainable_cutoff(DATA_FIRST_DAY, MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    assert DATA_FIRST_DAY + timedelta(days=28) < first_cutoff < DATA_FIRST_DAY + timedelta(days=182)
+    plan = plan_window(defs, DATA_FIRST_DAY, first_cutoff + timedelta(days=20))
+    first = {run.names: run.partition_keys[0] for run in plan.runs if run.partition_keys}
+    for names in (("risk_model",), ("model_champion",), ("risk_predictions",), ("cost_layer",),
+                  ("recommendation_schedule",), ("published/risk_predictions",)):
+        assert first[names] == first_cutoff.isoformat(), names
+    assert first[("cell_day_features",)] == first[("published/weather_daily",)] == DATA_FIRST_DAY.isoformat()
+    [note] = [note for note in plan.notes if "first cutoff" in note]
+    assert f"start on {first_cutoff}" in note and "risk_predictions" in note and "cell_day_features" not in note
+    # the first cutoff trains: the model's own check of its window agrees with the planner's
+    plan_window_of_model(first_cutoff, DATA_FIRST_DAY, MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    # a window that starts later is not cut, and says nothing about it
+    later = plan_window(defs, first_cutoff + timedelta(days=7), first_cutoff + timedelta(days=9))
+    assert not [note for note in later.notes if "first cutoff" in note]
+    assert {run.partition_keys[0] for run in later.runs if "risk_predictions" in run.names} == {
+        str(first_cutoff + timedelta(days=7))
+    }
 
 
 @pytest.fixture

@@ -3,13 +3,15 @@
 One run per asset node (a multi-asset's outputs together), in dependency order. Each node's
 window is start..end widened to every day a selected downstream node reads through its
 time-window partition mapping (trailing history, the days after a label, the two years a weekly
-model trains on), mapped by Dagster itself and clipped to the partitions that exist. A run waits
-for the runs of the nodes it reads from, and only for those: the others may run beside it.
+model trains on), mapped by Dagster itself and clipped to the partitions that exist. The weekly model, and every node that reads it, starts no
+earlier than the first cutoff a model can be trained at: the days before it have no model to
+serve them. A run waits for the runs of the nodes it reads from, and only for those: the others
+may run beside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,7 +19,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from chicago_risk.config import CHICAGO_TZ
+from chicago_risk.config import CHICAGO_TZ, MODEL_SETTINGS
+from chicago_risk.models.coverage import first_covered_as_of
+from chicago_risk.models.windows import first_trainable_cutoff
+from chicago_risk.partitions import DATA_FIRST_DAY
 from chicago_risk.sources.base import RequestSource, SourceUnavailableError
 
 
@@ -53,6 +58,9 @@ class Step:
     end: date
     select: tuple[str, ...] | None  # None: every asset
 
+
+# The weekly model: it and every asset reading it begin at its first trainable cutoff.
+MODEL_ASSET = dg.AssetKey("risk_model")
 
 # Assessed once for the newest model, not once per weekly cutoff of a window.
 EVALUATION_ASSETS = ("demo_truth", "model_evaluation", "model_card")
@@ -119,28 +127,57 @@ def plan_window(
     that would read them, wait for their data). With `is_complete`, an upstream asset whose days
     a selected one reads are not all materialized is added to the selection, so a selection is
     never refused for the history it lacks."""
-    with _as_of_source_end(defs):
+    held = _source_days(defs)
+    with _as_of_source_end(held):
         wanted, notes = complete_selection(defs, select)
+        floors = _model_floors(defs, held)
         if is_complete is not None:
-            wanted, added = _with_missing_upstream(defs, start, end, wanted, is_complete)
+            wanted, added = _with_missing_upstream(defs, start, end, wanted, is_complete, floors)
             notes += added
-        return Plan(_plan(defs, start, end, wanted), notes)
+        runs = _plan(defs, start, end, wanted, floors)
+        floored = sorted({name for run in runs for name in run.names if floors.get(dg.AssetKey.from_user_string(name))})
+        first = min(floors.values(), default=start)
+        if floored and start < first:
+            notes.append(
+                f"{', '.join(floored)} start on {first}, the first cutoff with the labelled history to train "
+                f"a model (the data begins {held[0] if held else DATA_FIRST_DAY}): no model serves the days before it"
+            )
+        return Plan(runs, notes)
 
 
-def _as_of_source_end(defs: dg.Definitions) -> AbstractContextManager:
-    """Partitions as they were the day after the 311 source's last day, when it has one."""
+def _source_days(defs: dg.Definitions) -> tuple[date, date] | None:
+    """The first and last day the 311 source holds, when it is a fixed set."""
     source = (defs.resources or {}).get("requests_source")
     try:
-        held = source.days_held() if isinstance(source, RequestSource) else None
+        return source.days_held() if isinstance(source, RequestSource) else None
     except SourceUnavailableError as error:
         raise BackfillError(f"cannot plan: {error}") from error
+
+
+def _as_of_source_end(held: tuple[date, date] | None) -> AbstractContextManager:
+    """Partitions as they were the day after the 311 source's last day, when it has one."""
     if held is None or held[1] >= datetime.now(ZoneInfo(CHICAGO_TZ)).date() - timedelta(days=1):
         return nullcontext()
     return dg.partition_loading_context(effective_dt=datetime.combine(held[1] + timedelta(days=1), datetime.min.time()))
 
 
+def _model_floors(defs: dg.Definitions, held: tuple[date, date] | None) -> dict[dg.AssetKey, date]:
+    """The first day of the weekly model and of every asset reading it, directly or not: the first
+    cutoff trainable on the source's covered days (a live source: from the data's first day)."""
+    if MODEL_ASSET not in {spec.key for spec in defs.resolve_all_asset_specs()}:
+        return {}
+    first_available = first_covered_as_of(held[0] if held else DATA_FIRST_DAY)
+    first = first_trainable_cutoff(first_available, MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    served = {MODEL_ASSET}
+    for key in defs.resolve_asset_graph().toposorted_asset_keys:
+        if defs.resolve_assets_def(key).dependency_keys & served:
+            served.add(key)
+    return dict.fromkeys(served, first)
+
+
 def _with_missing_upstream(
-    defs: dg.Definitions, start: date, end: date, wanted: set[str], is_complete: IsComplete
+    defs: dg.Definitions, start: date, end: date, wanted: set[str], is_complete: IsComplete,
+    floors: Mapping[dg.AssetKey, date],
 ) -> tuple[set[str], list[str]]:
     """`wanted` plus, level by level, every upstream node whose days a wanted node reads are not
     all materialized; a note for each."""
@@ -151,7 +188,7 @@ def _with_missing_upstream(
             node for node in _nodes(defs, {key.to_user_string() for n in needed for key in n.dependency_keys})
             if node not in needed
         ]
-        windows = _windows_read_downstream(_nodes(defs, wanted | _names(parents)), start, end)
+        windows = _windows_read_downstream(_nodes(defs, wanted | _names(parents)), start, end, floors)
         missing = []
         for parent in parents:
             keys = _partition_keys(parent.partitions_def, *windows[parent])
@@ -181,9 +218,11 @@ def _names(nodes: list[dg.AssetsDefinition]) -> set[str]:
     return {key.to_user_string() for node in nodes for key in node.keys}
 
 
-def _plan(defs: dg.Definitions, start: date, end: date, wanted: set[str]) -> list[PlannedRun]:
+def _plan(
+    defs: dg.Definitions, start: date, end: date, wanted: set[str], floors: Mapping[dg.AssetKey, date]
+) -> list[PlannedRun]:
     nodes = _nodes(defs, wanted)
-    windows = _windows_read_downstream(nodes, start, end)
+    windows = _windows_read_downstream(nodes, start, end, floors)
     keys = {node: _partition_keys(node.partitions_def, *windows[node]) for node in nodes}
     # A partitioned node with no partition in its window has nothing to do.
     nodes = [node for node in nodes if node.partitions_def is None or keys[node]]
@@ -205,11 +244,13 @@ def _asset_names(defs: dg.Definitions) -> set[str]:
 
 
 def _windows_read_downstream(
-    nodes: list[dg.AssetsDefinition], start: date, end: date
+    nodes: list[dg.AssetsDefinition], start: date, end: date, floors: Mapping[dg.AssetKey, date]
 ) -> dict[dg.AssetsDefinition, tuple[date, date]]:
     """Each node's window of days: start..end, widened to every day a selected downstream node
-    reads through its time-window partition mapping, mapped by Dagster itself."""
-    windows = {node: (start, end) for node in nodes}
+    reads through its time-window partition mapping, mapped by Dagster itself, and never before
+    the node's floor (`_model_floors`)."""
+    floor = {node: max((floors[key] for key in node.keys if key in floors), default=date.min) for node in nodes}
+    windows = {node: (max(start, floor[node]), end) for node in nodes}
     for child in reversed(nodes):
         child_def = child.partitions_def
         child_keys = _partition_keys(child_def, *windows[child])
@@ -232,7 +273,7 @@ def _windows_read_downstream(
                 first = parent_def.time_window_for_partition_key(min(upstream)).start.date()
                 last = parent_def.time_window_for_partition_key(max(upstream)).end.date() - timedelta(days=1)
                 known_first, known_last = windows[parent]
-                windows[parent] = (min(known_first, first), max(known_last, last))
+                windows[parent] = (max(min(known_first, first), floor[parent]), max(known_last, last))
     return windows
 
 

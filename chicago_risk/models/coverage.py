@@ -42,9 +42,14 @@ STARTS_WITH_THE_DATA_DAYS = IngestChecks().coverage_gap_warn_days
 def first_covered_day(coverage: Coverage) -> date:
     """The first as-of day whose feature history the source covers (it has a first day)."""
     assert coverage.first_day is not None
-    if coverage.first_day < DATA_FIRST_DAY + timedelta(days=STARTS_WITH_THE_DATA_DAYS):
-        return coverage.first_day  # the source starts with the warehouse: nothing earlier to miss
-    return coverage.first_day + timedelta(days=HISTORY_DAYS - 1)
+    return first_covered_as_of(coverage.first_day)
+
+
+def first_covered_as_of(source_first_day: date) -> date:
+    """The first as-of day whose feature history a source starting on `source_first_day` covers."""
+    if source_first_day < DATA_FIRST_DAY + timedelta(days=STARTS_WITH_THE_DATA_DAYS):
+        return source_first_day  # the source starts with the warehouse: nothing earlier to miss
+    return source_first_day + timedelta(days=HISTORY_DAYS - 1)
 
 
 def first_trainable_day(

@@ -11,6 +11,7 @@ touches a calibration row's as-of day or label window, and vice versa.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import cast
@@ -121,6 +122,23 @@ def plan_window(
     return window
 
 
+def first_trainable_cutoff(first_available: date, training: TrainingSettings, calibration: CalibrationSettings) -> date:
+    """The first Monday whose model can be trained on labelled days from `first_available` on
+    (a later cutoff only adds labelled days, so the first one found by bisection is the first)."""
+    monday = first_available + timedelta(days=-first_available.weekday() % 7)
+    # Past the longest window, every calibration block and the training days fit.
+    weeks = (LABEL_HORIZON_DAYS + training.training_days + calibration.span_days) // 7 + 2
+
+    def trainable(week: int) -> bool:
+        try:
+            plan_window(monday + timedelta(weeks=week), first_available, training, calibration)
+        except InsufficientHistoryError:
+            return False
+        return True
+
+    return monday + timedelta(weeks=bisect.bisect_left(range(weeks), True, key=trainable))
+
+
 def labelled_days_read(first_cutoff: date, last_day: date, training: TrainingSettings) -> tuple[date, date]:
     """The labelled days that models from `first_cutoff` on read, at most, up to `last_day`: a
     refit's window starts up to `refit_months` months before its first cutoff (from the data's first day)."""
@@ -142,13 +160,15 @@ def refit_anchor(monday: date, months: int) -> date:
 def fit_cutoff(day: date, first_available: date, training: TrainingSettings, calibration: CalibrationSettings) -> date:
     """The cutoff whose full fit serves as-of `day` (a weekly cutoff, or a backtest fold's first
     day): with `refit_months`, the `refit_anchor` of the Monday on or before `day` (never after
-    `day`, so its rows end 8 days before `day` or earlier); with 0, or when that Monday lacks the
-    history to train, `day` itself."""
+    `day`, so its rows end 8 days before `day` or earlier); when that Monday lacks the history to
+    train, the first trainable cutoff, which then serves up to the next anchor (a young warehouse
+    fits once, not every week); with 0, or when no cutoff up to `day` is trainable, `day` itself."""
     if not training.refit_months:
         return day
     anchor = refit_anchor(day - timedelta(days=day.weekday()), training.refit_months)
     try:
         plan_window(anchor, first_available, training, calibration)
     except InsufficientHistoryError:
-        return day
+        first = first_trainable_cutoff(first_available, training, calibration)
+        return first if first <= day else day
     return anchor

@@ -19,7 +19,9 @@ from chicago_risk.models.assets import risk_model
 from chicago_risk.models.backtest import Fold, run_backtest
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.registry import load_models_at
-from chicago_risk.models.windows import fit_cutoff, plan_window, refit_anchor
+from chicago_risk.models.windows import (
+    InsufficientHistoryError, first_trainable_cutoff, fit_cutoff, plan_window, refit_anchor,
+)
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk.storage.warehouse import WarehouseResource
 from chicago_risk_tests.fixtures.synthetic import quick_settings
@@ -49,9 +51,17 @@ def test_a_months_cutoffs_are_served_by_its_first_mondays_fit(small_city):
     # a fold's first day (any weekday) is served by the month of the Monday on or before it
     assert fit_cutoff(date(2024, 3, 1), first, training, calibration) == MONTH_FIRST
     assert fit_cutoff(date(2024, 3, 4), first, training, calibration) == date(2024, 3, 4)
-    # too little history at the month's first Monday: the cutoff fits its own model
-    young = date(2023, 3, 20)
-    assert fit_cutoff(young, first, training, calibration) == young
+    # too little history at the quarter's first Monday: the first trainable cutoff serves the
+    # quarter from that week on; before it, a cutoff is its own (untrainable) fit
+    quarterly = replace(training, refit_months=3)
+    young = first_trainable_cutoff(first, training, calibration)
+    plan_window(young, first, training, calibration)
+    with pytest.raises(InsufficientHistoryError):
+        plan_window(young - timedelta(days=7), first, training, calibration)
+    later = young + timedelta(days=7)
+    assert refit_anchor(young, 3) == refit_anchor(later, 3) < young
+    assert fit_cutoff(later, first, quarterly, calibration) == young
+    assert fit_cutoff(young - timedelta(days=7), first, quarterly, calibration) == young - timedelta(days=7)
     # without refits every few months every cutoff is fitted
     weekly = replace(training, refit_months=0)
     assert fit_cutoff(LAST, first, weekly, calibration) == LAST
