@@ -31,12 +31,15 @@ class Peaks:
     pss: int = 0  # the tree's summed PSS
     rss: int = 0  # the tree's summed RSS
     largest: int = 0  # the largest process's RSS
+    during: str = ""  # what the command was doing when the tree's PSS peaked
     seen: set = field(default_factory=set)
 
-    def sample(self, root: psutil.Process) -> None:
+    def sample(self, root: psutil.Process, doing: str = "") -> None:
         tree = tree_memory(root)
         self.seen |= set(tree)
-        self.pss = max(self.pss, sum(pss for _, pss in tree.values()))
+        pss = sum(pss for _, pss in tree.values())
+        if pss > self.pss:
+            self.pss, self.during = pss, doing
         self.rss = max(self.rss, sum(rss for rss, _ in tree.values()))
         self.largest = max(self.largest, max((rss for rss, _ in tree.values()), default=0))
 
@@ -47,14 +50,22 @@ class Peaks:
         )
 
 
-def run_sampled(command: list[str], env: dict, log: Path, interval_s: float = 0.5) -> tuple[float, Peaks, int]:
-    """Run `command` to its end, its output to `log`: wall seconds, memory peaks, exit code."""
-    peaks = Peaks()
+def run_sampled(
+    command: list[str], env: dict, log: Path, interval_s: float = 0.5
+) -> tuple[float, dict[str, Peaks], int]:
+    """Run `command` to its end, its output to `log`: wall seconds, memory peaks per step of the
+    command (its "step i/n: ..." lines; "all" for the whole command), exit code."""
+    peaks: dict[str, Peaks] = {"all": Peaks()}
     began = time.monotonic()
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         root = psutil.Process(process.pid)
         while process.poll() is None:
-            peaks.sample(root)
+            lines = log.read_text(errors="replace").splitlines()
+            step = next((line for line in reversed(lines) if line.startswith("step ")), "")
+            doing = next((line for line in reversed(lines) if line.startswith("[")), "")
+            peaks["all"].sample(root, doing)
+            if step:
+                peaks.setdefault(step, Peaks()).sample(root, doing)
             time.sleep(interval_s)
     return time.monotonic() - began, peaks, process.returncode

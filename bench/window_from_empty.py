@@ -28,6 +28,8 @@ DONE = re.compile(
     r"^\[\d+/\d+\] (?P<assets>.+?): done in (?P<time>[\d.]+ s|\d+ min \d+ s|\d+ h \d+ min), (?P<rows>[\d,]+) rows"
 )
 
+IN_ALL = re.compile(r"\(\d+/\d+ runs, (?P<time>[^)]+) in all\)")
+
 
 def seconds(text: str) -> float:
     if text.endswith(" s") and " min " not in text:
@@ -60,10 +62,23 @@ def main() -> None:
     wall, peaks, code = run_sampled(command, env, log)
     if code:
         raise SystemExit(f"{' '.join(command)} failed with exit code {code}; see {log}")
-    runs = [match.groupdict() for line in log.read_text().splitlines() if (match := DONE.match(line))]
+    lines = log.read_text().splitlines()
+    runs = [match.groupdict() for line in lines if (match := DONE.match(line))]
+    # Each step's wall time: its last run's "(i/n runs, T in all)".
+    step_times: dict[str, str] = {}
+    step = ""
+    for line in lines:
+        if line.startswith("step "):
+            step = line
+        elif match := IN_ALL.search(line):
+            step_times[step] = match["time"]
     per_asset = {run["assets"]: seconds(run["time"]) for run in runs}
     print(f"{' '.join(command[1:])} from an empty data directory ({data}, log {log})")
-    print(f"wall time {wall:.1f} s ({wall / 60:.1f} min); peak memory {peaks.describe()}")
+    print(f"wall time {wall:.1f} s ({wall / 60:.1f} min); peak memory {peaks['all'].describe()}")
+    for step, step_peaks in peaks.items():
+        if step != "all":
+            print(f"  {step}: {step_times.get(step, '?')}; peak memory {step_peaks.describe()}, "
+                  f"during {step_peaks.during!r}")
     for assets, spent in sorted(per_asset.items(), key=lambda item: -item[1]):
         print(f"  {spent:8.1f} s  {assets}")
     model, features = per_asset.get("risk_model"), per_asset.get("cell_day_features")
