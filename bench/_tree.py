@@ -34,8 +34,8 @@ class Peaks:
     during: str = ""  # what the command was doing when the tree's PSS peaked
     seen: set = field(default_factory=set)
 
-    def sample(self, root: psutil.Process, doing: str = "") -> None:
-        tree = tree_memory(root)
+    def sample(self, roots: tuple[psutil.Process, ...], doing: str = "") -> None:
+        tree = {process: memory for root in roots for process, memory in tree_memory(root).items()}
         self.seen |= set(tree)
         pss = sum(pss for _, pss in tree.values())
         if pss > self.pss:
@@ -51,10 +51,11 @@ class Peaks:
 
 
 def run_sampled(
-    command: list[str], env: dict, log: Path, interval_s: float = 0.5
+    command: list[str], env: dict, log: Path, interval_s: float = 0.5, servers: tuple[psutil.Process, ...] = ()
 ) -> tuple[float, dict[str, Peaks], int]:
     """Run `command` to its end, its output to `log`: wall seconds, memory peaks per step of the
-    command (its "step i/n: ..." lines; "all" for the whole command), exit code."""
+    command (its "step i/n: ..." lines; "all" for the whole command), exit code. The memory of
+    `servers` (and their children) the command uses counts with the command's."""
     peaks: dict[str, Peaks] = {"all": Peaks()}
     began = time.monotonic()
     with log.open("w") as out:
@@ -64,8 +65,8 @@ def run_sampled(
             lines = log.read_text(errors="replace").splitlines()
             step = next((line for line in reversed(lines) if line.startswith("step ")), "")
             doing = next((line for line in reversed(lines) if line.startswith("[")), "")
-            peaks["all"].sample(root, doing)
+            peaks["all"].sample((root, *servers), doing)
             if step:
-                peaks.setdefault(step, Peaks()).sample(root, doing)
+                peaks.setdefault(step, Peaks()).sample((root, *servers), doing)
             time.sleep(interval_s)
     return time.monotonic() - began, peaks, process.returncode
