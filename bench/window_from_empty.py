@@ -10,12 +10,8 @@ history, then the newest model's backtest and card) on the demo city in a fresh
 CHICAGO_RISK_DATA_DIR. Targets (issue 13, 2 cores): two years in 10 minutes or less and 3 GB or
 less; seven years in 30 minutes or less. Prints each run's time as the command reported it and
 the ratio of the model's time (`risk_model`) to the features' (`cell_day_features`).
-
-With `--postgres`, the Dagster instance keeps its runs and events in a throwaway PostgreSQL
-server (Debian's package, as `make test` installs it; commits synced as in production) through
-CHICAGO_RISK_DAGSTER_POSTGRES_URL, and the server's memory counts with the command's. Dagster's
-SQLite event log writes each partition's materialization on its own (about 12 ms each here),
-its PostgreSQL one a range run's materializations in batches.
+With `--postgres`, the Dagster instance keeps its runs and events in PostgreSQL (see
+bench/_postgres.py).
 """
 
 from __future__ import annotations
@@ -26,16 +22,11 @@ import re
 import shutil
 import sys
 import tempfile
-from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 
-import psutil
-
+from _postgres import instance_storage
 from _tree import run_sampled
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from chicago_risk_tests.fixtures.postgres import postgres_server
 
 DONE = re.compile(
     r"^\[\d+/\d+\] (?P<assets>.+?): done in (?P<time>[\d.]+ s|\d+ min \d+ s|\d+ h \d+ min), (?P<rows>[\d,]+) rows"
@@ -52,17 +43,6 @@ def seconds(text: str) -> float:
         return int(hours) * 3600 + int(minutes) * 60
     minutes, rest = re.findall(r"\d+", text)
     return int(minutes) * 60 + int(rest)
-
-
-def _server(url: str | None) -> tuple[psutil.Process, ...]:
-    """The PostgreSQL server listening on the port of `url` (its backends are its children)."""
-    if url is None:
-        return ()
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    return tuple(
-        process for process in psutil.process_iter(["cmdline"])
-        if (command := process.info["cmdline"] or [""])[0].endswith("/postgres") and f"-p {port}" in " ".join(command)
-    )
 
 
 def main() -> None:
@@ -84,10 +64,8 @@ def main() -> None:
         str(args.end),
     ]
     log = data.parent / f"{data.name}.log"
-    with postgres_server(durable=True) if args.postgres else nullcontext() as url:
-        if url:
-            env["CHICAGO_RISK_DAGSTER_POSTGRES_URL"] = url
-        wall, peaks, code = run_sampled(command, env, log, servers=_server(url))
+    with instance_storage(args.postgres, env) as servers:
+        wall, peaks, code = run_sampled(command, env, log, servers=servers)
     if code:
         raise SystemExit(f"{' '.join(command)} failed with exit code {code}; see {log}")
     lines = log.read_text().splitlines()
