@@ -57,14 +57,15 @@ def run_sampled(
     command (its "step i/n: ..." lines; "all" for the whole command), exit code. The memory of
     `servers` (and their children) the command uses counts with the command's."""
     peaks: dict[str, Peaks] = {"all": Peaks()}
+    step = doing = ""
     began = time.monotonic()
-    with log.open("w") as out:
+    with log.open("w") as out, log.open(errors="replace") as follow:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         root = psutil.Process(process.pid)
         while process.poll() is None:
-            lines = log.read_text(errors="replace").splitlines()
-            step = next((line for line in reversed(lines) if line.startswith("step ")), "")
-            doing = next((line for line in reversed(lines) if line.startswith("[")), "")
+            for line in follow.readlines():  # what the command wrote since the last sample
+                step = line.strip() if line.startswith("step ") else step
+                doing = line.strip() if line.startswith("[") else doing
             peaks["all"].sample((root, *servers), doing)
             if step:
                 peaks.setdefault(step, Peaks()).sample((root, *servers), doing)

@@ -3,10 +3,10 @@
 One run per asset node (a multi-asset's outputs together), in dependency order. Each node's
 window is start..end widened to every day a selected downstream node reads through its
 time-window partition mapping (trailing history, the days after a label, the two years a weekly
-model trains on), mapped by Dagster itself and clipped to the partitions that exist. The weekly model, and every node that reads it, starts no
-earlier than the first cutoff a model can be trained at: the days before it have no model to
-serve them. A run waits for the runs of the nodes it reads from, and only for those: the others
-may run beside it.
+model trains on), mapped by Dagster itself and clipped to the partitions that exist. The weekly
+model, and every node that reads it, starts no earlier than the first cutoff a model can be
+trained at: no model serves the days before it. A run waits for the runs of the nodes it reads
+from, and only for those: the others may run beside it.
 """
 
 from __future__ import annotations

@@ -276,14 +276,17 @@ def risk_model(
             **_coverage_metadata(coverage, first_available, warnings),
         }
     )
+    # Each fit's copy at the first cutoff it serves; its other copies are compared in the table.
+    first_served = {refit: min(c for c in cutoffs if fitted_at[c] == refit) for refit in fits}
     round_trip = {
-        c: (samples[fitted_at[c]], {k: fits[fitted_at[c]][k].served_at(c) for k in MODEL_KINDS}) for c in cutoffs
+        c: (samples[refit], {k: fits[refit][k].served_at(c) for k in MODEL_KINDS}) for refit, c in first_served.items()
     }
-    yield from _risk_model_checks(pl.DataFrame(facts), summary, round_trip, warehouse)
+    yield from _risk_model_checks(pl.DataFrame(facts), summary, round_trip, warehouse, (start, end))
 
 
 def _risk_model_checks(
-    facts: pl.DataFrame, summary: pl.DataFrame, samples: dict, warehouse: WarehouseResource
+    facts: pl.DataFrame, summary: pl.DataFrame, samples: dict, warehouse: WarehouseResource,
+    window: tuple[date, date],
 ) -> Iterator[dg.AssetCheckResult]:
     leaks = facts.filter(
         (pl.col("training_last_day") > pl.col("allowed_last_day"))
@@ -321,10 +324,23 @@ def _risk_model_checks(
         stored = load_models_at(warehouse, cutoff)
         for kind, model in models.items():
             worst = max(worst, float(np.max(np.abs(stored[kind].predict_proba(rows) - model.predict_proba(rows)))))
+    differing = differing_copies(warehouse, *window)
     yield dg.AssetCheckResult(
-        check_name="registry_round_trip", asset_key="risk_model", passed=worst == 0.0,
-        metadata={"max_abs_difference": worst},
+        check_name="registry_round_trip", asset_key="risk_model", passed=worst == 0.0 and differing == 0,
+        metadata={"max_abs_difference": worst, "fits_loaded": len(samples), "stored_copies_differing": differing},
     )
+
+
+def differing_copies(warehouse: WarehouseResource, first: date, last: date) -> int:
+    """Stored copies of cutoffs first..last that differ from the other copies of their fit (same
+    kind and parameters, fitted cutoff included) in model or calibration: 0 when every weekly
+    copy holds its fit's one model, byte for byte."""
+    copies = warehouse.query(
+        f"SELECT count(DISTINCT hash(model_text)) + count(DISTINCT hash(calibration_map)) - 2 AS differing "
+        f"FROM {MODEL_REGISTRY} WHERE cutoff BETWEEN ? AND ? GROUP BY kind, params",
+        [first, last],
+    )
+    return int(cast(int, copies["differing"].sum()))
 
 
 # --- model_evaluation ------------------------------------------------------------------------

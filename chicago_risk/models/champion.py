@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import cast
 
 import dagster as dg
+import numpy as np
 import polars as pl
 
 from chicago_risk.config import MODEL_SETTINGS, ModelSettings
@@ -102,6 +104,7 @@ class WeekDecider:
         self.settings = settings
         self._models: dict[str, FittedModel] = {}
         self._failed: dict[date, tuple[str, ...]] = {}
+        self._predicted: dict[str, pl.DataFrame | None] = {}  # model_id -> day, h3_id, p
 
     def decide(self, cutoff: date, previous: dict | None, pin: dict | None) -> dict:
         """The `model_champion` row of `cutoff` (without `decided_at`)."""
@@ -167,6 +170,20 @@ class WeekDecider:
             self._models[fit.model_id] = load_model(self.warehouse, fit.model_id)
         return self._models[fit.model_id]
 
+    def _predictions(self, fit: Fit, rows: pl.DataFrame) -> np.ndarray:
+        """`fit`'s model on `rows`, predicting only the days it has not scored before (a row's
+        probability depends on that row alone)."""
+        known = self._predicted.get(fit.model_id)
+        new = rows if known is None else rows.filter(~pl.col("day").is_in(known["day"].unique().implode()))
+        if new.height:
+            fresh = new.select("day", "h3_id").with_columns(p=self._model(fit).predict_proba(new))
+            known = fresh if known is None else pl.concat([known, fresh])
+            self._predicted[fit.model_id] = known
+        assert known is not None
+        return rows.select("day", "h3_id").join(known, on=["day", "h3_id"], how="left", maintain_order="left")[
+            "p"
+        ].to_numpy()
+
     def _newest_servable(self, fits: list[Fit], cutoff: date) -> Fit:
         for fit in reversed(fits):
             if fit.current and not self._failed_checks(fit):
@@ -197,8 +214,12 @@ class WeekDecider:
     def _judge(self, row: dict, challenger: Fit, champion: Fit, cutoff: date) -> Verdict:
         """The rule on the pair; the pair and its shadow scores go into `row`."""
         window = ShadowWindow.of(self.warehouse, challenger.fitted_cutoff, cutoff)
+        # Week after week the same pair is judged on a window one week longer: each keeps its
+        # predictions of the days it has scored, and only the pair's are kept.
+        self._predicted = {fit.model_id: self._predicted.get(fit.model_id) for fit in (challenger, champion)}
         scores = {
-            side: window.scores(self._model(fit)) for side, fit in zip(_SIDES, (challenger, champion), strict=True)
+            side: window.scores(self._model(fit), partial(self._predictions, fit))
+            for side, fit in zip(_SIDES, (challenger, champion), strict=True)
         }
         row.update(
             candidate_model_id=challenger.model_id, incumbent_model_id=champion.model_id,

@@ -110,8 +110,9 @@ class FittedModel:
                 f"{materialize_command(['risk_model'], self.cutoff, self.cutoff)}"
             )
 
-    def to_record(self) -> dict:
-        """The `model_registry` row (see `chicago_risk.models.registry.MODEL_REGISTRY_SCHEMA`)."""
+    def to_record(self, model_text: str | None = None) -> dict:
+        """The `model_registry` row (see `chicago_risk.models.registry.MODEL_REGISTRY_SCHEMA`);
+        `model_text`: the scorer's text, when the caller has it already."""
         return {
             "model_id": self.model_id,
             "cutoff": self.cutoff,
@@ -121,7 +122,7 @@ class FittedModel:
             "feature_registry_hash": self.feature_registry_hash,
             "calibration_map": json.dumps(self.calibration.to_dict(), sort_keys=True),
             "metrics": json.dumps(self.metrics, sort_keys=True),
-            "model_text": self.scorer.to_text(),
+            "model_text": self.scorer.to_text() if model_text is None else model_text,
             "created_at": self.created_at,
         }
 

@@ -10,6 +10,7 @@ before). One vectorised prediction per model: a fortnight of the city is ~80,000
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
@@ -23,6 +24,9 @@ from chicago_risk.models.data import load_labelled_rows
 from chicago_risk.models.model import FittedModel
 from chicago_risk.models.windows import last_labelled_day
 from chicago_risk.storage.warehouse import WarehouseResource
+
+# Rows (ordered by day and cell) to probabilities.
+Predict = Callable[[pl.DataFrame], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,13 @@ class ShadowWindow:
     def event_rate(self) -> float | None:
         return float(cast(float, self.rows[LABEL].cast(pl.Float64).mean())) if self.rows.height else None
 
-    def scores(self, model: FittedModel) -> ShadowScores | None:
-        """`model` on the rows; None when there are none."""
+    def scores(self, model: FittedModel, predict: Predict | None = None) -> ShadowScores | None:
+        """`model` on the rows, through `predict` when given (a cache of its predictions); None
+        when there are none."""
         if self.rows.is_empty():
             return None
         y = self.rows[LABEL].cast(pl.Float64).to_numpy()
-        p = model.predict_proba(self.rows)
+        p = (predict or model.predict_proba)(self.rows)
         return ShadowScores(
             log_loss=M.log_loss(y, p), ece=M.expected_calibration_error(y, p), brier=M.brier(y, p),
             mean_p=float(np.mean(p)),

@@ -17,10 +17,12 @@ from chicago_risk.cli import main
 from chicago_risk.config import ModelSettings
 from chicago_risk.models import assets as model_assets
 from chicago_risk.models import champion
-from chicago_risk.models.aliases import alias_history
+from chicago_risk.models.aliases import alias_history, utc_now
 from chicago_risk.models.assets import risk_model, risk_predictions
 from chicago_risk.models.champion_asset import model_champion
-from chicago_risk.models.registry import fits_up_to
+from chicago_risk.models.model import FittedModel
+from chicago_risk.models.registry import fits_up_to, load_model
+from chicago_risk.models.shadow import ShadowWindow
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk.publish.assets import PUBLISH_ASSETS, published_key
 from chicago_risk.publish.layers import CHAMPION_DECISION, MODEL
@@ -141,6 +143,33 @@ def test_each_week_is_decided_by_the_rule_on_its_shadow_days(city):
     empty = decided[date(2024, 4, 1)]
     assert (empty["candidate_log_loss"], empty["shadow_event_rate"], empty["shadow_rows"]) == (None, None, 0)
     assert empty["reason"].startswith("0 of 14 labelled shadow days")
+
+
+def test_shadow_scoring_predicts_each_day_once_per_model_and_scores_as_a_fresh_scoring(city, monkeypatch):
+    """Week after week a pair is judged on a window one week longer: the decider predicts only the
+    days a model has not scored, and its scores equal a fresh scoring of each week's window."""
+    warehouse = city["warehouse"]
+    predicted: list[tuple[str, date]] = []
+    fresh_predict = FittedModel.predict_proba
+
+    def counted(model: FittedModel, rows: pl.DataFrame):
+        predicted.extend((model.model_id, day) for day in rows["day"].unique())
+        return fresh_predict(model, rows)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FittedModel, "predict_proba", counted)
+        weeks = [FIRST_WEEK + timedelta(weeks=n) for n in range(14)]
+        decided, _ = champion.decide_weeks(warehouse, city["instance"], weeks, None, utc_now())
+    judged = decided.filter(pl.col("candidate_model_id").is_not_null() & (pl.col("shadow_days") > 0))
+    assert judged.height >= 8
+    assert len(predicted) == len(set(predicted))  # no model predicted a day twice
+    for row in judged.iter_rows(named=True):
+        window = ShadowWindow.of(warehouse, row["shadow_first_day"], row["cutoff"])
+        for side in ("candidate", "incumbent"):
+            scores = window.scores(load_model(warehouse, row[f"{side}_model_id"]))
+            assert scores is not None
+            assert row[f"{side}_log_loss"] == pytest.approx(scores.log_loss, abs=1e-12)
+            assert row[f"{side}_ece"] == pytest.approx(scores.ece, abs=1e-12)
 
 
 def test_the_asset_warns_about_rejected_challengers_and_describes_the_newest_week(city):

@@ -15,12 +15,16 @@ from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.models import assets as model_assets
 from chicago_risk.models import backtest
 from chicago_risk.models import metrics as M
-from chicago_risk.models.assets import risk_model
+from chicago_risk.models.assets import differing_copies, risk_model
 from chicago_risk.models.backtest import Fold, run_backtest
 from chicago_risk.models.model import fit_model
-from chicago_risk.models.registry import load_models_at
+from chicago_risk.models.registry import MODEL_REGISTRY, load_models_at
 from chicago_risk.models.windows import (
-    InsufficientHistoryError, first_trainable_cutoff, fit_cutoff, plan_window, refit_anchor,
+    InsufficientHistoryError,
+    first_trainable_cutoff,
+    fit_cutoff,
+    plan_window,
+    refit_anchor,
 )
 from chicago_risk.partitions import partition_range_tags
 from chicago_risk.storage.warehouse import WarehouseResource
@@ -91,6 +95,26 @@ def test_a_month_of_cutoffs_costs_one_fit_and_every_cutoff_is_stored(history):
         assert sorted(models) == sorted(MODEL_KINDS)
         assert {m.params["fitted_cutoff"] for m in models.values()} == {str(MONTH_FIRST)}
     assert any(line.startswith("progress: full fits 1/1 (fitted ") for line in logs)
+    # the round trip loads one copy of the fit and compares the other three in the table
+    [round_trip] = [e for e in result.get_asset_check_evaluations() if e.check_name == "registry_round_trip"]
+    assert round_trip.metadata["fits_loaded"].value == 1
+    assert round_trip.metadata["stored_copies_differing"].value == 0
+
+
+def test_a_stored_copy_that_differs_from_its_fit_is_found(history, tmp_path):
+    warehouse, _, _, _ = history
+    registry = warehouse.read_table(MODEL_REGISTRY)
+    assert registry.group_by("kind", "params").len()["len"].to_list() == [4] * len(MODEL_KINDS)
+    copy = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    copy.replace_table(MODEL_REGISTRY, registry)
+    assert differing_copies(copy, MONTH_FIRST, LAST) == 0
+    tampered = pl.col("model_text") + pl.lit(" ")
+    copy.replace_table(MODEL_REGISTRY, registry.with_columns(
+        model_text=pl.when((pl.col("cutoff") == LAST) & (pl.col("kind") == "lightgbm")).then(tampered)
+        .otherwise(pl.col("model_text"))
+    ))
+    assert differing_copies(copy, MONTH_FIRST, LAST) == 1
+    assert differing_copies(copy, MONTH_FIRST, LAST - timedelta(days=7)) == 0
 
 
 def test_the_backtest_scores_a_fold_with_the_model_that_served_its_first_day(history):
