@@ -20,6 +20,14 @@ daily_partitions = dg.DailyPartitionsDefinition(
 # Assets that compute a whole window at once are backfilled in one run, not one run per day.
 single_run = dg.BackfillPolicy.single_run()
 
+# The memory-heavy daily layers (every cell of every day: features, labels, predictions, cost and
+# their published copies) are backfilled a year at a time: a run holds a year of the city, not a
+# whole window (seven years of predictions held 5 GiB in one run). Each day of them depends on
+# other assets only, so the runs of one window are independent; `chicago-risk materialize`
+# splits its runs the same way (chicago_risk.backfill.plan).
+RUN_DAYS = 366
+year_at_a_time = dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_DAYS)
+
 # A label for as-of date t needs the seven days after t, so its partitions end a week earlier.
 label_partitions = dg.DailyPartitionsDefinition(
     start_date=DATA_FIRST_DAY.isoformat(), timezone=CHICAGO_TZ, end_offset=-LABEL_HORIZON_DAYS

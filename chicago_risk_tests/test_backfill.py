@@ -16,7 +16,7 @@ from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models.assets import TRAINING_READ_DAYS
 from chicago_risk.models.windows import first_trainable_cutoff
 from chicago_risk.models.windows import plan_window as plan_window_of_model
-from chicago_risk.partitions import DATA_FIRST_DAY, daily_partitions, single_run
+from chicago_risk.partitions import DATA_FIRST_DAY, RUN_DAYS, daily_partitions, single_run
 from chicago_risk_tests.fixtures.toy_runs import TOY_DEFS, read_log
 
 
@@ -64,18 +64,20 @@ def test_map_layers_for_a_few_days_bring_the_history_their_models_read(tmp_path)
         "risk_predictions", "model_champion", "risk_model", "cell_day_features", "cell_day_labels", "raw_311_requests",
         "raw_311_quarantine", "weather_daily", "feature_registry",
     ]
-    plan = {run.names: run for run in plan_window(defs, start, end, select).runs}
-    assert plan[("risk_model",)].partition_keys == ("2025-06-02",)  # the Monday before: its cutoff
-    assert plan[("model_champion",)].partition_keys == ("2025-06-02",)  # and the week's champion
-    assert plan[("risk_predictions",)].partition_keys == ("2025-06-04", "2025-06-05", "2025-06-06")
-    features = plan[("cell_day_features",)].partition_keys
+    plan: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for run in plan_window(defs, start, end, select).runs:  # an asset's runs of a year each, joined
+        plan[run.names] = plan.get(run.names, ()) + run.partition_keys
+    assert plan[("risk_model",)] == ("2025-06-02",)  # the Monday before: its cutoff
+    assert plan[("model_champion",)] == ("2025-06-02",)  # and the week's champion
+    assert plan[("risk_predictions",)] == ("2025-06-04", "2025-06-05", "2025-06-06")
+    features = plan[("cell_day_features",)]
     assert date.fromisoformat(features[0]) <= date(2025, 6, 2) - timedelta(days=TRAINING_READ_DAYS)
     assert features[-1] == "2025-06-06"
-    raw = plan[("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")].partition_keys
+    raw = plan[("raw_311_coverage", "raw_311_quarantine", "raw_311_requests")]
     assert date.fromisoformat(raw[0]) == date.fromisoformat(features[0]) - timedelta(days=HISTORY_DAYS - 1)
-    labels = plan[("cell_day_labels",)].partition_keys
+    labels = plan[("cell_day_labels",)]
     assert date.fromisoformat(labels[-1]) >= date(2025, 6, 2) - timedelta(days=8)
-    assert plan[("feature_registry",)].partition_keys == ()
+    assert plan[("feature_registry",)] == ()
 
 
 def test_the_default_steps_build_the_served_days_then_assess_the_newest_model(tmp_path):
@@ -113,6 +115,29 @@ def test_a_window_from_the_datas_first_day_serves_models_from_the_first_trainabl
     assert {run.partition_keys[0] for run in later.runs if "risk_predictions" in run.names} == {
         str(first_cutoff + timedelta(days=7))
     }
+
+
+def test_every_cell_of_every_day_is_backfilled_a_year_a_run_one_run_after_the_other(tmp_path):
+    """Two years of map layers: the layers held per cell and day (features, labels, predictions,
+    cost, their published copies) run a year at a time, as Dagster's own backfills of their
+    policy would, one run of an asset after the other; their readers wait for every one."""
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    plan = plan_window(defs, date(2023, 1, 1), date(2024, 12, 31)).runs
+    runs: dict[tuple[str, ...], list[int]] = {}
+    for index, run in enumerate(plan):
+        runs.setdefault(run.names, []).append(index)
+    for names in (("cell_day_features",), ("cell_day_labels",), ("risk_predictions",), ("cost_layer",),
+                  ("published/risk_predictions",)):
+        chunks = [plan[i].partition_keys for i in runs[names]]
+        assert len(chunks) >= 2 and all(len(keys) <= RUN_DAYS for keys in chunks), names
+        days = [date.fromisoformat(key) for keys in chunks for key in keys]
+        assert days == [days[0] + timedelta(days=n) for n in range(len(days))]  # every day once, in order
+        assert all(runs[names][i - 1] in plan[runs[names][i]].after for i in range(1, len(chunks)))
+    for names in (("risk_model",), ("raw_311_coverage", "raw_311_quarantine", "raw_311_requests"),
+                  ("recommendation_schedule",)):
+        assert len(runs[names]) == 1, names
+    assert set(runs[("risk_predictions",)]) <= plan[runs[("cost_layer",)][0]].after
+    assert set(runs[("cell_day_features",)]) | set(runs[("cell_day_labels",)]) <= plan[runs[("risk_model",)][0]].after
 
 
 @pytest.fixture

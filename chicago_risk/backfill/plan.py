@@ -170,7 +170,7 @@ def _model_floors(defs: dg.Definitions, held: tuple[date, date] | None) -> dict[
     first = first_trainable_cutoff(first_available, MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
     served = {MODEL_ASSET}
     for key in defs.resolve_asset_graph().toposorted_asset_keys:
-        if defs.resolve_assets_def(key).dependency_keys & served:
+        if served.intersection(defs.resolve_assets_def(key).dependency_keys):
             served.add(key)
     return dict.fromkeys(served, first)
 
@@ -226,17 +226,28 @@ def _plan(
     keys = {node: _partition_keys(node.partitions_def, *windows[node]) for node in nodes}
     # A partitioned node with no partition in its window has nothing to do.
     nodes = [node for node in nodes if node.partitions_def is None or keys[node]]
-    position = {node: index for index, node in enumerate(nodes)}
-    return [
-        PlannedRun(
-            assets=tuple(sorted(key for key in node.keys if key.to_user_string() in wanted)),
-            partition_keys=tuple(keys[node]),
-            after=frozenset(
-                position[other] for other in nodes if other is not node and other.keys & set(node.dependency_keys)
-            ),
-        )
-        for node in nodes
-    ]
+    runs: list[PlannedRun] = []
+    positions: dict[dg.AssetsDefinition, list[int]] = {}
+    for node in nodes:
+        reads = [other for other in nodes if other is not node and other.keys & set(node.dependency_keys)]
+        parents = {position for other in reads for position in positions[other]}
+        for chunk in _chunks(keys[node], node.backfill_policy):
+            # A node's runs go one after the other: their memory never adds up.
+            after = parents | set(positions.get(node, [])[-1:])
+            positions.setdefault(node, []).append(len(runs))
+            runs.append(PlannedRun(
+                assets=tuple(sorted(key for key in node.keys if key.to_user_string() in wanted)),
+                partition_keys=tuple(chunk), after=frozenset(after),
+            ))
+    return runs
+
+
+def _chunks(keys: list[str], policy: dg.BackfillPolicy | None) -> list[list[str]]:
+    """The partition keys of a node's runs: every key in one run, or runs of at most the backfill
+    policy's `max_partitions_per_run` (what Dagster's own backfills do with the policy); an
+    unpartitioned node's one run has none."""
+    size = (policy.max_partitions_per_run if policy is not None else None) or max(len(keys), 1)
+    return [keys[first:first + size] for first in range(0, max(len(keys), 1), size)]
 
 
 def _asset_names(defs: dg.Definitions) -> set[str]:

@@ -28,7 +28,7 @@ from chicago_risk.cost.severity import cell_severity
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata, markdown_table
 from chicago_risk.models.data import require_days
-from chicago_risk.partitions import daily_partitions, single_run
+from chicago_risk.partitions import daily_partitions, single_run, year_at_a_time
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
@@ -96,7 +96,7 @@ cost_layer_checks = _specs(
 
 
 @dg.asset(
-    **DAILY_COST_ASSET,
+    **{**DAILY_COST_ASSET, "backfill_policy": year_at_a_time},  # every cell of every day: a year a run
     deps=[
         dg.AssetDep(PREDICTIONS),
         # Severity reads the trailing year before the Monday of each day's week.

@@ -67,7 +67,7 @@ from chicago_risk.models.windows import (
     last_labelled_day,
     plan_window,
 )
-from chicago_risk.partitions import daily_partitions, model_partitions, single_run
+from chicago_risk.partitions import daily_partitions, model_partitions, single_run, year_at_a_time
 from chicago_risk.progress import Progress
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.resources.reports import ReportsResource
@@ -585,7 +585,7 @@ risk_predictions_checks = _check_specs(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    backfill_policy=single_run,
+    backfill_policy=year_at_a_time,
     io_manager_key="warehouse_io_manager",
     group_name="models",
     kinds={"lightgbm", "duckdb", "polars"},
@@ -613,11 +613,13 @@ def risk_predictions(
     features = load_features(warehouse, start, end)
     assignment = champions_for_days(warehouse, features["day"])
     frames, base_rates = [], {}
+    progress = Progress(context.log, "days scored", assignment["day"].n_unique())
     for (model_id,), days in assignment.group_by("model_id", maintain_order=True):
         model = load_model(warehouse, model_id)
         model.require_current_features()
         base_rates[model_id] = model.metrics["calibration_slice"]["event_rate"]
         frames.append(score(model, features.filter(pl.col("day").is_in(days["day"].implode())), SETTINGS))
+        progress.advance(f"{model_id} on {days['day'].min()}..{days['day'].max()}", items=days["day"].n_unique())
     predictions = pl.concat(frames).sort("day", "h3_id")
     per_band = predictions.group_by("risk_band").len()
     explained = int((predictions["drivers"].list.len() > 0).sum())

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from chicago_risk.automation import DAILY_FRESHNESS, FOLLOW_ANY_UPSTREAM, FOLLOW_UPSTREAM
-from chicago_risk.partitions import daily_partitions, single_run
+from chicago_risk.partitions import daily_partitions, year_at_a_time
 from chicago_risk.publish.layers import PUBLISHED_TABLES, PublishedTable
 from chicago_risk.publish.resource import PublishedStoreResource
 from chicago_risk.publish.store import CURRENT, Manifest, PublishedStore, Written
@@ -117,7 +117,7 @@ def _publish_current(
 def publish_asset(spec: PublishedTable) -> dg.AssetsDefinition:
     """`published/<table>`: daily like its upstream, or one `current` partition."""
     schedule = (
-        {"partitions_def": daily_partitions, "backfill_policy": single_run, "automation_condition": FOLLOW_UPSTREAM,
+        {"partitions_def": daily_partitions, "backfill_policy": year_at_a_time, "automation_condition": FOLLOW_UPSTREAM,
          "freshness_policy": DAILY_FRESHNESS}
         if spec.daily else {"automation_condition": FOLLOW_ANY_UPSTREAM}
     )
