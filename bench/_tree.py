@@ -34,8 +34,7 @@ class Peaks:
     during: str = ""  # what the command was doing when the tree's PSS peaked
     seen: set = field(default_factory=set)
 
-    def sample(self, roots: tuple[psutil.Process, ...], doing: str = "") -> None:
-        tree = {process: memory for root in roots for process, memory in tree_memory(root).items()}
+    def sample(self, tree: dict[psutil.Process, tuple[int, int]], doing: str = "") -> None:
         self.seen |= set(tree)
         pss = sum(pss for _, pss in tree.values())
         if pss > self.pss:
@@ -66,8 +65,9 @@ def run_sampled(
             for line in follow.readlines():  # what the command wrote since the last sample
                 step = line.strip() if line.startswith("step ") else step
                 doing = line.strip() if line.startswith("[") else doing
-            peaks["all"].sample((root, *servers), doing)
+            tree = {process: memory for each in (root, *servers) for process, memory in tree_memory(each).items()}
+            peaks["all"].sample(tree, doing)
             if step:
-                peaks.setdefault(step, Peaks()).sample((root, *servers), doing)
+                peaks.setdefault(step, Peaks()).sample(tree, doing)
             time.sleep(interval_s)
     return time.monotonic() - began, peaks, process.returncode
