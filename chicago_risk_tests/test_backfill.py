@@ -126,15 +126,20 @@ def test_every_cell_of_every_day_is_backfilled_a_year_a_run_one_run_after_the_ot
     runs: dict[tuple[str, ...], list[int]] = {}
     for index, run in enumerate(plan):
         runs.setdefault(run.names, []).append(index)
-    for names in (("cell_day_features",), ("cell_day_labels",), ("risk_predictions",), ("cost_layer",),
-                  ("published/risk_predictions",)):
+    yearly: tuple[tuple[str, ...], ...] = (
+        ("cell_day_features",), ("cell_day_labels",), ("risk_predictions",), ("cost_layer",),
+        ("published/risk_predictions",),
+    )
+    for names in yearly:
         chunks = [plan[i].partition_keys for i in runs[names]]
         assert len(chunks) >= 2 and all(len(keys) <= RUN_DAYS for keys in chunks), names
         days = [date.fromisoformat(key) for keys in chunks for key in keys]
         assert days == [days[0] + timedelta(days=n) for n in range(len(days))]  # every day once, in order
         assert all(runs[names][i - 1] in plan[runs[names][i]].after for i in range(1, len(chunks)))
-    for names in (("risk_model",), ("raw_311_coverage", "raw_311_quarantine", "raw_311_requests"),
-                  ("recommendation_schedule",)):
+    single: tuple[tuple[str, ...], ...] = (
+        ("risk_model",), ("raw_311_coverage", "raw_311_quarantine", "raw_311_requests"), ("recommendation_schedule",)
+    )
+    for names in single:
         assert len(runs[names]) == 1, names
     assert set(runs[("risk_predictions",)]) <= plan[runs[("cost_layer",)][0]].after
     assert set(runs[("cell_day_features",)]) | set(runs[("cell_day_labels",)]) <= plan[runs[("risk_model",)][0]].after

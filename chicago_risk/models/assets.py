@@ -619,7 +619,8 @@ def risk_predictions(
         model.require_current_features()
         base_rates[model_id] = model.metrics["calibration_slice"]["event_rate"]
         frames.append(score(model, features.filter(pl.col("day").is_in(days["day"].implode())), SETTINGS))
-        progress.advance(f"{model_id} on {days['day'].min()}..{days['day'].max()}", items=days["day"].n_unique())
+        first, last = cast(date, days["day"].min()), cast(date, days["day"].max())
+        progress.advance(f"{model.model_id} on {first}..{last}", items=days["day"].n_unique())
     predictions = pl.concat(frames).sort("day", "h3_id")
     per_band = predictions.group_by("risk_band").len()
     explained = int((predictions["drivers"].list.len() > 0).sum())
