@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -45,13 +46,38 @@ def seconds(text: str) -> float:
     return int(minutes) * 60 + int(rest)
 
 
+def summarise(log: Path) -> None:
+    """Each step's wall time (its last run's "(i/n runs, T in all)"), each asset's time (its runs
+    of a year each added up) and the model's time against the features'."""
+    step, step_times = "", {}
+    per_asset: defaultdict[str, float] = defaultdict(float)
+    for line in log.read_text().splitlines():
+        if line.startswith("step "):
+            step = line
+        elif match := IN_ALL.search(line):
+            step_times[step] = match["time"]
+            if done := DONE.match(line):
+                per_asset[done["assets"]] += seconds(done["time"])
+    for step, spent in step_times.items():
+        print(f"  {step}: {spent}")
+    for assets, total in sorted(per_asset.items(), key=lambda item: -item[1]):
+        print(f"  {total:8.1f} s  {assets}")
+    model, features = per_asset.get("risk_model"), per_asset.get("cell_day_features")
+    if model and features:
+        print(f"risk_model / cell_day_features time: {model / features:.2f} ({model:.1f} s / {features:.1f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2024, 12, 31))
     parser.add_argument("--keep", type=Path, help="use this (empty) data directory and keep it")
     parser.add_argument("--postgres", action="store_true", help="the Dagster instance's storage on PostgreSQL")
+    parser.add_argument("--log", type=Path, help="only summarise the log of an earlier run")
     args = parser.parse_args()
+    if args.log:
+        summarise(args.log)
+        return
     data = args.keep or Path(tempfile.mkdtemp(prefix="chicago-risk-window-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHICAGO_RISK_", "DAGSTER_"))}
     env["CHICAGO_RISK_DATA_DIR"] = str(data)
@@ -68,29 +94,13 @@ def main() -> None:
         wall, peaks, code = run_sampled(command, env, log, servers=servers)
     if code:
         raise SystemExit(f"{' '.join(command)} failed with exit code {code}; see {log}")
-    lines = log.read_text().splitlines()
-    runs = [match.groupdict() for line in lines if (match := DONE.match(line))]
-    # Each step's wall time: its last run's "(i/n runs, T in all)".
-    step_times: dict[str, str] = {}
-    step = ""
-    for line in lines:
-        if line.startswith("step "):
-            step = line
-        elif match := IN_ALL.search(line):
-            step_times[step] = match["time"]
-    per_asset = {run["assets"]: seconds(run["time"]) for run in runs}
     storage = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{' '.join(command[1:])} from an empty data directory ({data}, log {log}), Dagster storage {storage}")
     print(f"wall time {wall:.1f} s ({wall / 60:.1f} min); peak memory {peaks['all'].describe()}")
     for step, step_peaks in peaks.items():
         if step != "all":
-            print(f"  {step}: {step_times.get(step, '?')}; peak memory {step_peaks.describe()}, "
-                  f"during {step_peaks.during!r}")
-    for assets, spent in sorted(per_asset.items(), key=lambda item: -item[1]):
-        print(f"  {spent:8.1f} s  {assets}")
-    model, features = per_asset.get("risk_model"), per_asset.get("cell_day_features")
-    if model and features:
-        print(f"risk_model / cell_day_features time: {model / features:.2f} ({model:.1f} s / {features:.1f} s)")
+            print(f"  {step}: peak memory {step_peaks.describe()}, during {step_peaks.during!r}")
+    summarise(log)
     if not args.keep:
         shutil.rmtree(data, ignore_errors=True)
 
