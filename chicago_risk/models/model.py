@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import cast
 
 import numpy as np
@@ -66,10 +67,15 @@ class FittedModel:
     @property
     def model_id(self) -> str:
         """kind-cutoff-hash of the model text and calibration: the same fit gives the same id."""
-        digest = hashlib.sha256(
+        return f"{self.kind}-{self.cutoff:%Y%m%d}-{self._digest}"
+
+    @cached_property
+    def _digest(self) -> str:
+        # Hashed once per fit: a booster's text is hundreds of milliseconds to write out, and a
+        # fit serving many weekly cutoffs is named, stored and scored under each of them.
+        return hashlib.sha256(
             (self.scorer.to_text() + json.dumps(self.calibration.to_dict(), sort_keys=True)).encode()
         ).hexdigest()[:10]
-        return f"{self.kind}-{self.cutoff:%Y%m%d}-{digest}"
 
     def raw_score(self, features: pl.DataFrame) -> np.ndarray:
         return self.scorer.raw_score(features)
@@ -100,7 +106,9 @@ class FittedModel:
         if cutoff < self.cutoff:
             raise ValueError(f"a model fitted at {self.cutoff} cannot serve the earlier cutoff {cutoff}")
         fitted = self.params.get("fitted_cutoff", self.cutoff.isoformat())
-        return replace(self, cutoff=cutoff, params={**self.params, "fitted_cutoff": fitted})
+        served = replace(self, cutoff=cutoff, params={**self.params, "fitted_cutoff": fitted})
+        served.__dict__["_digest"] = self._digest  # the same model and calibration
+        return served
 
     def require_current_features(self) -> None:
         if self.feature_registry_hash != registry_hash():
