@@ -104,7 +104,7 @@ class WeekDecider:
         self.settings = settings
         self._models: dict[str, FittedModel] = {}
         self._failed: dict[date, tuple[str, ...]] = {}
-        self._predicted: dict[str, pl.DataFrame | None] = {}  # model_id -> day, h3_id, p
+        self._predicted: dict[str, pl.DataFrame] = {}  # model_id -> day, h3_id, p
 
     def decide(self, cutoff: date, previous: dict | None, pin: dict | None) -> dict:
         """The `model_champion` row of `cutoff` (without `decided_at`)."""
@@ -216,7 +216,8 @@ class WeekDecider:
         window = ShadowWindow.of(self.warehouse, challenger.fitted_cutoff, cutoff)
         # Week after week the same pair is judged on a window one week longer: each keeps its
         # predictions of the days it has scored, and only the pair's are kept.
-        self._predicted = {fit.model_id: self._predicted.get(fit.model_id) for fit in (challenger, champion)}
+        pair = {challenger.model_id, champion.model_id}
+        self._predicted = {model_id: p for model_id, p in self._predicted.items() if model_id in pair}
         scores = {
             side: window.scores(self._model(fit), partial(self._predictions, fit))
             for side, fit in zip(_SIDES, (challenger, champion), strict=True)

@@ -70,11 +70,15 @@ class FittedModel:
         return f"{self.kind}-{self.cutoff:%Y%m%d}-{self._digest}"
 
     @cached_property
+    def _text(self) -> str:
+        # Written out once per fit (a booster's text takes hundreds of milliseconds), and shared
+        # by the copies serving its weekly cutoffs, each named and stored under its own id.
+        return self.scorer.to_text()
+
+    @cached_property
     def _digest(self) -> str:
-        # Hashed once per fit: a booster's text is hundreds of milliseconds to write out, and a
-        # fit serving many weekly cutoffs is named, stored and scored under each of them.
         return hashlib.sha256(
-            (self.scorer.to_text() + json.dumps(self.calibration.to_dict(), sort_keys=True)).encode()
+            (self._text + json.dumps(self.calibration.to_dict(), sort_keys=True)).encode()
         ).hexdigest()[:10]
 
     def raw_score(self, features: pl.DataFrame) -> np.ndarray:
@@ -107,7 +111,7 @@ class FittedModel:
             raise ValueError(f"a model fitted at {self.cutoff} cannot serve the earlier cutoff {cutoff}")
         fitted = self.params.get("fitted_cutoff", self.cutoff.isoformat())
         served = replace(self, cutoff=cutoff, params={**self.params, "fitted_cutoff": fitted})
-        served.__dict__["_digest"] = self._digest  # the same model and calibration
+        served.__dict__.update(_text=self._text, _digest=self._digest)  # the same model and calibration
         return served
 
     def require_current_features(self) -> None:
@@ -118,9 +122,8 @@ class FittedModel:
                 f"{materialize_command(['risk_model'], self.cutoff, self.cutoff)}"
             )
 
-    def to_record(self, model_text: str | None = None) -> dict:
-        """The `model_registry` row (see `chicago_risk.models.registry.MODEL_REGISTRY_SCHEMA`);
-        `model_text`: the scorer's text, when the caller has it already."""
+    def to_record(self) -> dict:
+        """The `model_registry` row (see `chicago_risk.models.registry.MODEL_REGISTRY_SCHEMA`)."""
         return {
             "model_id": self.model_id,
             "cutoff": self.cutoff,
@@ -130,7 +133,7 @@ class FittedModel:
             "feature_registry_hash": self.feature_registry_hash,
             "calibration_map": json.dumps(self.calibration.to_dict(), sort_keys=True),
             "metrics": json.dumps(self.metrics, sort_keys=True),
-            "model_text": self.scorer.to_text() if model_text is None else model_text,
+            "model_text": self._text,
             "created_at": self.created_at,
         }
 

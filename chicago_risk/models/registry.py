@@ -37,14 +37,7 @@ class ModelNotFoundError(LookupError):
 
 
 def registry_frame(models: Iterable[FittedModel]) -> pl.DataFrame:
-    # A fit stored at every weekly cutoff it serves is one scorer: its text is written out once.
-    texts: dict[int, str] = {}
-    records = []
-    for model in models:
-        if id(model.scorer) not in texts:
-            texts[id(model.scorer)] = model.scorer.to_text()
-        records.append(model.to_record(texts[id(model.scorer)]))
-    return pl.DataFrame(records, schema=MODEL_REGISTRY_SCHEMA)
+    return pl.DataFrame([m.to_record() for m in models], schema=MODEL_REGISTRY_SCHEMA)
 
 
 def write_models(warehouse: WarehouseResource, models: Iterable[FittedModel], first: date, last: date) -> pl.DataFrame:
