@@ -3,8 +3,8 @@
 Every derived daily asset re-materializes the partitions whose inputs changed: after the nightly
 ingest, after a weekly retraining, after a backfill launched from the UI or the command line. The
 `follow_upstream_sensor` (see `chicago_risk.schedules`) evaluates the conditions and launches what
-they request as single-run backfills, so two years of new upstream partitions are one run per
-asset, not 730.
+they request as backfills by each asset's policy, so two years of new upstream partitions are one
+run per asset (two, a year each, for the layers of every cell and day), not 730.
 
 - Unlike Dagster's `eager()`, not only the latest day follows: a re-read of the last 14 days or a
   backfill of 2023 updates its own downstream days.

@@ -10,7 +10,7 @@
 - `drift_retrain_sensor`: a drift warning from the feature store requests `weekly_retrain` for
   the current week, once per warning.
 - `follow_upstream_sensor`: evaluates the automation conditions of `chicago_risk.automation`
-  and launches what they request, as single-run backfills.
+  and launches what they request, as backfills by each asset's policy.
 
 Jobs select assets by key, so this module imports no asset code.
 """

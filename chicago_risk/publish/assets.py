@@ -1,7 +1,7 @@
 """The `publish` group: after each map layer materializes, its days are copied to the published
 store for the API and notebooks (see `chicago_risk.publish.store`).
 
-- `published/<table>` (daily, single-run backfills): one file per day of the run's window that
+- `published/<table>` (daily, backfilled a year a run): one file per day of the run's window that
   the upstream layer has materialized, read from the warehouse a chunk of days at a time, then
   made visible together by one Delta commit.
 - `published/model_registry`, `published/feature_registry`: the served model's newest registry
