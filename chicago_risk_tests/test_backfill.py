@@ -117,6 +117,28 @@ def test_a_window_from_the_datas_first_day_serves_models_from_the_first_trainabl
     }
 
 
+def test_a_window_ending_before_any_model_can_be_trained_leaves_the_model_layers_out_and_says_so(tmp_path):
+    """Six weeks from the data's first day: raw data, features and labels only; no model run, no
+    published model table (it would have nothing to publish) and no backtest step; a selection
+    of predictions alone says why it builds nothing of them."""
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    first_cutoff = first_trainable_cutoff(DATA_FIRST_DAY, MODEL_SETTINGS.training, MODEL_SETTINGS.calibration)
+    end = DATA_FIRST_DAY + timedelta(days=45)
+    assert end < first_cutoff
+    steps = default_steps(defs, DATA_FIRST_DAY, end)
+    assert len(steps) == 1
+    plan = plan_window(defs, DATA_FIRST_DAY, end, steps[0].select)
+    names = {name for run in plan.runs for name in run.names}
+    assert "cell_day_features" in names and "cell_day_labels" in names
+    assert not names & {"risk_model", "model_champion", "risk_predictions", "published/model_registry",
+                        "published/model_champion", "cost_layer"}
+    [note] = [note for note in plan.notes if "left out" in note]
+    assert "risk_predictions" in note and str(first_cutoff) in note
+    alone = plan_window(defs, DATA_FIRST_DAY, end, ["risk_predictions"])
+    assert "risk_predictions" not in {name for run in alone.runs for name in run.names}
+    assert any(note.startswith("risk_predictions left out") for note in alone.notes)
+
+
 def test_every_cell_of_every_day_is_backfilled_a_year_a_run_one_run_after_the_other(tmp_path):
     """Two years of map layers: the layers held per cell and day (features, labels, predictions,
     cost, their published copies) run a year at a time, as Dagster's own backfills of their

@@ -69,14 +69,15 @@ EVALUATION_ASSETS = ("demo_truth", "model_evaluation", "model_card")
 def default_steps(defs: dg.Definitions, start: date, end: date) -> list[Step]:
     """The whole graph for start..end as an operator wants it: the map layers of those days (with
     the models, two years of features and four of 311 history they need), then the backtest and
-    model card of the newest model, once (not once per weekly cutoff of the window)."""
+    model card of the newest model, once (not once per weekly cutoff of the window), unless the
+    window ends before any model can be trained."""
     known = _asset_names(defs)
     evaluation = tuple(name for name in EVALUATION_ASSETS if name in known)
     cutoff = end - timedelta(days=end.weekday())  # the newest Monday: its model
-    return [
-        Step(f"map layers {start}..{end} and their history", start, end, tuple(sorted(known - set(evaluation)))),
-        Step(f"backtest and model card of the {cutoff} model", cutoff, end, evaluation),
-    ]
+    layers = Step(f"map layers {start}..{end} and their history", start, end, tuple(sorted(known - set(evaluation))))
+    if cutoff < min(_model_floors(defs, _source_days(defs)).values(), default=cutoff):
+        return [layers]
+    return [layers, Step(f"backtest and model card of the {cutoff} model", cutoff, end, evaluation)]
 
 
 # Whether an asset holds every one of the partition keys (of an unpartitioned asset: none, the
@@ -134,15 +135,13 @@ def plan_window(
         if is_complete is not None:
             wanted, added = _with_missing_upstream(defs, start, end, wanted, is_complete, floors)
             notes += added
-        runs = _plan(defs, start, end, wanted, floors)
-        floored = sorted({name for run in runs for name in run.names if floors.get(dg.AssetKey.from_user_string(name))})
         first = min(floors.values(), default=start)
+        floored = sorted(name for name in wanted if dg.AssetKey.from_user_string(name) in floors)
         if floored and start < first:
-            notes.append(
-                f"{', '.join(floored)} start on {first}, the first cutoff with the labelled history to train "
-                f"a model (the data begins {held[0] if held else DATA_FIRST_DAY}): no model serves the days before it"
-            )
-        return Plan(runs, notes)
+            why = (f"the first cutoff with the labelled history to train a model is {first} (the data begins "
+                   f"{held[0] if held else DATA_FIRST_DAY}): no model serves the days before it")
+            notes.append(f"{', '.join(floored)} " + (f"left out: {why}" if end < first else f"start on {first}: {why}"))
+        return Plan(_plan(defs, start, end, wanted, floors), notes)
 
 
 def _source_days(defs: dg.Definitions) -> tuple[date, date] | None:
@@ -224,8 +223,9 @@ def _plan(
     nodes = _nodes(defs, wanted)
     windows = _windows_read_downstream(nodes, start, end, floors)
     keys = {node: _partition_keys(node.partitions_def, *windows[node]) for node in nodes}
-    # A partitioned node with no partition in its window has nothing to do.
-    nodes = [node for node in nodes if node.partitions_def is None or keys[node]]
+    # A node with no partition in its window has nothing to do; nor has an unpartitioned one whose
+    # window its floor emptied (the published model tables, before any model exists).
+    nodes = [node for node in nodes if keys[node] or (node.partitions_def is None and windows[node][0] <= end)]
     runs: list[PlannedRun] = []
     positions: dict[dg.AssetsDefinition, list[int]] = {}
     for node in nodes:
