@@ -18,6 +18,7 @@ import pytest
 
 from chicago_risk.storage.delta_tables import filesystem
 from chicago_risk.storage.delta_warehouse import DeltaWarehouse
+from chicago_risk.storage.locks import exclusive_lock
 from chicago_risk.storage.warehouse import WarehouseLockTimeout, WarehouseResource
 
 JAN = [date(2024, 1, d) for d in (1, 2, 3)]
@@ -286,3 +287,26 @@ def test_a_duckdb_read_larger_than_the_memory_limit_spills_instead_of_failing(tm
     warehouse.replace_partitions("wide", rows.with_columns(value=pl.int_range(pl.len())), days[0], days[-1])
     ordered = warehouse.query('SELECT * FROM wide ORDER BY h3_id DESC, "day"')  # ~2.7 M rows: over 64 MB sorted
     assert ordered.height == rows.height and ordered["h3_id"][0] == "cell-1499"
+
+
+def test_a_waiter_gets_the_file_lock_from_a_holder_that_asks_again_at_once(tmp_path):
+    """A reader taking the DuckDB file's lock again the moment it lets go never starves a waiting
+    writer: the writer queues at the gate and gets the lock within its wait."""
+    lock = tmp_path / "warehouse.duckdb.lock"
+    stop = threading.Event()
+
+    def greedy_reader() -> None:
+        while not stop.is_set():
+            with exclusive_lock(lock, timeout_s=5):
+                time.sleep(0.02)
+
+    reader = threading.Thread(target=greedy_reader)
+    reader.start()
+    try:
+        time.sleep(0.1)
+        for _ in range(5):
+            with exclusive_lock(lock, timeout_s=2):
+                pass
+    finally:
+        stop.set()
+        reader.join()
