@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import polars as pl
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, TimeoutException
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -65,7 +65,12 @@ def count(browser, selector: str) -> int:
 
 
 def text(browser, selector: str) -> str:
-    return browser.find_element(By.CSS_SELECTOR, selector).text
+    """The element's text, read in one script: the page redraws its legends, so a handle found
+    first and read after can be stale by then (a CI run failed so)."""
+    value = js(browser, "const e = document.querySelector(arguments[0]); return e && e.innerText", selector)
+    if value is None:
+        raise NoSuchElementException(f"no element matches {selector}")  # what waits ignore
+    return value
 
 
 def click_checkbox(browser, layer: str):
