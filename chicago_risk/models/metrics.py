@@ -99,14 +99,24 @@ def equal_mass_bins(p, bins: int = ECE_BINS) -> np.ndarray:
 
 
 def reliability_table(y, p, bins: int = ECE_BINS) -> pl.DataFrame:
-    """Per equal-mass bin: rows, mean forecast, observed rate, and the largest p in the bin."""
+    """Per equal-mass bin: rows, mean forecast, observed rate, and the largest p in the bin.
+
+    Sums in row order (numpy), not a parallel group-by: its summation order varies from run to
+    run, which changed the last digits of a calibration and so the model id of the same fit."""
     y, p = _arrays(y, p)
     index = equal_mass_bins(p, bins)
-    return (
-        pl.DataFrame({"bin": index, "p": p, "y": y})
-        .group_by("bin")
-        .agg(rows=pl.len(), mean_p=pl.col("p").mean(), rate=pl.col("y").mean(), p_max=pl.col("p").max())
-        .sort("bin")
+    rows = np.bincount(index, minlength=bins)
+    p_max = np.full(bins, -np.inf)
+    np.maximum.at(p_max, index, p)
+    present = rows > 0
+    return pl.DataFrame(
+        {
+            "bin": np.flatnonzero(present),
+            "rows": rows[present].astype(np.uint32),
+            "mean_p": np.bincount(index, weights=p, minlength=bins)[present] / rows[present],
+            "rate": np.bincount(index, weights=y, minlength=bins)[present] / rows[present],
+            "p_max": p_max[present],
+        }
     )
 
 
