@@ -56,13 +56,15 @@ def run_sampled(
     command (its "step i/n: ..." lines; "all" for the whole command), exit code. The memory of
     `servers` (and their children) the command uses counts with the command's."""
     peaks: dict[str, Peaks] = {"all": Peaks()}
-    step = doing = ""
+    step = doing = pending = ""
     began = time.monotonic()
     with log.open("w") as out, log.open(errors="replace") as follow:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         root = psutil.Process(process.pid)
         while process.poll() is None:
-            for line in follow.readlines():  # what the command wrote since the last sample
+            # What the command wrote since the last sample; a line not yet ended waits for its end.
+            *lines, pending = (pending + follow.read()).split("\n")
+            for line in lines:
                 step = line.strip() if line.startswith("step ") else step
                 doing = line.strip() if line.startswith("[") else doing
             tree = {process: memory for each in (root, *servers) for process, memory in tree_memory(each).items()}

@@ -39,10 +39,9 @@ COST_CODE_VERSION = "1"
 PREDICTIONS = "risk_predictions"
 # Costs and savings agree with their parts to a cent.
 _CENTS = 0.01
-# Every cost asset: daily, backfilled in one run, a warehouse table named after it.
+# Every cost asset: daily, a warehouse table named after it (each names its backfill policy).
 DAILY_COST_ASSET: dict[str, Any] = {
     "partitions_def": daily_partitions,
-    "backfill_policy": single_run,
     "io_manager_key": "warehouse_io_manager",
     "group_name": "cost",
     "kinds": {"duckdb", "polars"},
@@ -96,7 +95,8 @@ cost_layer_checks = _specs(
 
 
 @dg.asset(
-    **{**DAILY_COST_ASSET, "backfill_policy": year_at_a_time},  # every cell of every day: a year a run
+    **DAILY_COST_ASSET,
+    backfill_policy=year_at_a_time,  # every cell of every day: a year a run
     deps=[
         dg.AssetDep(PREDICTIONS),
         # Severity reads the trailing year before the Monday of each day's week.
@@ -193,6 +193,7 @@ cluster_checks = _specs(
 
 @dg.asset(
     **DAILY_COST_ASSET,
+    backfill_policy=single_run,
     # Only the cells above the threshold are read (a twentieth of the city), and the drivers of
     # risk_predictions for the rationale.
     deps=[dg.AssetDep(cost_layer), dg.AssetDep(PREDICTIONS)],
@@ -319,6 +320,7 @@ schedule_checks = _specs(
 
 @dg.asset(
     **DAILY_COST_ASSET,
+    backfill_policy=single_run,
     check_specs=schedule_checks,
     metadata={"dagster/column_schema": column_schema(SCHEDULE_SCHEMA)},
 )
