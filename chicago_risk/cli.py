@@ -162,8 +162,9 @@ def parser() -> argparse.ArgumentParser:
     materialize = commands.add_parser(
         "materialize",
         help="materialize assets for a window of days (default: the last CHICAGO_RISK_SERVED_DAYS), one "
-        "run per asset (a year a run for the layers of every cell and day); without --select, the map "
-        "layers of the window with the history they need, then the newest model's backtest and card",
+        "run per asset (a year a run for the layers of every cell and day, 900 days for features and "
+        "labels); without --select, the map layers of the window with the history they need, then the "
+        "newest model's backtest and card",
     )
     materialize.add_argument(
         "--start", type=_iso_date, help="first day (default: CHICAGO_RISK_SERVED_DAYS before --end)"

@@ -16,7 +16,7 @@ from chicago_risk.features.registry import HISTORY_DAYS
 from chicago_risk.models.assets import TRAINING_READ_DAYS
 from chicago_risk.models.windows import first_trainable_cutoff
 from chicago_risk.models.windows import plan_window as plan_window_of_model
-from chicago_risk.partitions import DATA_FIRST_DAY, RUN_DAYS, daily_partitions, single_run
+from chicago_risk.partitions import DATA_FIRST_DAY, FEATURE_RUN_DAYS, RUN_DAYS, daily_partitions, single_run
 from chicago_risk_tests.fixtures.toy_runs import TOY_DEFS, read_log
 
 
@@ -140,21 +140,22 @@ def test_a_window_ending_before_any_model_can_be_trained_leaves_the_model_layers
 
 
 def test_every_cell_of_every_day_is_backfilled_a_year_a_run_one_run_after_the_other(tmp_path):
-    """Two years of map layers: the layers held per cell and day (features, labels, predictions,
-    cost, their published copies) run a year at a time, as Dagster's own backfills of their
-    policy would, one run of an asset after the other; their readers wait for every one."""
+    """Two years of map layers: the layers held per cell and day (predictions, cost, their
+    published copies) run a year at a time, features and labels 900 days, as Dagster's own
+    backfills of their policy would, one run of an asset after the other; their readers wait
+    for every one. The demo's 28 days need one run of features and one of labels."""
     defs = build_definitions(Settings(data_dir=tmp_path))
     plan = plan_window(defs, date(2023, 1, 1), date(2024, 12, 31)).runs
     runs: dict[tuple[str, ...], list[int]] = {}
     for index, run in enumerate(plan):
         runs.setdefault(run.names, []).append(index)
-    yearly: tuple[tuple[str, ...], ...] = (
-        ("cell_day_features",), ("cell_day_labels",), ("risk_predictions",), ("cost_layer",),
-        ("published/risk_predictions",),
-    )
-    for names in yearly:
+    most_days: dict[tuple[str, ...], int] = {
+        ("cell_day_features",): FEATURE_RUN_DAYS, ("cell_day_labels",): FEATURE_RUN_DAYS,
+        ("risk_predictions",): RUN_DAYS, ("cost_layer",): RUN_DAYS, ("published/risk_predictions",): RUN_DAYS,
+    }
+    for names, days_a_run in most_days.items():
         chunks = [plan[i].partition_keys for i in runs[names]]
-        assert len(chunks) >= 2 and all(len(keys) <= RUN_DAYS for keys in chunks), names
+        assert len(chunks) >= 2 and all(len(keys) <= days_a_run for keys in chunks), names
         days = [date.fromisoformat(key) for keys in chunks for key in keys]
         assert days == [days[0] + timedelta(days=n) for n in range(len(days))]  # every day once, in order
         assert all(runs[names][i - 1] in plan[runs[names][i]].after for i in range(1, len(chunks)))
@@ -165,6 +166,9 @@ def test_every_cell_of_every_day_is_backfilled_a_year_a_run_one_run_after_the_ot
         assert len(runs[names]) == 1, names
     assert set(runs[("risk_predictions",)]) <= plan[runs[("cost_layer",)][0]].after
     assert set(runs[("cell_day_features",)]) | set(runs[("cell_day_labels",)]) <= plan[runs[("risk_model",)][0]].after
+    demo = plan_window(defs, date(2026, 11, 8), date(2026, 12, 5)).runs
+    assert [len(run.partition_keys) > RUN_DAYS for run in demo if run.names == ("cell_day_features",)] == [True]
+    assert [len(run.partition_keys) > RUN_DAYS for run in demo if run.names == ("cell_day_labels",)] == [True]
 
 
 @pytest.fixture

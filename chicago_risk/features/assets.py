@@ -32,7 +32,7 @@ from chicago_risk.ingest.coverage import days_not_held
 from chicago_risk.ingest.raw_311 import RAW_311
 from chicago_risk.metadata import column_schema, frame_metadata
 from chicago_risk.overrides import honour_override
-from chicago_risk.partitions import daily_partitions, label_partitions, year_at_a_time
+from chicago_risk.partitions import daily_partitions, features_at_a_time, label_partitions
 from chicago_risk.resources.city import CityGridResource
 from chicago_risk.storage.io_manager import window_days
 from chicago_risk.storage.warehouse import WarehouseResource
@@ -90,7 +90,7 @@ feature_check_specs = [
 @dg.asset(
     io_manager_key="warehouse_io_manager",
     partitions_def=daily_partitions,
-    backfill_policy=year_at_a_time,
+    backfill_policy=features_at_a_time,
     group_name="features",
     kinds={"duckdb", "polars"},
     code_version=registry_hash(),
@@ -200,7 +200,7 @@ def _drift_reference(features: pl.DataFrame, warehouse: WarehouseResource, end: 
 @dg.asset(
     io_manager_key="warehouse_io_manager",
     partitions_def=label_partitions,
-    backfill_policy=year_at_a_time,
+    backfill_policy=features_at_a_time,
     group_name="features",
     kinds={"duckdb", "polars"},
     code_version="1",
