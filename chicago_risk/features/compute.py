@@ -20,6 +20,7 @@ from chicago_risk.features.registry import (
     WEATHER_LOOKBACK_DAYS,
 )
 from chicago_risk.grid import city_cells, disk_pairs
+from chicago_risk.window_sums import window_sum
 
 DECAY_HALF_LIFE_DAYS = 7
 DECAY_DAYS = 60
@@ -97,7 +98,7 @@ def _weather_features(weather: pl.DataFrame, start: date, end: date) -> pl.DataF
         calendar.join(weather, on="day", how="left")
         .sort("day")
         .with_columns(
-            precip_3d_mm=pl.col("precip_mm").fill_null(0).rolling_sum(3, min_samples=1),
+            precip_3d_mm=window_sum(pl.col("precip_mm").fill_null(0), -2, 0),
             freeze_thaw_7d=pl.col("freeze_thaw").fill_null(False).cast(pl.Int32).rolling_sum(7, min_samples=1),
             heavy_rain=pl.col("heavy_rain").cast(pl.Int8),
         )

@@ -22,6 +22,7 @@ from chicago_risk.sources.base import (
     WeatherSource,
 )
 from chicago_risk.sources.http_client import Upstream, get_json
+from chicago_risk.window_sums import window_sum
 
 # Open-Meteo daily variable -> our column.
 _DAILY: dict[str, str] = {
@@ -196,12 +197,8 @@ def _week_ahead(days: pl.DataFrame) -> pl.DataFrame:
     calendar = pl.DataFrame(
         {"day": pl.date_range(first - timedelta(days=1), last, eager=True)}
     ).join(days, on="day", how="left")
-
-    def coming_week(values: pl.Expr) -> pl.Expr:
-        return values.rolling_sum(OUTLOOK_DAYS, min_samples=OUTLOOK_DAYS).shift(-OUTLOOK_DAYS)
-
     return calendar.sort("day").select(
         "day",
-        fc_precip_7d_mm=coming_week(pl.col("precip_mm")),
-        fc_freeze_days_7d=coming_week((pl.col("tmin_c") <= 0).cast(pl.Float64)),
+        fc_precip_7d_mm=window_sum(pl.col("precip_mm"), 1, OUTLOOK_DAYS),
+        fc_freeze_days_7d=window_sum((pl.col("tmin_c") <= 0).cast(pl.Float64), 1, OUTLOOK_DAYS),
     )
