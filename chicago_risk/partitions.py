@@ -21,10 +21,10 @@ daily_partitions = dg.DailyPartitionsDefinition(
 single_run = dg.BackfillPolicy.single_run()
 
 # The memory-heavy daily layers (every cell of every day: predictions, cost and their published
-# copies; features and labels below) are backfilled a year at a time: a run holds a year of the city, not a
-# whole window (seven years of predictions held 5-8 GiB in one run). Each day of them depends on
-# other assets only, so the runs of one window are independent; `chicago-risk materialize`
-# splits its runs the same way (chicago_risk.backfill.plan).
+# copies; features and labels below) are backfilled a year at a time: a run holds a year of the
+# city, not a whole window (seven years of predictions held 5-8 GiB in one run). Each day of them
+# depends on other assets only, so the runs of one window are independent; `chicago-risk
+# materialize` splits its runs the same way (chicago_risk.backfill.plan).
 RUN_DAYS = 366
 year_at_a_time = dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_DAYS)
 
