@@ -43,11 +43,14 @@ class ClimatologyScorer:
     def fit(cls, train: pl.DataFrame, settings: ModelSettings) -> ClimatologyScorer:
         prior = settings.training.climatology_prior_days
         city_rate = float(cast(float, train[LABEL].cast(pl.Float64).mean()))
+        # Streamed: an eager group-by of two years of the city holds 0.6 GB more (polars 2.1).
         per_cell = (
-            train.group_by("h3_id")
+            train.lazy()
+            .group_by("h3_id")
             .agg(events=pl.col(LABEL).cast(pl.Float64).sum(), days=pl.len())
             .with_columns(rate=(pl.col("events") + prior * city_rate) / (pl.col("days") + prior))
             .sort("h3_id")
+            .collect(engine="streaming")
         )
         return cls(("h3_id",), tuple(per_cell["h3_id"].to_list()), tuple(per_cell["rate"].to_list()), city_rate, prior)
 

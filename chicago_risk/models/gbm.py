@@ -80,9 +80,9 @@ class LightGBMScorer:
         names = tuple(f.name for f in FEATURES if f.name not in config.excluded_features)
         y = labels(train)
         keep = (y == 1) | (np.random.default_rng(config.seed).random(y.size) < config.negative_sample_rate)
-        # Subsample before building the float matrix: two years of the city is 4 million rows.
-        sample = train.filter(pl.Series(keep))
-        x, y = feature_matrix(_forecast_dropout(sample, names, config.forecast_dropout, config.seed), names), y[keep]
+        # Subsampled as the float matrix is built: two years of the city is 4 million rows.
+        x, y = feature_matrix(train, names, rows=keep), y[keep]
+        _forecast_dropout(x, train["day"].filter(pl.Series(keep)), names, config.forecast_dropout, config.seed)
         weight = np.where(y == 1, 1.0, 1.0 / config.negative_sample_rate)
 
         in_offset = [i for i, n in enumerate(names) if _is_city_wide(n) or n in config.offset_cell_features]
@@ -161,17 +161,19 @@ class LightGBMScorer:
         return cls(feature_names, booster, LinearLogit.from_dict(data["weather_offset"]))
 
 
-def _forecast_dropout(rows: pl.DataFrame, names: tuple[str, ...], share: float, seed: int) -> pl.DataFrame:
-    """`rows` with the forecast features null on a seeded `share` of its days.
+def _forecast_dropout(x: np.ndarray, days: pl.Series, names: tuple[str, ...], share: float, seed: int) -> None:
+    """Make the forecast features of `x` (rows of `days`, columns `names`) unknown (NaN) on a
+    seeded `share` of its days.
 
     LightGBM sends a missing value down a learned branch only if training held missing values;
     otherwise it reads NaN as 0, i.e. "no rain forecast". Live sources have no forecast before
     their coverage begins, so a model trained on fully forecast days must still learn what an
     unknown forecast means: the average over the forecasts it could have been."""
-    forecasts = [n for n in names if _is_forecast(n)]
+    forecasts = [index for index, name in enumerate(names) if _is_forecast(name)]
     if not forecasts or share <= 0:
-        return rows
-    days = rows["day"].unique().sort()
-    dropped = days.filter(pl.Series(np.random.default_rng(seed).random(days.len()) < share))
-    unknown = pl.col("day").is_in(dropped.implode())
-    return rows.with_columns(pl.when(~unknown).then(pl.col(n)).alias(n) for n in forecasts)
+        return
+    distinct = days.unique().sort()
+    dropped = distinct.filter(pl.Series(np.random.default_rng(seed).random(distinct.len()) < share))
+    unknown = days.is_in(dropped.implode()).to_numpy()
+    for index in forecasts:
+        x[unknown, index] = np.nan

@@ -47,12 +47,14 @@ class LinearLogit:
         """Fit on `x` (rows x names, NaN for missing); weights and class weights as scikit-learn's;
         the coefficients of `non_negative` names are held >= 0 (more of them never lowers the
         log-odds); `log1p` names enter as log(1 + max(x, 0))."""
-        x = _log_columns(x, names, log1p)
-        means = _weighted_nanmean(x, weight)
-        filled = np.where(np.isnan(x), means, x)
-        scales = np.sqrt(np.average((filled - means) ** 2, axis=0, weights=weight))
+        logged = _log_columns(x, names, log1p)
+        means = _weighted_nanmean(logged, weight)
+        z = _centred(logged, means)
+        del logged  # the log copy, if one was made: a fit on two years of the city holds one copy at a time
+        scales = np.sqrt(_weighted_mean_of_squares(z, weight))
         # A constant column (or one never observed) carries nothing: scale 1 keeps z = 0.
         scales = np.where(scales > 0, scales, 1.0)
+        z /= scales
         w = np.ones(y.size) if weight is None else np.asarray(weight, dtype=np.float64)
         if class_weight == "balanced":  # n / (2 n_class), as scikit-learn
             events = y == 1
@@ -60,17 +62,15 @@ class LinearLogit:
         bounds: list[tuple[float | None, float | None]] = [
             (0.0, None) if n in non_negative else (None, None) for n in names
         ]
-        coef, intercept = _penalised_logistic((filled - means) / scales, np.asarray(y, dtype=np.float64), w, bounds)
+        coef, intercept = _penalised_logistic(z, np.asarray(y, dtype=np.float64), w, bounds)
         return cls(names, tuple(means.tolist()), tuple(scales.tolist()), tuple(coef.tolist()), intercept, log1p)
-
-    def _z(self, x: np.ndarray) -> np.ndarray:
-        x = _log_columns(x, self.feature_names, self.log1p)
-        means = np.asarray(self.means)
-        return (np.where(np.isnan(x), means, x) - means) / np.asarray(self.scales)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Per row and feature, its term of the log-odds (the intercept is not included)."""
-        return self._z(x) * np.asarray(self.coef)
+        z = _centred(_log_columns(x, self.feature_names, self.log1p), np.asarray(self.means))
+        z /= np.asarray(self.scales)
+        z *= np.asarray(self.coef)
+        return z
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         return self.contributions(x).sum(axis=1) + self.intercept
@@ -112,10 +112,30 @@ def _penalised_logistic(
     return result.x[:-1], float(result.x[-1])
 
 
+def _centred(x: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """A new array: `x` minus `means`, a missing value at its column's mean (z = 0)."""
+    z = np.where(np.isnan(x), means, x)
+    z -= means
+    return z
+
+
+def _weighted_mean_of_squares(z: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Per column, `np.average(z**2, axis=0, weights=weight)` (the same sums), with one temporary
+    array instead of two."""
+    squares = np.square(z)
+    if weight is None:
+        return squares.mean(axis=0)
+    column = weight[:, None]
+    squares *= column
+    return squares.sum(axis=0) / column.sum(axis=0)
+
+
 def _weighted_nanmean(x: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
     observed = ~np.isnan(x)
     w = np.ones(x.shape[0]) if weight is None else weight
-    totals = (np.where(observed, x, 0.0) * w[:, None]).sum(axis=0)
+    weighted = np.where(observed, x, 0.0)
+    weighted *= w[:, None]
+    totals = weighted.sum(axis=0)
     counts = (observed * w[:, None]).sum(axis=0)
     # A column never observed in training (a forecast the source lacked) is centred at 0.
     return np.divide(totals, counts, out=np.zeros(x.shape[1]), where=counts > 0)
