@@ -130,22 +130,36 @@ class SlidingRows:
     """Labelled rows of a sequence of windows moving forward in time (the refits of a backfill),
     each day read from the warehouse once: a window keeps what it shares with the previous one
     and reads only its new days, so two years of weekly cutoffs read about four years of rows
-    once, not two years per fit, and hold one window at a time."""
+    once, not two years per fit, and hold one window at a time.
 
-    def __init__(self, warehouse: WarehouseResource) -> None:
+    Rows are read `block_days` at a time and kept as those blocks (a window is their
+    concatenation, sharing their memory): reading two years at once holds about twice the
+    frame while DuckDB hands it over, and filtering the days a window keeps would copy them."""
+
+    def __init__(self, warehouse: WarehouseResource, block_days: int = 91) -> None:
         self.warehouse = warehouse
-        self.rows: pl.DataFrame | None = None
+        self.block_days = block_days
+        self.blocks: list[tuple[date, date, pl.DataFrame]] = []
 
     def window(self, first: date, last: date) -> pl.DataFrame:
-        held = self.rows
-        if held is None or held.is_empty() or not (
-            cast(date, held["day"].min()) <= first <= cast(date, held["day"].max())
-        ):
-            self.rows = load_labelled_rows(self.warehouse, first, last)
-            return self.rows
-        newest = cast(date, held["day"].max())
-        kept = held.filter(pl.col("day").is_between(first, last))
-        if last > newest:
-            kept = pl.concat([kept, load_labelled_rows(self.warehouse, newest + timedelta(days=1), last)])
-        self.rows = kept
-        return kept
+        held = [block for block in self.blocks if block[1] >= first and block[0] <= last]
+        if not held or held[0][0] > first:
+            held = []
+        begin = held[-1][1] + timedelta(days=1) if held else first
+        self.blocks = held + [
+            (start, end, load_labelled_rows(self.warehouse, start, end))
+            for start, end in _blocks(begin, last, self.block_days)
+        ]
+        # Rows are in day order within and across blocks: a window is its blocks in order, the two
+        # at its ends cut to its days.
+        frames = [
+            rows.filter(pl.col("day").is_between(first, last)) if start < first or end > last else rows
+            for start, end, rows in self.blocks
+        ]
+        return pl.concat(frames, rechunk=False) if frames else load_labelled_rows(self.warehouse, first, last)
+
+
+def _blocks(first: date, last: date, days: int) -> list[tuple[date, date]]:
+    """first..last cut into consecutive ranges of at most `days` days."""
+    starts = pl.date_range(first, last, interval=f"{days}d", eager=True).to_list() if first <= last else []
+    return [(start, min(start + timedelta(days=days - 1), last)) for start in starts]

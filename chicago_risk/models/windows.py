@@ -63,12 +63,29 @@ class TrainingWindow:
     def split(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(training rows, calibration rows) of labelled rows; other days are dropped.
 
-        Filtered by day directly: joining the roles first would copy two years of the city once
-        more (1.4 GB on the demo) before the filters."""
-        train, calibration = (
-            rows.filter(pl.col("day").is_in(self.days(role).implode())) for role in (TRAIN, CALIBRATION)
+        Rows ordered by day (as the feature store reads them) are cut into slices of each role's
+        runs of consecutive days, which share the rows' memory: a filtered copy of two years of the
+        city would add 0.6 GB to every fit. Other rows are filtered, in their own order."""
+        if not rows["day"].is_sorted():
+            train, calibration = (
+                rows.filter(pl.col("day").is_in(self.days(role).implode())) for role in (TRAIN, CALIBRATION)
+            )
+            return train, calibration
+        days = rows["day"]
+        runs = (
+            self.roles()
+            .group_by(pl.col("role").rle_id().alias("run"), maintain_order=True)
+            .agg(pl.col("role").first(), first=pl.col("day").min(), last=pl.col("day").max())
         )
-        return train, calibration
+        runs = runs.with_columns(
+            start=days.search_sorted(runs["first"], side="left"), end=days.search_sorted(runs["last"], side="right")
+        )
+
+        def rows_of(role: str) -> pl.DataFrame:
+            bounds = runs.filter(pl.col("role") == role).select("start", "end").iter_rows()
+            return pl.concat([rows.head(0), *(rows.slice(start, end - start) for start, end in bounds)], rechunk=False)
+
+        return rows_of(TRAIN), rows_of(CALIBRATION)
 
     def describe(self) -> dict:
         """The window as JSON-ready facts, for the registry and the model card."""

@@ -10,13 +10,15 @@ import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from chicago_risk.config import MODEL_KINDS, MODEL_SETTINGS
 from chicago_risk.models import assets as model_assets
-from chicago_risk.models import backtest
+from chicago_risk.models import backtest, data
 from chicago_risk.models import metrics as M
 from chicago_risk.models.assets import differing_copies, risk_model
 from chicago_risk.models.backtest import Fold, run_backtest
+from chicago_risk.models.data import load_labelled_rows
 from chicago_risk.models.model import fit_model
 from chicago_risk.models.registry import MODEL_REGISTRY, load_models_at
 from chicago_risk.models.windows import (
@@ -180,3 +182,26 @@ def test_folds_served_by_one_fit_share_it(history, monkeypatch):
     result = run_backtest(rows, folds, rows["day"].min(), quarterly, kinds=("climatology", "lightgbm"))
     assert result.folds["fitted_cutoff"].to_list() == [date(2024, 1, 1)] * 2
     assert sorted(calls) == ["climatology", "lightgbm"]
+
+
+def test_sliding_windows_read_each_day_once_and_equal_a_fresh_read(history, monkeypatch):
+    """A refit's window is the rows a fresh read gives, whatever the windows before it: moving
+    forward (days read once, in blocks), ending earlier, jumping past the rows held, going back."""
+    warehouse = history[0]
+    reads: list[tuple[date, date]] = []
+
+    def counted(warehouse, first, last, every_day=True):
+        reads.append((first, last))
+        return load_labelled_rows(warehouse, first, last, every_day)
+
+    monkeypatch.setattr(data, "load_labelled_rows", counted)
+    loader = data.SlidingRows(warehouse, block_days=20)
+    for first, last in [(date(2023, 3, 1), date(2023, 8, 31)), (date(2023, 4, 3), date(2023, 10, 2)),
+                        (date(2023, 5, 1), date(2023, 10, 2))]:
+        assert_frame_equal(loader.window(first, last), load_labelled_rows(warehouse, first, last))
+    read_days = [d for first, last in reads for d in pl.date_range(first, last, eager=True).to_list()]
+    assert len(read_days) == len(set(read_days)) == (date(2023, 10, 2) - date(2023, 3, 1)).days + 1
+    assert max((last - first).days + 1 for first, last in reads) == 20
+    for first, last in [(date(2023, 5, 15), date(2023, 9, 1)), (date(2024, 1, 1), date(2024, 2, 1)),
+                        (date(2023, 3, 1), date(2023, 6, 1))]:
+        assert_frame_equal(loader.window(first, last), load_labelled_rows(warehouse, first, last))

@@ -7,6 +7,7 @@ from typing import cast
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from chicago_risk.config import MODEL_SETTINGS
 from chicago_risk.models.backtest import Fold, monthly_folds, run_backtest, trainable_folds
@@ -52,6 +53,25 @@ def test_calibration_days_are_disjoint_from_training_and_keep_the_horizon_apart(
     train, calibration_rows = window.split(rows)
     assert set(train["day"].unique().to_list()) == train_days
     assert set(calibration_rows["day"].unique().to_list()) == calibration_days
+
+
+def test_the_split_of_rows_in_day_order_is_the_filter_of_each_role(small_city):
+    """Rows in day order are cut into slices (no copy): they must be exactly what filtering each
+    role's days gives, with days missing, days past the window, rows in any order, or none."""
+    window = plan_window(
+        date(2024, 5, 20), date(2023, 1, 2), MODEL_SETTINGS.training, MODEL_SETTINGS.calibration
+    )
+    block_start, block_end = window.calibration_blocks[0]
+    missing = [window.first_day, block_start, block_end, block_end + timedelta(days=1), window.last_day]
+    rows = labelled(small_city).filter(~pl.col("day").is_in(missing)).sort("day", "h3_id")
+    assert cast(date, rows["day"].max()) > window.last_day  # days the window must leave out
+    expected = [rows.filter(pl.col("day").is_in(window.days(role).implode())) for role in (TRAIN, CALIBRATION)]
+    for part, filtered in zip(window.split(rows), expected, strict=True):
+        assert_frame_equal(part, filtered)
+    shuffled = rows.sample(fraction=1.0, shuffle=True, seed=1)
+    for part, filtered in zip(window.split(shuffled), expected, strict=True):
+        assert_frame_equal(part.sort("day", "h3_id"), filtered)
+    assert [part.height for part in window.split(rows.head(0))] == [0, 0]
 
 
 def test_the_calibration_slice_spans_the_seasons_of_the_last_year(small_city):
