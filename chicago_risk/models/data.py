@@ -66,11 +66,17 @@ def first_labelled_day(warehouse: WarehouseResource, needed: tuple[date, date] |
     return first
 
 
+def require_labelled_days(warehouse: WarehouseResource, first: date, last: date) -> None:
+    """Raise unless the warehouse holds features and labels for every day first..last."""
+    for table in (FEATURES_TABLE, LABELS_TABLE):
+        require_days(warehouse, table, first, last)
+
+
 def load_labelled_rows(warehouse: WarehouseResource, first: date, last: date, every_day: bool = True) -> pl.DataFrame:
     """Features joined with labels for as-of days first..last: every day required, or (not
     `every_day`) the days the warehouse holds both for."""
-    for table in (FEATURES_TABLE, LABELS_TABLE) if every_day else ():
-        require_days(warehouse, table, first, last)
+    if every_day:
+        require_labelled_days(warehouse, first, last)
     return warehouse.query(
         f"SELECT {_columns()}, l.y_event_7d, l.n_events_7d FROM {FEATURES_TABLE} f "
         f'JOIN {LABELS_TABLE} l ON f.h3_id = l.h3_id AND f."day" = l."day" '
@@ -146,8 +152,10 @@ class SlidingRows:
         if not held or held[0][0] > first:
             held = []
         begin = held[-1][1] + timedelta(days=1) if held else first
+        if begin <= last:  # checked once for the new days, not once per block
+            require_labelled_days(self.warehouse, begin, last)
         self.blocks = held + [
-            (start, end, load_labelled_rows(self.warehouse, start, end))
+            (start, end, load_labelled_rows(self.warehouse, start, end, every_day=False))
             for start, end in _blocks(begin, last, self.block_days)
         ]
         # Rows are in day order within and across blocks: a window is its blocks in order, the two

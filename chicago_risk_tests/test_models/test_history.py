@@ -205,3 +205,6 @@ def test_sliding_windows_read_each_day_once_and_equal_a_fresh_read(history, monk
     for first, last in [(date(2023, 5, 15), date(2023, 9, 1)), (date(2024, 1, 1), date(2024, 2, 1)),
                         (date(2023, 3, 1), date(2023, 6, 1))]:
         assert_frame_equal(loader.window(first, last), load_labelled_rows(warehouse, first, last))
+    # the new days are checked before any block is read: past the data, it says what to run
+    with pytest.raises(data.MissingFeatureStoreDataError, match="run: chicago-risk materialize"):
+        loader.window(date(2023, 5, 1), date(2024, 6, 30))
