@@ -160,11 +160,15 @@ class SlidingRows:
         ]
         # Rows are in day order within and across blocks: a window is its blocks in order, the two
         # at its ends cut to its days.
-        frames = [
-            rows.filter(pl.col("day").is_between(first, last)) if start < first or end > last else rows
-            for start, end, rows in self.blocks
-        ]
+        frames = [days_between(rows, first, last) for _, _, rows in self.blocks]
         return pl.concat(frames, rechunk=False) if frames else load_labelled_rows(self.warehouse, first, last)
+
+
+def days_between(rows: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
+    """The rows of days first..last of `rows` ordered by day: a slice, sharing their memory."""
+    days = rows["day"]
+    start = days.search_sorted(first, side="left")
+    return rows.slice(start, days.search_sorted(last, side="right") - start)
 
 
 def _blocks(first: date, last: date, days: int) -> list[tuple[date, date]]:

@@ -19,6 +19,7 @@ from typing import cast
 import polars as pl
 
 from chicago_risk.config import LABEL_HORIZON_DAYS, CalibrationSettings, TrainingSettings
+from chicago_risk.models.data import days_between
 from chicago_risk.partitions import DATA_FIRST_DAY
 
 TRAIN, CALIBRATION = "train", "calibration"
@@ -71,19 +72,15 @@ class TrainingWindow:
                 rows.filter(pl.col("day").is_in(self.days(role).implode())) for role in (TRAIN, CALIBRATION)
             )
             return train, calibration
-        days = rows["day"]
         runs = (
             self.roles()
             .group_by(pl.col("role").rle_id().alias("run"), maintain_order=True)
             .agg(pl.col("role").first(), first=pl.col("day").min(), last=pl.col("day").max())
         )
-        runs = runs.with_columns(
-            start=days.search_sorted(runs["first"], side="left"), end=days.search_sorted(runs["last"], side="right")
-        )
 
         def rows_of(role: str) -> pl.DataFrame:
-            bounds = runs.filter(pl.col("role") == role).select("start", "end").iter_rows()
-            return pl.concat([rows.head(0), *(rows.slice(start, end - start) for start, end in bounds)], rechunk=False)
+            bounds = runs.filter(pl.col("role") == role).select("first", "last").iter_rows()
+            return pl.concat([rows.head(0), *(days_between(rows, *run) for run in bounds)], rechunk=False)
 
         return rows_of(TRAIN), rows_of(CALIBRATION)
 
