@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,12 @@ import psutil
 
 def tree_memory(root: psutil.Process) -> dict[psutil.Process, tuple[int, int]]:
     """(RSS, PSS) in bytes of `root` and every descendant."""
-    found = {}
-    for process in [root, *root.children(recursive=True)]:
+    found: dict[psutil.Process, tuple[int, int]] = {}
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:  # gone between finding and sampling (a server's start-up helper)
+        return found
+    for process in processes:
         try:
             memory = process.memory_full_info()
             found[process] = (memory.rss, memory.pss)
@@ -50,7 +55,8 @@ class Peaks:
 
 
 def run_sampled(
-    command: list[str], env: dict, log: Path, interval_s: float = 0.5, servers: tuple[psutil.Process, ...] = ()
+    command: list[str], env: dict, log: Path, interval_s: float = 0.5,
+    servers: Callable[[], tuple[psutil.Process, ...]] = tuple,
 ) -> tuple[float, dict[str, Peaks], int]:
     """Run `command` to its end, its output to `log`: wall seconds, memory peaks per step of the
     command (its "step i/n: ..." lines; "all" for the whole command), exit code. The memory of
@@ -67,7 +73,7 @@ def run_sampled(
             for line in lines:
                 step = line.strip() if line.startswith("step ") else step
                 doing = line.strip() if line.startswith("[") else doing
-            tree = {process: memory for each in (root, *servers) for process, memory in tree_memory(each).items()}
+            tree = {process: memory for each in (root, *servers()) for process, memory in tree_memory(each).items()}
             peaks["all"].sample(tree, doing)
             if step:
                 peaks.setdefault(step, Peaks()).sample(tree, doing)

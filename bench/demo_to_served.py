@@ -1,14 +1,14 @@
 """`make demo` from an empty data directory to a served city: wall time, peak memory, clean stop.
 
-    .venv/bin/python bench/demo_to_served.py [--keep DIR] [--postgres]
+    .venv/bin/python bench/demo_to_served.py [--keep DIR] [--storage embedded-postgres|postgres|sqlite]
 
 Runs `make demo` (after install) with a fresh CHICAGO_RISK_DATA_DIR, samples the memory of its
 whole process tree, and times when the read API's `/ready` answers 200 (every map layer
 published), when the Dagster UI answers, and when the demo reports the whole graph materialized
 (the backtest and model card finish while the map is served). Then it sends Ctrl-C (SIGINT to
 the process group, as a terminal does) and checks that every process the demo started is gone.
-Ports 3000 and 8000 must be free. With `--postgres`, the Dagster instance keeps its runs and
-events in PostgreSQL (see bench/_postgres.py).
+Ports 3000 and 8000 must be free. `--storage` says where the Dagster instance keeps its runs and
+events (bench/_instance_storage.py); the default is the product's, an embedded PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from _postgres import instance_storage
+from _instance_storage import STORAGES, Servers, instance_storage
 from _tree import tree_memory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,16 +52,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=Path, help="use this (empty) data directory and keep it")
     parser.add_argument("--timeout-s", type=float, default=3600)
-    parser.add_argument("--postgres", action="store_true", help="the Dagster instance's storage on PostgreSQL")
+    parser.add_argument("--storage", choices=STORAGES, default=STORAGES[0], help="the Dagster instance's storage")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    with instance_storage(args.postgres, env) as servers:
-        measure(args, env, servers)
-
-
-def measure(args: argparse.Namespace, env: dict, servers: tuple[psutil.Process, ...]) -> None:
     data = args.keep or Path(tempfile.mkdtemp(prefix="chicago-risk-demo-"))
-    env["CHICAGO_RISK_DATA_DIR"] = str(data)
+    with instance_storage(args.storage, env, data) as servers:
+        measure(args, env, data, servers)
+
+
+def measure(args: argparse.Namespace, env: dict, data: Path, servers: Servers) -> None:
     subprocess.run(["make", "install"], cwd=ROOT, check=True, capture_output=True)
 
     began = time.monotonic()
@@ -79,7 +78,7 @@ def measure(args: argparse.Namespace, env: dict, servers: tuple[psutil.Process, 
         # The server's memory counts; "processes left running" is about the demo's own.
         own = tree_memory(root)
         seen |= set(own)
-        tree = {**own, **{process: memory for server in servers for process, memory in tree_memory(server).items()}}
+        tree = {**own, **{process: memory for server in servers() for process, memory in tree_memory(server).items()}}
         largest = max((rss for rss, _ in tree.values()), default=0)
         if largest > peaks["whole"][2]:
             peak_during = _last_progress(log_path)
@@ -109,8 +108,7 @@ def measure(args: argparse.Namespace, env: dict, servers: tuple[psutil.Process, 
     time.sleep(1)
     # is_running() also tells a reused pid from the process the demo started.
     left = sorted(process.pid for process in seen if process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
-    storage = "PostgreSQL" if servers else "SQLite"
-    print(f"make demo, empty data directory {data}: log {log.name}, Dagster storage {storage}")
+    print(f"make demo, empty data directory {data}: log {log.name}, Dagster storage {args.storage}")
     print(f"read API ready (every map layer published): {served_at:6.1f} s")
     print(f"Dagster UI answering:                        {ui_at:6.1f} s")
     print(

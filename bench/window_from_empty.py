@@ -3,15 +3,15 @@ peak memory of the whole process tree, and where the time went.
 
     .venv/bin/python bench/window_from_empty.py                       # 2023-01-01..2024-12-31
     .venv/bin/python bench/window_from_empty.py --start 2019-01-01 --end 2025-12-31   # seven years
-    .venv/bin/python bench/window_from_empty.py --postgres    # the instance's storage on PostgreSQL
+    .venv/bin/python bench/window_from_empty.py --storage sqlite    # the instance on SQLite
 
 Runs `chicago-risk materialize --start S --end E` (the map layers of the window with their
 history, then the newest model's backtest and card) on the demo city in a fresh
 CHICAGO_RISK_DATA_DIR. Targets (issue 13, 2 cores): two years in 10 minutes or less and 3 GB or
 less; seven years in 30 minutes or less. Prints each run's time as the command reported it and
 the ratio of the model's time (`risk_model`) to the features' (`cell_day_features`).
-With `--postgres`, the Dagster instance keeps its runs and events in PostgreSQL (see
-bench/_postgres.py).
+`--storage` says where the Dagster instance keeps its runs and events (bench/_instance_storage.py);
+the default is the product's, an embedded PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from _postgres import instance_storage
+from _instance_storage import STORAGES, instance_storage
 from _tree import run_sampled
 
 DONE = re.compile(
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2024, 12, 31))
     parser.add_argument("--keep", type=Path, help="use this (empty) data directory and keep it")
-    parser.add_argument("--postgres", action="store_true", help="the Dagster instance's storage on PostgreSQL")
+    parser.add_argument("--storage", choices=STORAGES, default=STORAGES[0], help="the Dagster instance's storage")
     parser.add_argument("--log", type=Path, help="only summarise the log of an earlier run")
     args = parser.parse_args()
     if args.log:
@@ -80,7 +80,6 @@ def main() -> None:
         return
     data = args.keep or Path(tempfile.mkdtemp(prefix="chicago-risk-window-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHICAGO_RISK_", "DAGSTER_"))}
-    env["CHICAGO_RISK_DATA_DIR"] = str(data)
     command = [
         str(Path(sys.executable).with_name("chicago-risk")),
         "materialize",
@@ -90,12 +89,11 @@ def main() -> None:
         str(args.end),
     ]
     log = data.parent / f"{data.name}.log"
-    with instance_storage(args.postgres, env) as servers:
+    with instance_storage(args.storage, env, data) as servers:
         wall, peaks, code = run_sampled(command, env, log, servers=servers)
     if code:
         raise SystemExit(f"{' '.join(command)} failed with exit code {code}; see {log}")
-    storage = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"{' '.join(command[1:])} from an empty data directory ({data}, log {log}), Dagster storage {storage}")
+    print(f"{' '.join(command[1:])} from an empty data directory ({data}, log {log}), Dagster storage {args.storage}")
     print(f"wall time {wall:.1f} s ({wall / 60:.1f} min); peak memory {peaks['all'].describe()}")
     for step, step_peaks in peaks.items():
         if step != "all":

@@ -113,6 +113,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ui(args: argparse.Namespace) -> int:
+    from chicago_risk.demo import serve
+
+    return serve(Settings.from_env())
+
+
 def _model(args: argparse.Namespace) -> int:
     """Pin or unpin the champion, or show the aliases."""
     import getpass
@@ -215,6 +221,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface to listen on (default: CHICAGO_RISK_API_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: CHICAGO_RISK_API_PORT or 8000)")
     serve.set_defaults(run=_serve)
+
+    ui = commands.add_parser(
+        "ui", help="serve the Dagster UI and daemon on the instance (its embedded server up while they run), "
+                   "and the read API beside them, until Ctrl-C",
+    )
+    ui.set_defaults(run=_ui)
     return top
 
 

@@ -42,6 +42,7 @@ def serve(settings: Settings, meanwhile: Callable[[], None] | None = None) -> in
     """Run the Dagster UI against the same warehouse and instance, and the read API beside it,
     then `meanwhile` (work that can finish while they serve); stop both and their children on
     Ctrl-C or SIGTERM, or when either exits."""
+    dagster_instance(settings)  # what `dagster dev` reads: DAGSTER_HOME, its storage up while we serve
     serving = ServingSettings.from_env()
     host, port = serving.host, serving.dagster_ui_port
     children = [

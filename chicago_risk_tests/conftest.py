@@ -13,6 +13,18 @@ from chicago_risk.definitions import build_definitions
 from chicago_risk_tests.fixtures.instances import fast_test_instance
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sqlite_instances() -> Iterator[None]:
+    """The suite's many short-lived data folders keep their Dagster instance in SQLite: the
+    product's default, an embedded PostgreSQL server per instance, costs seconds to create and
+    stays up until the process that started it exits (a pytest worker). The tests that start a
+    command in a clean environment run the default: test_instance.py, test_demo.py,
+    test_end_to_end.py."""
+    with pytest.MonkeyPatch.context() as patch:  # session-wide: module fixtures create instances too
+        patch.setenv("CHICAGO_RISK_DAGSTER_STORAGE", "sqlite")
+        yield
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """The demo city at the default resolution, writing under a fresh directory."""

@@ -1,9 +1,15 @@
-"""The Dagster instance the command line, `make demo` and `dagster dev` share: Dagster's stock
-storage, configured without a path (a moved data folder keeps working and writes only inside
-itself), or PostgreSQL when configured, where the multiprocess executor writes partitions from
-parallel step processes."""
+"""The Dagster instance the command line, `make demo` and `dagster dev` share: by default Dagster's
+PostgreSQL storage on an embedded server in the instance's folder, up while a command holds it;
+Dagster's SQLite storage when chosen or already there; or a PostgreSQL server of one's own, where
+the multiprocess executor writes partitions from parallel step processes. Configured without a
+path, so a moved data folder keeps working and writes only inside itself."""
 
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +18,13 @@ import pytest
 
 from chicago_risk.cli import main
 from chicago_risk.config import Settings
-from chicago_risk.instance import POSTGRES_URL_VARIABLE, dagster_instance, instance_yaml
+from chicago_risk.instance import (
+    EMBEDDED_URL_VARIABLE,
+    POSTGRES_URL_VARIABLE,
+    dagster_instance,
+    instance_yaml,
+    storage_kind,
+)
 from chicago_risk_tests.fixtures.postgres import postgres_server
 
 pytestmark = pytest.mark.slow
@@ -21,10 +33,23 @@ RAW = "raw_311_requests,weather_daily"
 
 
 def test_the_instance_configuration_names_no_path_and_keeps_secrets_out():
-    assert instance_yaml(False) == "telemetry:\n  enabled: false\n"
-    with_postgres = instance_yaml(True)
-    assert f"env: {POSTGRES_URL_VARIABLE}" in with_postgres and "postgresql://" not in with_postgres
-    assert "/" not in with_postgres  # nothing tied to where the folder is
+    assert instance_yaml(None) == "telemetry:\n  enabled: false\n"
+    for variable in (POSTGRES_URL_VARIABLE, EMBEDDED_URL_VARIABLE):
+        with_postgres = instance_yaml(variable)
+        assert f"env: {variable}" in with_postgres and "postgresql" not in with_postgres
+        assert "/" not in with_postgres  # nothing tied to where the folder is
+
+
+def test_a_new_instance_is_on_embedded_postgres_an_old_sqlite_one_stays_and_a_setting_or_url_decides(tmp_path):
+    home = tmp_path / "dagster_home"
+    assert storage_kind(Settings(), home) == "embedded-postgres"
+    (home / "history").mkdir(parents=True)  # where Dagster's SQLite storage keeps its files
+    assert storage_kind(Settings(), home) == "sqlite"
+    assert storage_kind(Settings(dagster_storage="embedded-postgres"), home) == "embedded-postgres"
+    url = Settings(dagster_postgres_url="postgresql+psycopg2://dagster:secret@db/dagster", dagster_storage="sqlite")
+    assert storage_kind(url, home) == "postgres"
+    with pytest.raises(ValueError, match="CHICAGO_RISK_DAGSTER_STORAGE"):
+        Settings.from_env({"CHICAGO_RISK_DAGSTER_STORAGE": "mysql"})
 
 
 def test_a_moved_data_folder_keeps_its_history_and_writes_only_inside_itself(tmp_path, monkeypatch):
@@ -101,3 +126,82 @@ def test_a_window_on_the_postgres_instance_with_the_multiprocess_executor(tmp_pa
     assert max(launched[step] for step in writers) < min(finished[step] for step in writers), (
         f"the second writer was launched only after the first finished: {launched}, {finished}"
     )
+
+
+# --- the default: an embedded PostgreSQL server, each command a process of its own -------------
+
+CLI = [sys.executable, "-m", "chicago_risk.cli"]
+HOLD = (  # a command that holds the instance until its input closes
+    "from chicago_risk.config import Settings; from chicago_risk.instance import dagster_instance; "
+    "dagster_instance(Settings.from_env()); print('holding', flush=True); input()"
+)
+REPORT = (
+    "import json, dagster as dg; from chicago_risk.config import Settings; "
+    "from chicago_risk.instance import dagster_instance; instance = dagster_instance(Settings.from_env()); "
+    "print(json.dumps([type(instance.run_storage).__name__, len(instance.get_runs()), "
+    "sorted(instance.get_materialized_partitions(dg.AssetKey('raw_311_requests')))]))"
+)
+
+
+def _clean_env(data: Path) -> dict[str, str]:
+    """A new shell's environment: no setting but the data folder (and a small grid)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CHICAGO_RISK_", "DAGSTER_"))},
+        "CHICAGO_RISK_DATA_DIR": str(data),
+        "CHICAGO_RISK_H3_RESOLUTION": "7",
+    }
+
+
+def _run(command: list[str], data: Path) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, env=_clean_env(data), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def _server_up(data: Path) -> bool:
+    # PostgreSQL's own record of a running server; a clean stop removes it.
+    return (data / "dagster_home" / "postgres" / "postmaster.pid").exists()
+
+
+def test_the_default_instance_keeps_its_history_on_its_own_postgres_server_up_only_while_commands_hold_it(tmp_path):
+    """The first command starts the server, a second one joins it, the last to leave stops it; the
+    history is Dagster's PostgreSQL storage's, with no SQLite file, and it moves with the folder."""
+    first, moved = tmp_path / "first", tmp_path / "elsewhere" / "data"
+    _run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-02", "--select", RAW], first)
+    assert not _server_up(first)  # stopped with the command that started it
+    assert not (first / "dagster_home" / "history").exists()  # no SQLite storage beside it
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD], env=_clean_env(first), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        assert _server_up(first)
+        _run([*CLI, "materialize", "--start", "2024-03-03", "--end", "2024-03-03", "--select", RAW], first)
+        assert _server_up(first)  # the holder still holds it
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert holder.returncode == 0 and not _server_up(first)
+
+    moved.parent.mkdir()
+    shutil.move(first, moved)
+    _run([*CLI, "materialize", "--start", "2024-03-04", "--end", "2024-03-04", "--select", RAW], moved)
+    storage, runs, days = json.loads(_run([sys.executable, "-c", REPORT], moved).stdout.splitlines()[-1])
+    assert storage == "PostgresRunStorage" and runs == 6  # two runs a command (the weather, then the 311 requests)
+    assert days == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
+    assert not first.exists() and not _server_up(moved)
+
+
+def test_a_killed_command_leaves_the_server_up_and_the_next_command_uses_it(tmp_path):
+    data = tmp_path / "data"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD], env=_clean_env(data), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    holder.send_signal(signal.SIGKILL)  # no chance to stop the server
+    holder.wait(timeout=30)
+    assert _server_up(data)
+    _run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-01", "--select", RAW], data)
+    storage, runs, days = json.loads(_run([sys.executable, "-c", REPORT], data).stdout.splitlines()[-1])
+    assert (storage, runs, days) == ("PostgresRunStorage", 2, ["2024-03-01"])
+    # Still up: the killed command is still counted as holding it. Stop it as an operator would.
+    pgdata = data / "dagster_home" / "postgres"
+    os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)

@@ -28,6 +28,7 @@ from chicago_risk.storage.object_store import LOCATIONS, ObjectStoreConfig, Unsu
 
 SourceName = Literal["demo", "socrata", "files"]
 StorageName = Literal["duckdb", "delta"]
+DagsterStorageName = Literal["embedded-postgres", "sqlite"]
 ENV_PREFIX = "CHICAGO_RISK_"
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
@@ -149,8 +150,13 @@ class Settings(_EnvironmentSettings):
     # Where layers are published (None: <storage url>/published for Delta, else <data_dir>/published).
     published_url: str | None = None
     # The Dagster instance's storage: PostgreSQL at this URL, `postgresql+psycopg2://user:password@host/db`
-    # (dagster-postgres), else Dagster's stock SQLite under the data directory (chicago_risk.instance).
+    # (dagster-postgres); else `dagster_storage` (chicago_risk.instance).
     dagster_postgres_url: SecretStr | None = None
+    # Without a URL: "embedded-postgres", a PostgreSQL server in the instance's folder, running
+    # while a chicago-risk command uses it (Dagster's SQLite storage writes each partition's
+    # event on its own, ten times slower); or "sqlite". Unset: what the instance already has,
+    # and embedded-postgres for a new one.
+    dagster_storage: DagsterStorageName | None = None
     # The first day of the daily partitions: history before it is never planned or ingested.
     data_start: date = DATA_START
     object_store: ObjectStoreSettings = ObjectStoreSettings()
