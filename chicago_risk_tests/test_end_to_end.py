@@ -116,9 +116,8 @@ def test_materialize_then_serve_answers_every_map_route(city):
 
 
 def test_the_demo_serves_the_ui_and_the_map_and_ctrl_c_stops_every_process(city):
-    demo = subprocess.Popen(
-        [sys.executable, "-c", "from chicago_risk.config import Settings; from chicago_risk.demo import serve; "
-         "raise SystemExit(serve(Settings.from_env()))"],
+    demo = subprocess.Popen(  # what `make demo` ends with, on the folder the command line built
+        [SCRIPT, "ui"],
         env=city, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
@@ -130,6 +129,8 @@ def test_the_demo_serves_the_ui_and_the_map_and_ctrl_c_stops_every_process(city)
         assert demo.wait(timeout=60) == 0
         time.sleep(1)
         assert {pid for pid in started if Path(f"/proc/{pid}").exists()} == set()
+        # and the instance's embedded PostgreSQL, which it held while serving, stopped cleanly
+        assert not (Path(city["DAGSTER_HOME"]) / "postgres" / "postmaster.pid").exists()
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
