@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from chicago_risk.config import CHICAGO_TZ, LEAK_TYPES, Settings
-
-
-def chicago_today() -> date:
-    return datetime.now(ZoneInfo(CHICAGO_TZ)).date()
+from chicago_risk.config import LEAK_TYPES, Settings, chicago_today
 
 
 def _iso_date(text: str) -> date:

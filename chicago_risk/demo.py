@@ -16,8 +16,7 @@ from pathlib import Path
 import psutil
 
 from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, run_steps
-from chicago_risk.cli import chicago_today
-from chicago_risk.config import ServingSettings, Settings
+from chicago_risk.config import ServingSettings, Settings, chicago_today
 from chicago_risk.instance import dagster_instance
 
 

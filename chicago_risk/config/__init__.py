@@ -44,6 +44,7 @@ from chicago_risk.config.domain import (
     RequestType,
     WeatherFill,
     WeatherRanges,
+    chicago_today,
 )
 from chicago_risk.config.model import (
     MODEL_KINDS,
@@ -114,5 +115,6 @@ __all__ = [
     "TrainingSettings",
     "WeatherFill",
     "WeatherRanges",
+    "chicago_today",
     "read_api_keys",
 ]

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 CHICAGO_TZ = "America/Chicago"
+
+
+def chicago_today() -> date:
+    """Today on the city's calendar, which the daily partitions follow."""
+    return datetime.now(ZoneInfo(CHICAGO_TZ)).date()
+
 
 # The default first day of the warehouse's daily partitions (CHICAGO_RISK_DATA_START sets another:
 # `Settings.data_start`). Chicago's current 311 system starts mid-2018; the demo city is simulated

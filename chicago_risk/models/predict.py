@@ -19,12 +19,11 @@ Columns (PREDICTIONS_SCHEMA):
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import polars as pl
 
-from chicago_risk.config import CHICAGO_TZ, ModelSettings, RiskBands
+from chicago_risk.config import ModelSettings, RiskBands, chicago_today
 from chicago_risk.models.drivers import DRIVER_DTYPE, explain, no_drivers
 from chicago_risk.models.gbm import LightGBMScorer
 from chicago_risk.models.model import FittedModel
@@ -50,10 +49,6 @@ def risk_band(p: pl.Expr, bands: RiskBands) -> pl.Expr:
         .when(p >= bands.medium_from).then(pl.lit("medium"))
         .otherwise(pl.lit("low"))
     )
-
-
-def chicago_today() -> date:
-    return datetime.now(ZoneInfo(CHICAGO_TZ)).date()
 
 
 def drivers_wanted(settings: ModelSettings, today: date | None = None) -> pl.Expr:
