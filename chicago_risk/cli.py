@@ -21,7 +21,7 @@ def _materialize(args: argparse.Namespace) -> int:
     import getpass
 
     from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, instance_status, run_steps
-    from chicago_risk.instance import dagster_home, dagster_instance
+    from chicago_risk.instance import InstanceStorageError, dagster_home, dagster_instance
     from chicago_risk.overrides import OverrideError, accept_tags
 
     try:
@@ -46,7 +46,11 @@ def _materialize(args: argparse.Namespace) -> int:
         return 2
     # The runs' environment, then their fork server, which imports the code location while this
     # process does the same to plan: seconds saved on every command (no instance for a dry run).
-    instance = None if args.dry_run else dagster_instance(settings)
+    try:
+        instance = None if args.dry_run else dagster_instance(settings)
+    except InstanceStorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     runner = None if instance is None else OutOfProcess()
     from chicago_risk.definitions import build_definitions
 
@@ -64,7 +68,7 @@ def _materialize(args: argparse.Namespace) -> int:
         else:
             assert instance is not None
             run_steps(defs, steps, runner, tags=tags, is_complete=instance_status(instance))
-    except BackfillError as error:
+    except (BackfillError, InstanceStorageError) as error:  # the latter: a dry run's look at the instance
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

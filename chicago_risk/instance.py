@@ -21,6 +21,7 @@ step processes it starts. The file is rewritten whenever what it should say chan
 from __future__ import annotations
 
 import os
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -51,13 +52,14 @@ StorageKind = Literal["postgres", "embedded-postgres", "sqlite"]
 
 
 def storage_kind(settings: Settings, home: Path) -> StorageKind:
-    """A URL wins; then the setting; then what the instance already holds (SQLite keeps its
-    files under `history/`), and embedded PostgreSQL for a new one."""
+    """A URL wins; then the setting; then what the instance already holds (an embedded server's
+    cluster, or SQLite's files under `history/`), and embedded PostgreSQL for a new one."""
     if settings.dagster_postgres_url is not None:
         return "postgres"
     if settings.dagster_storage is not None:
         return settings.dagster_storage
-    return "sqlite" if (home / "history").exists() else "embedded-postgres"
+    has_cluster, has_sqlite = (home / "postgres" / "PG_VERSION").exists(), (home / "history").exists()
+    return "sqlite" if has_sqlite and not has_cluster else "embedded-postgres"
 
 
 def instance_yaml(url_variable: str | None) -> str:
@@ -69,6 +71,10 @@ def instance_yaml(url_variable: str | None) -> str:
     return text
 
 
+class InstanceStorageError(RuntimeError):
+    """The instance's storage cannot be reached; the message says what to do."""
+
+
 def embedded_postgres_url(home: Path) -> str:
     """Starts the instance's embedded server unless it runs already, and holds it until this
     process exits; the server stops when no chicago-risk process holds it any more."""
@@ -77,7 +83,14 @@ def embedded_postgres_url(home: Path) -> str:
         # its lock file under /tmp, which is what we want.
         warnings.simplefilter("ignore")
         import pgserver
-    server = pgserver.get_server(home / "postgres", cleanup_mode="stop")
+    folder = home / "postgres"
+    try:
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+    except (OSError, subprocess.SubprocessError) as error:  # initdb or pg_ctl failed, or the folder is unusable
+        raise InstanceStorageError(
+            f"the Dagster instance's embedded PostgreSQL did not start in {folder} ({error}; its log: "
+            f"{folder / 'log'}); set CHICAGO_RISK_DAGSTER_STORAGE=sqlite to keep the instance in files instead"
+        ) from error
     socket_dir = server.get_postmaster_info().socket_dir
     # psycopg2, the driver dagster-postgres installs (SQLAlchemy 2.1 defaults to psycopg 3).
     return f"postgresql+psycopg2://postgres@/postgres?host={socket_dir}"

@@ -45,6 +45,10 @@ def test_a_new_instance_is_on_embedded_postgres_an_old_sqlite_one_stays_and_a_se
     assert storage_kind(Settings(), home) == "embedded-postgres"
     (home / "history").mkdir(parents=True)  # where Dagster's SQLite storage keeps its files
     assert storage_kind(Settings(), home) == "sqlite"
+    (home / "postgres").mkdir()
+    (home / "postgres" / "PG_VERSION").write_text("16\n")  # an embedded server's cluster stays in use
+    assert storage_kind(Settings(), home) == "embedded-postgres"
+    shutil.rmtree(home / "postgres")
     assert storage_kind(Settings(dagster_storage="embedded-postgres"), home) == "embedded-postgres"
     url = Settings(dagster_postgres_url="postgresql+psycopg2://dagster:secret@db/dagster", dagster_storage="sqlite")
     assert storage_kind(url, home) == "postgres"
@@ -205,3 +209,14 @@ def test_a_killed_command_leaves_the_server_up_and_the_next_command_uses_it(tmp_
     # Still up: the killed command is still counted as holding it. Stop it as an operator would.
     pgdata = data / "dagster_home" / "postgres"
     os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
+
+
+def test_an_embedded_server_that_cannot_start_is_a_clear_error_before_any_run(tmp_path):
+    data = tmp_path / "data"
+    (data / "dagster_home").mkdir(parents=True)
+    (data / "dagster_home" / "postgres").write_text("not a folder")  # where the cluster should be
+    done = subprocess.run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-01", "--select", RAW],
+                          env=_clean_env(data), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "embedded PostgreSQL did not start" in done.stderr and "CHICAGO_RISK_DAGSTER_STORAGE=sqlite" in done.stderr
+    assert not (data / "warehouse.duckdb").exists()  # nothing ran
