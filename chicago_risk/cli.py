@@ -21,7 +21,7 @@ def _materialize(args: argparse.Namespace) -> int:
     import getpass
 
     from chicago_risk.backfill import BackfillError, OutOfProcess, Step, default_steps, instance_status, run_steps
-    from chicago_risk.instance import InstanceStorageError, dagster_home, dagster_instance
+    from chicago_risk.instance import STORAGE_NAMES, InstanceStorageError, dagster_home, dagster_instance, storage_kind
     from chicago_risk.overrides import OverrideError, accept_tags
 
     try:
@@ -57,6 +57,9 @@ def _materialize(args: argparse.Namespace) -> int:
     defs = build_definitions(settings)
     steps = [Step(f"{start}..{end}", start, end, select)] if select else default_steps(defs, start, end)
     print(f"materializing from the {settings.source} source into {settings.warehouse_location}")
+    if instance is not None:
+        home = dagster_home(settings)
+        print(f"  runs recorded in the Dagster instance {home} ({STORAGE_NAMES[storage_kind(settings, home)]})")
     for name, value in tags.items():
         print(f"  run tag {name} = {value}")
     try:

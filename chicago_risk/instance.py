@@ -112,3 +112,11 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     if not config.exists() or config.read_text() != wanted:
         config.write_text(wanted)
     return dg.DagsterInstance.get()
+
+
+
+STORAGE_NAMES: dict[StorageKind, str] = {
+    "postgres": "PostgreSQL at CHICAGO_RISK_DAGSTER_POSTGRES_URL",
+    "embedded-postgres": "embedded PostgreSQL, in its postgres/ folder",
+    "sqlite": "SQLite files",
+}

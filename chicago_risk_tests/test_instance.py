@@ -171,7 +171,8 @@ def test_the_default_instance_keeps_its_history_on_its_own_postgres_server_up_on
     """The first command starts the server, a second one joins it, the last to leave stops it; the
     history is Dagster's PostgreSQL storage's, with no SQLite file, and it moves with the folder."""
     first, moved = tmp_path / "first", tmp_path / "elsewhere" / "data"
-    _run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-02", "--select", RAW], first)
+    done = _run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-02", "--select", RAW], first)
+    assert "(embedded PostgreSQL, in its postgres/ folder)" in done.stdout  # the command says where its runs go
     assert not _server_up(first)  # stopped with the command that started it
     assert not (first / "dagster_home" / "history").exists()  # no SQLite storage beside it
 
