@@ -1,4 +1,4 @@
-"""The persistent Dagster instance the command line, `make demo` and `dagster dev` share.
+"""The persistent Dagster instance the command line, `make demo` and `chicago-risk ui` share.
 
 It lives in `$DAGSTER_HOME`, by default `<data_dir>/dagster_home`, and its
 `dagster.yaml` names no path and no secret, so a data folder copied or moved elsewhere keeps its
@@ -9,7 +9,7 @@ history and writes only inside itself. Its storage (runs, event log, schedules) 
   that needs the instance starts it, and the last one to exit stops it. Dagster's SQLite storage
   writes each partition's materialization on its own, with a new connection and commit (about
   10 ms here), and a window of years records tens of thousands; PostgreSQL writes a range run's in
-  batches. The demo city reaches a served map in about half the time.
+  batches. The demo city reaches a served map in about 60% of the time.
 - **a PostgreSQL server** of your own: `CHICAGO_RISK_DAGSTER_POSTGRES_URL`.
 - **SQLite** (`CHICAGO_RISK_DAGSTER_STORAGE=sqlite`): Dagster's stock storage, files only. An
   instance that already has SQLite history stays on it unless told otherwise.
