@@ -57,7 +57,7 @@ def main() -> None:
     from chicago_risk.backfill import OutOfProcess, Step, default_steps, instance_status, run_steps
     from chicago_risk.config import Settings
     from chicago_risk.definitions import build_definitions
-    from chicago_risk.instance import dagster_instance
+    from chicago_risk.instance import dagster_instance, release_embedded_server
     from chicago_risk.publish.layers import PUBLISHED_TABLES
 
     settings = Settings.from_env()
@@ -103,6 +103,7 @@ def main() -> None:
         f" to the API serving {d}: {served_s:.1f} s (target 60 s)"
     )
     if not args.keep:
+        release_embedded_server(settings)  # not a folder deleted under a running server
         shutil.rmtree(data, ignore_errors=True)
 
 

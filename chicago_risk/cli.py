@@ -117,8 +117,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _ui(args: argparse.Namespace) -> int:
     from chicago_risk.demo import serve
+    from chicago_risk.instance import InstanceStorageError
 
-    return serve(Settings.from_env())
+    try:
+        return serve(Settings.from_env())
+    except InstanceStorageError as error:  # raised before anything starts
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _model(args: argparse.Namespace) -> int:

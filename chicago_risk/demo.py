@@ -17,7 +17,7 @@ import psutil
 
 from chicago_risk.backfill import BackfillError, OutOfProcess, default_steps, run_steps
 from chicago_risk.config import ServingSettings, Settings, chicago_today
-from chicago_risk.instance import dagster_instance
+from chicago_risk.instance import InstanceStorageError, dagster_instance
 
 
 def _restore_default_signals() -> None:
@@ -109,7 +109,11 @@ def _signal_group(group: int, sig: int) -> None:
 
 def main() -> int:
     settings = Settings.from_env()
-    dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run's process
+    try:
+        dagster_instance(settings)  # its dagster.yaml and DAGSTER_HOME, read by every run's process
+    except InstanceStorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     runner = OutOfProcess()  # its fork server imports the code location while this process does
     from chicago_risk.definitions import defs
 

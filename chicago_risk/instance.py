@@ -24,11 +24,16 @@ import os
 import subprocess
 import warnings
 from pathlib import Path
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
+import psutil
 
 from chicago_risk.config import Settings
+
+if TYPE_CHECKING:
+    from pgserver import PostgresServer
 
 POSTGRES_URL_VARIABLE = "CHICAGO_RISK_DAGSTER_POSTGRES_URL"
 # Set by each command for the embedded server: its socket is a path, and the folder can move.
@@ -51,15 +56,25 @@ def dagster_home(settings: Settings) -> Path:
 StorageKind = Literal["postgres", "embedded-postgres", "sqlite"]
 
 
+class InstanceStorageError(RuntimeError):
+    """The instance's storage cannot be reached; the message says what to do."""
+
+
 def storage_kind(settings: Settings, home: Path) -> StorageKind:
     """A URL wins; then the setting; then what the instance already holds (an embedded server's
-    cluster, or SQLite's files under `history/`), and embedded PostgreSQL for a new one."""
+    cluster, or SQLite's files under `history/`), and embedded PostgreSQL for a new one. An
+    instance holding both has two histories, and which one to show is the operator's call."""
     if settings.dagster_postgres_url is not None:
         return "postgres"
     if settings.dagster_storage is not None:
         return settings.dagster_storage
     has_cluster, has_sqlite = (home / "postgres" / "PG_VERSION").exists(), (home / "history").exists()
-    return "sqlite" if has_sqlite and not has_cluster else "embedded-postgres"
+    if has_cluster and has_sqlite:
+        raise InstanceStorageError(
+            f"the Dagster instance {home} holds runs in both an embedded PostgreSQL (postgres/) and SQLite "
+            f"(history/): set CHICAGO_RISK_DAGSTER_STORAGE=embedded-postgres or =sqlite to say which to use"
+        )
+    return "sqlite" if has_sqlite else "embedded-postgres"
 
 
 def instance_yaml(url_variable: str | None) -> str:
@@ -71,21 +86,49 @@ def instance_yaml(url_variable: str | None) -> str:
     return text
 
 
-class InstanceStorageError(RuntimeError):
-    """The instance's storage cannot be reached; the message says what to do."""
+# The longest Unix socket path macOS takes (Linux: 107 bytes). For a longer one, pgserver would move
+# the socket to a folder under /tmp that other users can read, and its logins need no password.
+MAX_SOCKET_PATH_BYTES = 103
+# pgserver's record of the processes holding a server (a JSON list of process ids in its folder).
+HOLDERS_FILE = ".handle_pids.json"
+_held: dict[Path, PostgresServer] = {}  # the servers this process holds, by folder
 
 
-def embedded_postgres_url(home: Path) -> str:
-    """Starts the instance's embedded server unless it runs already, and holds it until this
-    process exits; the server stops when no chicago-risk process holds it any more."""
+def _import_pgserver() -> ModuleType:
     with warnings.catch_warnings():
         # platformdirs warns where XDG_RUNTIME_DIR is unset (CI, containers); pgserver then keeps
         # its lock file under /tmp, which is what we want.
         warnings.simplefilter("ignore")
         import pgserver
+    return pgserver
+
+
+def _forget_dead_holders(pgserver: ModuleType, folder: Path) -> None:
+    """pgserver stops a server when its last holder exits, but never forgets a holder that was
+    killed first (SIGKILL, SIGTERM, the OOM killer): the server would then never stop again. With
+    the dead ones dropped, the next command to exit stops it as usual."""
+    if not (folder / HOLDERS_FILE).exists():
+        return
+    holders = pgserver.utils.DiskList(folder / HOLDERS_FILE)
+    with pgserver.PostgresServer._lock:  # the lock pgserver itself takes around that list
+        holders.put([pid for pid in holders.get() if psutil.pid_exists(pid)])
+
+
+def embedded_postgres_url(home: Path) -> str:
+    """Starts the instance's embedded server unless it runs already, and holds it until this
+    process exits; the server stops when no chicago-risk process holds it any more."""
     folder = home / "postgres"
+    socket = folder / ".s.PGSQL.5432"
+    if len(str(socket).encode()) > MAX_SOCKET_PATH_BYTES:
+        raise InstanceStorageError(
+            f"the Dagster instance's folder {home} is too deep for its embedded PostgreSQL's socket "
+            f"({socket}: {len(str(socket).encode())} bytes, at most {MAX_SOCKET_PATH_BYTES}); set DAGSTER_HOME "
+            f"or CHICAGO_RISK_DATA_DIR to a shorter path, or CHICAGO_RISK_DAGSTER_STORAGE=sqlite"
+        )
+    pgserver = _import_pgserver()
     try:
-        server = pgserver.get_server(folder, cleanup_mode="stop")
+        _forget_dead_holders(pgserver, folder)
+        server = _held[folder] = pgserver.get_server(folder, cleanup_mode="stop")
     except (OSError, subprocess.SubprocessError) as error:  # initdb or pg_ctl failed, or the folder is unusable
         raise InstanceStorageError(
             f"the Dagster instance's embedded PostgreSQL did not start in {folder} ({error}; its log: "
@@ -94,6 +137,14 @@ def embedded_postgres_url(home: Path) -> str:
     socket_dir = server.get_postmaster_info().socket_dir
     # psycopg2, the driver dagster-postgres installs (SQLAlchemy 2.1 defaults to psycopg 3).
     return f"postgresql+psycopg2://postgres@/postgres?host={socket_dir}"
+
+
+def release_embedded_server(settings: Settings) -> None:
+    """Stop holding the instance's embedded server now rather than at exit (it stops unless
+    another process holds it): before deleting the data folder, for one."""
+    server = _held.pop(dagster_home(settings) / "postgres", None)
+    if server is not None:
+        server.cleanup()
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:

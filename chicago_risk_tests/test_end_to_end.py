@@ -123,14 +123,15 @@ def test_the_demo_serves_the_ui_and_the_map_and_ctrl_c_stops_every_process(city)
     try:
         _wait_for(f"http://127.0.0.1:{city['CHICAGO_RISK_API_PORT']}/ready", 60)
         _wait_for(f"http://127.0.0.1:{city['CHICAGO_RISK_DAGSTER_UI_PORT']}/server_info", 120)
+        server = Path(city["DAGSTER_HOME"]) / "postgres" / "postmaster.pid"
+        assert server.exists()  # the instance's embedded PostgreSQL, held while serving
         started = _descendants(demo.pid)
         assert len(started) >= 3  # the API, dagster dev and what it runs (webserver, daemon, code server)
         os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C in the terminal
         assert demo.wait(timeout=60) == 0
         time.sleep(1)
         assert {pid for pid in started if Path(f"/proc/{pid}").exists()} == set()
-        # and the instance's embedded PostgreSQL, which it held while serving, stopped cleanly
-        assert not (Path(city["DAGSTER_HOME"]) / "postgres" / "postmaster.pid").exists()
+        assert not server.exists()  # and the server stopped cleanly
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)

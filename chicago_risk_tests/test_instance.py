@@ -1,4 +1,4 @@
-"""The Dagster instance the command line, `make demo` and `dagster dev` share: by default Dagster's
+"""The Dagster instance the command line, `make demo` and `chicago-risk ui` share: by default Dagster's
 PostgreSQL storage on an embedded server in the instance's folder, up while a command holds it;
 Dagster's SQLite storage when chosen or already there; or a PostgreSQL server of one's own, where
 the multiprocess executor writes partitions from parallel step processes. Configured without a
@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from chicago_risk.config import Settings
 from chicago_risk.instance import (
     EMBEDDED_URL_VARIABLE,
     POSTGRES_URL_VARIABLE,
+    InstanceStorageError,
     dagster_instance,
     instance_yaml,
     storage_kind,
@@ -46,9 +48,14 @@ def test_a_new_instance_is_on_embedded_postgres_an_old_sqlite_one_stays_and_a_se
     (home / "history").mkdir(parents=True)  # where Dagster's SQLite storage keeps its files
     assert storage_kind(Settings(), home) == "sqlite"
     (home / "postgres").mkdir()
-    (home / "postgres" / "PG_VERSION").write_text("16\n")  # an embedded server's cluster stays in use
-    assert storage_kind(Settings(), home) == "embedded-postgres"
+    (home / "postgres" / "PG_VERSION").write_text("16\n")  # an embedded server's cluster beside it
+    with pytest.raises(InstanceStorageError, match="holds runs in both"):  # two histories: the operator says which
+        storage_kind(Settings(), home)
+    assert storage_kind(Settings(dagster_storage="sqlite"), home) == "sqlite"
+    shutil.rmtree(home / "history")
+    assert storage_kind(Settings(), home) == "embedded-postgres"  # an embedded cluster stays in use
     shutil.rmtree(home / "postgres")
+    (home / "history").mkdir()
     assert storage_kind(Settings(dagster_storage="embedded-postgres"), home) == "embedded-postgres"
     url = Settings(dagster_postgres_url="postgresql+psycopg2://dagster:secret@db/dagster", dagster_storage="sqlite")
     assert storage_kind(url, home) == "postgres"
@@ -167,19 +174,34 @@ def _server_up(data: Path) -> bool:
     return (data / "dagster_home" / "postgres" / "postmaster.pid").exists()
 
 
-def test_the_default_instance_keeps_its_history_on_its_own_postgres_server_up_only_while_commands_hold_it(tmp_path):
+@pytest.fixture
+def short() -> Iterator[Path]:
+    """A folder with a short path: pytest's own are too deep for a server's Unix socket (below)."""
+    folder = Path(tempfile.mkdtemp(prefix="cr-"))
+    yield folder
+    for pid_file in folder.glob("**/postgres/postmaster.pid"):  # a server a failed test left up
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _hold(data: Path) -> subprocess.Popen:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD], env=_clean_env(data), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    return holder
+
+
+def test_the_default_instance_keeps_its_history_on_its_own_postgres_server_up_only_while_commands_hold_it(short):
     """The first command starts the server, a second one joins it, the last to leave stops it; the
     history is Dagster's PostgreSQL storage's, with no SQLite file, and it moves with the folder."""
-    first, moved = tmp_path / "first", tmp_path / "elsewhere" / "data"
+    first, moved = short / "first", short / "elsewhere" / "data"
     done = _run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-02", "--select", RAW], first)
     assert "(embedded PostgreSQL, in its postgres/ folder)" in done.stdout  # the command says where its runs go
     assert not _server_up(first)  # stopped with the command that started it
     assert not (first / "dagster_home" / "history").exists()  # no SQLite storage beside it
 
-    holder = subprocess.Popen([sys.executable, "-c", HOLD], env=_clean_env(first), stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = _hold(first)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
         assert _server_up(first)
         _run([*CLI, "materialize", "--start", "2024-03-03", "--end", "2024-03-03", "--select", RAW], first)
         assert _server_up(first)  # the holder still holds it
@@ -196,28 +218,26 @@ def test_the_default_instance_keeps_its_history_on_its_own_postgres_server_up_on
     assert not first.exists() and not _server_up(moved)
 
 
-def test_a_killed_command_leaves_the_server_up_and_the_next_command_uses_it(tmp_path):
-    data = tmp_path / "data"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD], env=_clean_env(data), stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
-    holder.send_signal(signal.SIGKILL)  # no chance to stop the server
-    holder.wait(timeout=30)
-    assert _server_up(data)
+def test_a_killed_holder_is_forgotten_and_the_next_command_to_exit_stops_the_server(short):
+    data = short / "data"
+    for sig in (signal.SIGKILL, signal.SIGTERM):  # neither lets it stop the server
+        holder = _hold(data)
+        holder.send_signal(sig)
+        holder.wait(timeout=30)
+        assert _server_up(data)
     _run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-01", "--select", RAW], data)
+    assert not _server_up(data)  # the dead holders no longer count
     storage, runs, days = json.loads(_run([sys.executable, "-c", REPORT], data).stdout.splitlines()[-1])
     assert (storage, runs, days) == ("PostgresRunStorage", 2, ["2024-03-01"])
-    # Still up: the killed command is still counted as holding it. Stop it as an operator would.
-    pgdata = data / "dagster_home" / "postgres"
-    os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
 
 
-def test_an_embedded_server_that_cannot_start_is_a_clear_error_before_any_run(tmp_path):
-    data = tmp_path / "data"
-    (data / "dagster_home").mkdir(parents=True)
-    (data / "dagster_home" / "postgres").write_text("not a folder")  # where the cluster should be
-    done = subprocess.run([*CLI, "materialize", "--start", "2024-03-01", "--end", "2024-03-01", "--select", RAW],
-                          env=_clean_env(data), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert "embedded PostgreSQL did not start" in done.stderr and "CHICAGO_RISK_DAGSTER_STORAGE=sqlite" in done.stderr
-    assert not (data / "warehouse.duckdb").exists()  # nothing ran
+def test_an_embedded_server_that_cannot_start_is_a_clear_error_before_any_run(short, tmp_path):
+    unusable, deep = short / "data", tmp_path / ("deep" * 12) / "data"
+    (unusable / "dagster_home").mkdir(parents=True)
+    (unusable / "dagster_home" / "postgres").write_text("not a folder")  # where the cluster should be
+    for data, says in ((unusable, "embedded PostgreSQL did not start"), (deep, "too deep for its embedded PostgreSQL")):
+        for command in (["materialize", "--start", "2024-03-01", "--end", "2024-03-01", "--select", RAW], ["ui"]):
+            done = subprocess.run([*CLI, *command], env=_clean_env(data), capture_output=True, text=True, timeout=300)
+            assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+            assert says in done.stderr and "CHICAGO_RISK_DAGSTER_STORAGE=sqlite" in done.stderr
+            assert not (data / "warehouse.duckdb").exists()  # nothing ran
