@@ -165,7 +165,6 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-
 STORAGE_NAMES: dict[StorageKind, str] = {
     "postgres": "PostgreSQL at CHICAGO_RISK_DAGSTER_POSTGRES_URL",
     "embedded-postgres": "embedded PostgreSQL, in its postgres/ folder",
