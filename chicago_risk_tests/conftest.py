@@ -2,6 +2,10 @@
 the suite's order: modules marked `slow` (whole-graph runs, a minute or more) first, so that
 pytest-xdist's two workers (`--dist loadfile`) share them instead of one finishing them alone."""
 
+import os
+import shutil
+import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +27,17 @@ def _sqlite_instances() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:  # session-wide: module fixtures create instances too
         patch.setenv("CHICAGO_RISK_DAGSTER_STORAGE", "sqlite")
         yield
+
+
+@pytest.fixture
+def short() -> Iterator[Path]:
+    """A folder with a short path, for a data folder on the default instance: pytest's own are too
+    deep (under xdist) for its embedded server's Unix socket."""
+    folder = Path(tempfile.mkdtemp(prefix="cr-"))
+    yield folder
+    for pid_file in folder.glob("**/postgres/postmaster.pid"):  # a server a failed test left up
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

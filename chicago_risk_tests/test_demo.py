@@ -7,13 +7,9 @@ Run in a fresh interpreter, as `make demo` is.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -57,19 +53,11 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def short_path() -> Iterator[Path]:
-    """Short enough for the instance's embedded server's Unix socket (pytest's own under xdist are not)."""
-    folder = Path(tempfile.mkdtemp(prefix="cr-demo-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def test_each_run_in_a_child_reports_back_and_a_failing_run_is_a_clear_error(short_path):
+def test_each_run_in_a_child_reports_back_and_a_failing_run_is_a_clear_error(short):
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CHICAGO_RISK_", "DAGSTER_"))},
-        "CHICAGO_RISK_DATA_DIR": str(short_path),
-        "DAGSTER_HOME": str(short_path / "dagster_home"),
+        "CHICAGO_RISK_DATA_DIR": str(short),
+        "DAGSTER_HOME": str(short / "dagster_home"),
         "CHICAGO_RISK_H3_RESOLUTION": "7",
     }
     done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)

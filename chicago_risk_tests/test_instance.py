@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,16 +171,6 @@ def _run(command: list[str], data: Path) -> subprocess.CompletedProcess:
 def _server_up(data: Path) -> bool:
     # PostgreSQL's own record of a running server; a clean stop removes it.
     return (data / "dagster_home" / "postgres" / "postmaster.pid").exists()
-
-
-@pytest.fixture
-def short() -> Iterator[Path]:
-    """A folder with a short path: pytest's own are too deep for a server's Unix socket (below)."""
-    folder = Path(tempfile.mkdtemp(prefix="cr-"))
-    yield folder
-    for pid_file in folder.glob("**/postgres/postmaster.pid"):  # a server a failed test left up
-        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _hold(data: Path) -> subprocess.Popen:
