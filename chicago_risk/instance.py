@@ -89,6 +89,9 @@ def instance_yaml(url_variable: str | None) -> str:
 # The longest Unix socket path macOS takes (Linux: 107 bytes). For a longer one, pgserver would move
 # the socket to a folder under /tmp that other users can read, and its logins need no password.
 MAX_SOCKET_PATH_BYTES = 103
+# pgserver hands the socket's folder to PostgreSQL through pg_ctl's shell command line unquoted
+# (`-o "-k <folder>"`): a space or a shell character there stops the server from starting.
+SHELL_SPECIAL = frozenset(" \t\n'\"\\$`;&|<>()*?[]{}#~!")
 # pgserver's record of the processes holding a server (a JSON list of process ids in its folder).
 HOLDERS_FILE = ".handle_pids.json"
 _held: dict[Path, PostgresServer] = {}  # the servers this process holds, by folder
@@ -114,16 +117,24 @@ def _forget_dead_holders(pgserver: ModuleType, folder: Path) -> None:
         holders.put([pid for pid in holders.get() if psutil.pid_exists(pid)])
 
 
+def _unusable_because(folder: Path) -> str | None:
+    """Why a server cannot run from `folder` as it should, if it cannot."""
+    socket = folder / ".s.PGSQL.5432"
+    if (size := len(str(socket).encode())) > MAX_SOCKET_PATH_BYTES:
+        return f"too deep for its embedded PostgreSQL's socket ({socket}: {size} bytes, limit {MAX_SOCKET_PATH_BYTES})"
+    if special := "".join(sorted(set(str(folder)) & SHELL_SPECIAL)):
+        return f"in a path its embedded PostgreSQL cannot start from (it holds {special!r}; pg_ctl passes it unquoted)"
+    return None
+
+
 def embedded_postgres_url(home: Path) -> str:
     """Starts the instance's embedded server unless it runs already, and holds it until this
     process exits; the server stops when no chicago-risk process holds it any more."""
     folder = home / "postgres"
-    socket = folder / ".s.PGSQL.5432"
-    if len(str(socket).encode()) > MAX_SOCKET_PATH_BYTES:
+    if problem := _unusable_because(folder):
         raise InstanceStorageError(
-            f"the Dagster instance's folder {home} is too deep for its embedded PostgreSQL's socket "
-            f"({socket}: {len(str(socket).encode())} bytes, at most {MAX_SOCKET_PATH_BYTES}); set DAGSTER_HOME "
-            f"or CHICAGO_RISK_DATA_DIR to a shorter path, or CHICAGO_RISK_DAGSTER_STORAGE=sqlite"
+            f"the Dagster instance's folder {home} is {problem}; set DAGSTER_HOME or CHICAGO_RISK_DATA_DIR to "
+            f"another path, or CHICAGO_RISK_DAGSTER_STORAGE=sqlite"
         )
     pgserver = _import_pgserver()
     try:

@@ -221,10 +221,14 @@ def test_a_killed_holder_is_forgotten_and_the_next_command_to_exit_stops_the_ser
 
 
 def test_an_embedded_server_that_cannot_start_is_a_clear_error_before_any_run(short, tmp_path):
-    unusable, deep = short / "data", tmp_path / ("deep" * 12) / "data"
+    unusable, deep, spaced = short / "data", tmp_path / ("deep" * 12) / "data", short / "my data"
     (unusable / "dagster_home").mkdir(parents=True)
     (unusable / "dagster_home" / "postgres").write_text("not a folder")  # where the cluster should be
-    for data, says in ((unusable, "embedded PostgreSQL did not start"), (deep, "too deep for its embedded PostgreSQL")):
+    for data, says in (
+        (unusable, "embedded PostgreSQL did not start"),
+        (deep, "too deep for its embedded PostgreSQL"),
+        (spaced, "cannot start from (it holds ' '"),  # pg_ctl would split the socket's folder at the space
+    ):
         for command in (["materialize", "--start", "2024-03-01", "--end", "2024-03-01", "--select", RAW], ["ui"]):
             done = subprocess.run([*CLI, *command], env=_clean_env(data), capture_output=True, text=True, timeout=300)
             assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
